@@ -1,0 +1,120 @@
+"""threadkit: ``threading``, ``queue`` and ``concurrent.futures`` with the traps removed.
+
+``import threadkit as threading`` is a one-line migration: every name of ``threading`` that
+threadkit provides has the same signature, return values, exceptions and messages. The
+additions are keyword-only arguments, new methods and new names.
+
+This module only re-exports: the code lives in private modules (see ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import sys as _sys
+import types as _types
+
+from ._core import _primitives as _p
+from ._core import fixup_module_metadata as _fixup
+from ._core._clock import MockClock as MockClock
+from ._core._exceptions import BrokenBarrierError as BrokenBarrierError
+from ._core._exceptions import DeadlockError as DeadlockError
+from ._core._exceptions import WouldBlock as WouldBlock
+from ._sync import Barrier as Barrier
+from ._sync import BarrierStatistics as BarrierStatistics
+from ._sync import BoundedSemaphore as BoundedSemaphore
+from ._sync import Condition as Condition
+from ._sync import ConditionStatistics as ConditionStatistics
+from ._sync import Event as Event
+from ._sync import EventStatistics as EventStatistics
+from ._sync import Mutex as Mutex
+from ._sync import MutexStatistics as MutexStatistics
+from ._sync import Semaphore as Semaphore
+from ._sync import SemaphoreStatistics as SemaphoreStatistics
+from ._threads import Thread as Thread
+from ._threads import ThreadStatistics as ThreadStatistics
+from ._threads import activeCount as activeCount
+from ._threads import currentThread as currentThread
+
+__version__ = "0.1.0"
+
+# The C locks themselves: drop-in speed.
+Lock = _p.Lock
+RLock = _p.RLock
+
+# The stdlib's own functions and values.
+current_thread = _p.current_thread
+main_thread = _p.main_thread
+enumerate = _p.enumerate_threads  # noqa: A001 - the drop-in name
+active_count = _p.active_count
+get_ident = _p.get_ident
+get_native_id = _p.get_native_id
+settrace = _p.settrace
+setprofile = _p.setprofile
+gettrace = _p.gettrace
+getprofile = _p.getprofile
+stack_size = _p.stack_size
+local = _p.local
+TIMEOUT_MAX = _p.TIMEOUT_MAX
+ThreadError = _p.ThreadError
+ExceptHookArgs = _p.ExceptHookArgs
+
+__all__ = [
+    "TIMEOUT_MAX",
+    "Barrier",
+    "BarrierStatistics",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
+    "Condition",
+    "ConditionStatistics",
+    "DeadlockError",
+    "Event",
+    "EventStatistics",
+    "ExceptHookArgs",
+    "Lock",
+    "MockClock",
+    "Mutex",
+    "MutexStatistics",
+    "RLock",
+    "Semaphore",
+    "SemaphoreStatistics",
+    "Thread",
+    "ThreadError",
+    "ThreadStatistics",
+    "WouldBlock",
+    "activeCount",
+    "active_count",
+    "currentThread",
+    "current_thread",
+    "enumerate",
+    "excepthook",
+    "get_ident",
+    "get_native_id",
+    "getprofile",
+    "gettrace",
+    "local",
+    "main_thread",
+    "setprofile",
+    "settrace",
+    "stack_size",
+]
+
+_fixup(__name__, globals())
+
+
+def __getattr__(name: str) -> object:
+    # ``excepthook`` lives in ``threading``, where threads look for it: read it from there.
+    if name == "excepthook":
+        return _p.threading_module.excepthook
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Module(_types.ModuleType):
+    """Forward ``threadkit.excepthook = hook`` to ``threading``, where threads look for it."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "excepthook":
+            _p.threading_module.excepthook = value  # type: ignore[assignment]
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Module

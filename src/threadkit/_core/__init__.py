@@ -1,0 +1,38 @@
+"""threadkit's self-contained core: the OS shim, clocks, deadlines, the wait queue and hooks.
+
+Feature modules use only what this package exports; nothing in ``_core`` imports from outside it.
+"""
+
+from __future__ import annotations
+
+from . import _hooks, _primitives
+from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
+from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
+from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
+from ._util import fixup_module_metadata, thread_name
+from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, WaitQueue, Waiter
+
+__all__ = [
+    "ABANDONED",
+    "QUEUED",
+    "TIMED_OUT",
+    "WOKEN",
+    "BrokenBarrierError",
+    "Clock",
+    "DeadlockError",
+    "MockClock",
+    "SystemClock",
+    "WaitQueue",
+    "Waiter",
+    "WouldBlock",
+    "_hooks",
+    "_primitives",
+    "check_timeout",
+    "fixup_module_metadata",
+    "get_clock",
+    "lock_deadline",
+    "remaining",
+    "thread_name",
+    "use_clock",
+    "wait_deadline",
+]

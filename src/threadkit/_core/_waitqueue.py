@@ -1,0 +1,214 @@
+"""The one wait queue under everything in threadkit that blocks.
+
+A ``WaitQueue`` is a FIFO of ``Waiter`` records guarded by one C lock (``WaitQueue.lock``).
+A blocking primitive checks its own state under that lock (Event and Semaphore use it as their
+only lock), and if it must wait, ``enqueue()``s a waiter, releases the lock and ``park()``s.
+Whoever changes the state calls ``unpark()`` under the lock; that marks the waiter WOKEN and
+releases its parker.
+
+Design (after trio's ``_core/_parking_lot.py`` and CPython's ``Condition``):
+
+* **One parker per thread.** Each thread owns one ``_thread`` lock, kept *acquired* while idle.
+  Parking is ``parker.acquire(timeout)``; unparking is ``parker.release()``. CPython's
+  ``Condition`` allocates a fresh lock for every wait; reusing one is cheaper and is what
+  makes the drop-ins faster than the stdlib.
+* **Exactly one release per wake-up.** A waiter moves from QUEUED to exactly one of WOKEN
+  (by ``unpark``, which then releases the parker once), TIMED_OUT or ABANDONED (by the parked
+  thread itself, or by a virtual clock, under ``lock``). If a timeout races with a wake-up, the
+  lock decides: either the waiter is still QUEUED and times out, or it was WOKEN and the parked
+  thread takes the pending release, so the parker is acquired again when ``park`` returns.
+  A wake-up is never lost and a parker is never left released.
+* **Deadlines, not timeouts.** ``park`` takes an absolute deadline on the current clock
+  (``_clock``). On a virtual clock it blocks without an OS timeout and registers a wake-up with
+  the clock, so tests run in virtual time.
+* **Fairness** is FIFO here, once: ``unpark`` wakes the oldest waiters; a primitive that lets
+  a woken thread lose a race (barging, as ``threading.Semaphore`` does) re-queues it at the
+  front with ``enqueue(front=True)``.
+* **Hooks** (``_hooks``) are emitted on the slow path only, and only when enabled.
+* Re-entrancy: a signal handler that blocks on a threadkit primitive while the main thread is
+  parked gets a fresh parker (the thread's own is busy).
+
+Cancellation (cancel scopes) plugs in here as well, in ``park``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Final
+
+from . import _clock, _hooks, _primitives
+
+__all__ = ["ABANDONED", "QUEUED", "TIMED_OUT", "WOKEN", "WaitQueue", "Waiter"]
+
+QUEUED: Final = 0
+WOKEN: Final = 1
+TIMED_OUT: Final = 2
+ABANDONED: Final = 3
+
+_TIMEOUT_MAX = _primitives.TIMEOUT_MAX
+
+
+class _Parker:
+    """One thread's reusable lock: acquired while idle, released once per wake-up."""
+
+    __slots__ = ("busy", "lock")
+
+    def __init__(self) -> None:
+        self.lock = _primitives.allocate_lock()
+        self.lock.acquire()
+        self.busy = False
+
+
+_tls = _primitives.local()
+
+
+def _parker() -> _Parker:
+    try:
+        parker: _Parker = _tls.parker
+    except AttributeError:
+        parker = _tls.parker = _Parker()
+    if parker.busy:  # re-entered from a signal handler while parked
+        return _Parker()
+    return parker
+
+
+class Waiter:
+    """One blocked call: which thread's parker to release, and what it waits for.
+
+    ``need`` is the primitive's own business (how many units a Semaphore waiter wants);
+    ``value`` is what the waker passed to ``unpark``.
+    """
+
+    __slots__ = ("need", "parker", "state", "value")
+
+    def __init__(self, parker: _Parker, need: int) -> None:
+        self.parker = parker
+        self.need = need
+        self.state: int = QUEUED
+        self.value: object = None
+
+
+class WaitQueue:
+    """A FIFO of parked threads, guarded by ``lock``.
+
+    ``enqueue``, ``unpark``, ``unpark_all`` and ``__len__`` must be called with ``lock`` held;
+    ``park`` must be called without it.
+
+    Args:
+        owner: the object this queue belongs to, passed to hook listeners.
+        lock: the lock that guards the queue; a new C lock by default. A primitive may use
+            it as the lock of its own state too (one lock, one acquisition per call).
+    """
+
+    __slots__ = ("_waiters", "lock", "owner")
+
+    def __init__(self, owner: object = None, lock: _primitives.LockType | None = None) -> None:
+        self.lock = _primitives.allocate_lock() if lock is None else lock
+        self.owner = owner
+        # Guarded by lock: the waiters, oldest first.
+        self._waiters: deque[Waiter] = deque()
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def __bool__(self) -> bool:
+        return bool(self._waiters)
+
+    def enqueue(self, need: int = 1, *, front: bool = False) -> Waiter:
+        """Add the calling thread (lock held) and return its waiter record, for ``park``."""
+        waiter = Waiter(_parker(), need)
+        if front:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
+        return waiter
+
+    def peek(self) -> Waiter | None:
+        """Return the oldest waiter without waking it (lock held), or ``None``."""
+        return self._waiters[0] if self._waiters else None
+
+    def unpark(self, n: int = 1, value: object = True) -> int:
+        """Wake the ``n`` oldest waiters (lock held); return how many were woken."""
+        waiters = self._waiters
+        woken = 0
+        while waiters and woken < n:
+            waiter = waiters.popleft()
+            waiter.state = WOKEN
+            waiter.value = value
+            waiter.parker.lock.release()
+            woken += 1
+        if woken and _hooks.enabled:
+            _hooks.emit("unpark", self.owner, woken)
+        return woken
+
+    def unpark_all(self, value: object = True) -> int:
+        """Wake every waiter (lock held); return how many were woken."""
+        return self.unpark(len(self._waiters), value)
+
+    def park(self, waiter: Waiter, deadline: float | None) -> bool:
+        """Block until ``waiter`` is unparked (True) or ``deadline`` passes (False).
+
+        Called without ``lock``. On return the waiter is out of the queue either way. If the
+        wait is interrupted (``KeyboardInterrupt`` from a signal handler), the waiter is
+        ABANDONED, or stays WOKEN if a wake-up won the race; the caller may pass that wake-up on.
+        """
+        parker = waiter.parker
+        parker.busy = True
+        if _hooks.enabled:
+            _hooks.emit("park", self.owner, deadline)
+        try:
+            if deadline is None:
+                parker.lock.acquire()
+            else:
+                clock = _clock._current
+                if clock.virtual:
+                    clock.call_at(deadline, lambda: self._expire(waiter))
+                    parker.lock.acquire()
+                else:
+                    woken = False
+                    while True:
+                        left = deadline - clock.now()
+                        if left <= 0:
+                            break
+                        if parker.lock.acquire(True, min(left, _TIMEOUT_MAX)):
+                            woken = True
+                            break
+                    if not woken:
+                        with self.lock:
+                            if waiter.state is QUEUED:
+                                self._waiters.remove(waiter)
+                                waiter.state = TIMED_OUT
+                        if waiter.state is WOKEN:
+                            parker.lock.acquire()  # take the release that won the race
+        except BaseException:
+            self._abandon(waiter)
+            raise
+        finally:
+            parker.busy = False
+        if waiter.state is WOKEN:
+            if _hooks.enabled:
+                _hooks.emit("wake", self.owner, waiter.value)
+            return True
+        if _hooks.enabled:
+            _hooks.emit("timeout", self.owner, deadline)
+        return False
+
+    def _expire(self, waiter: Waiter) -> None:
+        """Time ``waiter`` out if it is still queued (a virtual clock's wake-up)."""
+        with self.lock:
+            if waiter.state is not QUEUED:
+                return
+            self._waiters.remove(waiter)
+            waiter.state = TIMED_OUT
+            waiter.parker.lock.release()
+
+    def _abandon(self, waiter: Waiter) -> None:
+        """Withdraw an interrupted wait, leaving the parker acquired."""
+        with self.lock:
+            if waiter.state is QUEUED:
+                self._waiters.remove(waiter)
+                waiter.state = ABANDONED
+                return
+        # WOKEN or TIMED_OUT by someone else: a release is pending, or already happened
+        # (the interrupted acquire may or may not have taken it).
+        waiter.parker.lock.acquire(False)

@@ -1,0 +1,772 @@
+"""Synchronisation primitives: drop-ins for ``threading``'s, with the traps removed.
+
+``Lock`` and ``RLock`` are the C objects themselves (re-exported by ``threadkit``). Everything
+defined here parks on ``_core.WaitQueue``: ``Event``, ``Condition``, ``Semaphore``,
+``BoundedSemaphore``, ``Barrier`` (through its Condition) and ``Mutex``. Each has the
+standard library's signatures, return values, exceptions and messages, plus keyword-only
+additions and a ``statistics()`` method whose frozen record is what ``repr()`` shows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from ._core import (
+    WOKEN,
+    BrokenBarrierError,
+    DeadlockError,
+    WaitQueue,
+    lock_deadline,
+    remaining,
+    thread_name,
+    wait_deadline,
+)
+from ._core import _primitives as _p
+
+__all__ = [
+    "Barrier",
+    "BarrierStatistics",
+    "BoundedSemaphore",
+    "Condition",
+    "ConditionStatistics",
+    "Event",
+    "EventStatistics",
+    "Mutex",
+    "MutexStatistics",
+    "Semaphore",
+    "SemaphoreStatistics",
+]
+
+_T = TypeVar("_T")
+_get_ident: Final = _p.get_ident
+
+
+def _where(obj: object) -> str:
+    cls = type(obj)
+    return f"<{cls.__module__}.{cls.__qualname__} at {id(obj):#x}"
+
+
+def _waiting(n: int) -> str:
+    return f", {n} waiting" if n else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Event
+
+
+@dataclass(frozen=True, slots=True)
+class EventStatistics:
+    """A snapshot of an Event.
+
+    Attributes:
+        is_set: whether the flag is set.
+        threads_waiting: threads blocked in ``wait()`` or ``wait_and_clear()``.
+    """
+
+    is_set: bool
+    threads_waiting: int
+
+
+class Event:
+    """A flag that threads can wait for: a drop-in for ``threading.Event``.
+
+    ``set()`` wakes every thread blocked in ``wait()``; ``wait()`` returns True once the flag
+    has been set, even if it was cleared again before the thread woke (gh-57711).
+
+    Unlike ``threading.Event``, it has an atomic consume: ``wait_and_clear()`` waits for the
+    flag and clears it in one step, so each ``set()`` is taken by exactly one consumer
+    ("Event has ``clear``, but that's still not atomic"). Waiting threads park on threadkit's
+    wait queue with one reusable lock per thread instead of a new lock per wait.
+
+    Example:
+        >>> ev = Event()
+        >>> ev.set()
+        >>> ev.wait_and_clear(timeout=0)
+        True
+        >>> ev.is_set()
+        False
+    """
+
+    def __init__(self) -> None:
+        # _lock guards _flag and both queues (it is the queues' own lock).
+        self._waiters = WaitQueue(self)
+        self._lock = self._waiters.lock
+        self._consumers = WaitQueue(self, self._lock)
+        self._flag = False
+
+    def is_set(self) -> bool:
+        """Return True if and only if the flag is set."""
+        return self._flag
+
+    def isSet(self) -> bool:  # noqa: N802 - the stdlib's deprecated spelling
+        """Deprecated alias of ``is_set()``."""
+        warnings.warn(
+            "isSet() is deprecated, use is_set() instead", DeprecationWarning, stacklevel=2
+        )
+        return self.is_set()
+
+    def set(self) -> None:
+        """Set the flag and wake every waiting thread.
+
+        Threads in ``wait()`` all return True. If threads wait in ``wait_and_clear()``, the
+        oldest one takes this ``set()`` and the flag is left clear.
+        """
+        with self._lock:
+            self._flag = True
+            if self._waiters:
+                self._waiters.unpark_all()
+            if self._consumers:
+                self._consumers.unpark(1)
+                self._flag = False
+
+    def clear(self) -> None:
+        """Reset the flag; ``wait()`` then blocks until ``set()`` is called again."""
+        with self._lock:
+            self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the flag is set, or until ``timeout`` seconds pass.
+
+        Returns True if the flag was set (now or while waiting), False on timeout.
+        A negative timeout does not block, as in the stdlib.
+        """
+        if self._flag:
+            return True
+        deadline = wait_deadline(timeout)
+        waiters = self._waiters
+        with self._lock:
+            if self._flag:
+                return True
+            waiter = waiters.enqueue()
+        return waiters.park(waiter, deadline)
+
+    def wait_and_clear(self, timeout: float | None = None) -> bool:
+        """Wait for the flag and clear it atomically; return False on timeout.
+
+        Each ``set()`` is consumed by exactly one ``wait_and_clear()``: of several threads
+        waiting here, the oldest wins and the rest go on waiting.
+        """
+        deadline = wait_deadline(timeout)
+        consumers = self._consumers
+        with self._lock:
+            if self._flag:
+                self._flag = False
+                return True
+            waiter = consumers.enqueue()
+        try:
+            return consumers.park(waiter, deadline)
+        except BaseException:
+            if waiter.state is WOKEN:  # we took a set() we will not report: give it back
+                self.set()
+            raise
+
+    def statistics(self) -> EventStatistics:
+        """Return a snapshot of the flag and the number of waiting threads."""
+        with self._lock:
+            return EventStatistics(self._flag, len(self._waiters) + len(self._consumers))
+
+    def __repr__(self) -> str:
+        stats = self.statistics()
+        state = "set" if stats.is_set else "unset"
+        return f"{_where(self)}: {state}{_waiting(stats.threads_waiting)}>"
+
+
+# --------------------------------------------------------------------------------------------
+# Semaphore
+
+
+@dataclass(frozen=True, slots=True)
+class SemaphoreStatistics:
+    """A snapshot of a Semaphore.
+
+    Attributes:
+        value: units available now.
+        initial_value: the value it was created with.
+        max_value: the bound ``release()`` may not exceed, or None for an unbounded semaphore.
+        threads_waiting: threads blocked in ``acquire()``.
+    """
+
+    value: int
+    initial_value: int
+    max_value: int | None
+    threads_waiting: int
+
+
+class Semaphore:
+    """A counter of available units: a drop-in for ``threading.Semaphore``.
+
+    ``acquire()`` takes a unit, blocking while none is available; ``release()`` returns one.
+    As in the stdlib, a plain Semaphore may be released more often than it was acquired and
+    then counts past its start (7 -> 11): pass ``max_value`` (or use ``BoundedSemaphore``) to
+    make that an error instead.
+
+    Unlike ``threading.Semaphore``:
+
+    * its state is public and read-only: ``value``, ``initial_value``, ``max_value`` and
+      ``statistics()`` (nobody needs ``_value``);
+    * ``Semaphore(v, max_value=m)`` makes any semaphore bounded, and an over-release raises a
+      ``ValueError`` that names the counts;
+    * ``acquire(n=3)`` takes several units at once (``release(n)`` is the stdlib's);
+    * a NaN timeout raises ``ValueError`` (the stdlib spins forever).
+
+    Waiting threads are woken oldest first. As in the stdlib, a running thread may take units
+    ahead of a woken one (barging), which keeps throughput high under contention; the woken
+    thread then waits again at the head of the queue.
+
+    Example:
+        >>> s = Semaphore(2, max_value=2)
+        >>> s.acquire(), s.value
+        (True, 1)
+        >>> s.release(); s.value
+        2
+    """
+
+    def __init__(self, value: int = 1, *, max_value: int | None = None) -> None:
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        if max_value is not None and max_value < value:
+            raise ValueError(
+                f"max_value must be >= the initial value: max_value {max_value} < value {value}"
+            )
+        self._waiters = WaitQueue(self)
+        # _lock guards _value and _waiters.
+        self._lock = self._waiters.lock
+        self._value = value
+        self._initial_value = value
+        self._max_value = max_value
+
+    @property
+    def value(self) -> int:
+        """Units available now (a snapshot: it may change as soon as it is read)."""
+        return self._value
+
+    @property
+    def initial_value(self) -> int:
+        """The value the semaphore was created with."""
+        return self._initial_value
+
+    @property
+    def max_value(self) -> int | None:
+        """The bound that ``release()`` may not exceed, or None if unbounded."""
+        return self._max_value
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None, *, n: int = 1) -> bool:
+        """Take ``n`` units, blocking while fewer are available.
+
+        With ``blocking=False``, return False at once instead of blocking. With a
+        ``timeout``, block at most that many seconds and return False if the units did not
+        become available (a negative timeout does not block). Return True once taken.
+
+        Raises:
+            ValueError: a timeout with ``blocking=False``; ``n`` below 1; a NaN timeout.
+        """
+        if timeout is not None and not blocking:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        if n != 1 and n < 1:
+            raise ValueError("n must be one or more")
+        with self._lock:
+            if self._value >= n:
+                self._value -= n
+                return True
+        if not blocking:
+            return False
+        return self._acquire_slow(n, wait_deadline(timeout))
+
+    def _acquire_slow(self, n: int, deadline: float | None) -> bool:
+        waiters = self._waiters
+        front = False
+        while True:
+            with self._lock:
+                if self._value >= n:
+                    self._value -= n
+                    if self._waiters and self._value:
+                        self._wake_locked()  # pass on what we did not need
+                    return True
+                waiter = waiters.enqueue(n, front=front)
+            try:
+                if not waiters.park(waiter, deadline):
+                    return False
+            except BaseException:
+                if waiter.state is WOKEN:  # pass the wake-up on to the next waiter
+                    with self._lock:
+                        self._wake_locked()
+                raise
+            front = True  # woken but beaten to the units: wait again at the head
+
+    __enter__ = acquire
+
+    def release(self, n: int = 1) -> None:
+        """Return ``n`` units and wake the waiters they can satisfy.
+
+        Raises:
+            ValueError: ``n`` below 1, or (bounded semaphores) the value would exceed
+                ``max_value``; the message names the counts.
+        """
+        if n != 1 and n < 1:
+            raise ValueError("n must be one or more")
+        with self._lock:
+            value = self._value + n
+            if self._max_value is not None and value > self._max_value:
+                raise ValueError(
+                    f"Semaphore released too many times: release({n}) would raise value "
+                    f"to {value} > max_value {self._max_value}"
+                )
+            self._value = value
+            if self._waiters:
+                self._wake_locked()
+
+    def _wake_locked(self) -> None:
+        """Wake the oldest waiters that the available units can satisfy (lock held)."""
+        waiters = self._waiters
+        units = self._value
+        count = 0
+        for waiter in waiters._waiters:
+            if waiter.need > units:
+                break
+            units -= waiter.need
+            count += 1
+        if count:
+            waiters.unpark(count)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def statistics(self) -> SemaphoreStatistics:
+        """Return a snapshot of the counts and the number of waiting threads."""
+        with self._lock:
+            return SemaphoreStatistics(
+                self._value, self._initial_value, self._max_value, len(self._waiters)
+            )
+
+    def __repr__(self) -> str:
+        s = self.statistics()
+        bound = "" if s.max_value is None else f"/{s.max_value}"
+        return f"{_where(self)}: value={s.value}{bound}{_waiting(s.threads_waiting)}>"
+
+
+class BoundedSemaphore(Semaphore):
+    """A semaphore that may not be released above its initial value.
+
+    A drop-in for ``threading.BoundedSemaphore``: ``Semaphore(value, max_value=value)``.
+    Over-release raises ``ValueError("Semaphore released too many times: ...")``.
+    """
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__(value, max_value=value)
+
+
+# --------------------------------------------------------------------------------------------
+# Condition
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionStatistics:
+    """A snapshot of a Condition.
+
+    Attributes:
+        threads_waiting: threads blocked in ``wait()``/``wait_for()``.
+        lock: the underlying lock.
+    """
+
+    threads_waiting: int
+    lock: object
+
+
+class Condition:
+    """A condition variable: a drop-in for ``threading.Condition``.
+
+    The lock (an ``RLock`` unless one is given) must be held to ``wait()`` and ``notify()``.
+    ``wait()`` releases it, parks the thread on threadkit's wait queue, and re-acquires it.
+
+    Unlike ``threading.Condition``, a waiter whose timeout expires at the same moment as a
+    ``notify()`` reports the notification (returns True) instead of losing it, and a NaN
+    timeout raises ``ValueError``.
+    """
+
+    def __init__(self, lock: Any = None) -> None:
+        if lock is None:
+            lock = _p.RLock()
+        self._lock = lock
+        self.acquire: Callable[..., bool] = lock.acquire
+        self.release: Callable[[], None] = lock.release
+        # The protocol threading.Condition uses on its lock, taken from the lock if it has it.
+        if hasattr(lock, "_release_save"):
+            self._release_save = lock._release_save
+        if hasattr(lock, "_acquire_restore"):
+            self._acquire_restore = lock._acquire_restore
+        if hasattr(lock, "_is_owned"):
+            self._is_owned = lock._is_owned
+        # Guarded by its own lock; notify() additionally requires the user's lock.
+        self._waiters = WaitQueue(self)
+
+    def __enter__(self) -> bool:
+        return bool(self._lock.__enter__())
+
+    def __exit__(self, *args: object) -> None:
+        self._lock.__exit__(*args)
+
+    def _release_save(self) -> Any:
+        self._lock.release()  # no state to save
+
+    def _acquire_restore(self, x: Any) -> None:
+        self._lock.acquire()  # ignore saved state
+
+    def _is_owned(self) -> bool:
+        # Return True if lock is owned by current_thread (the stdlib's test for plain locks).
+        if self._lock.acquire(False):
+            self._lock.release()
+            return False
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, block until notified or ``timeout`` passes, re-acquire the lock.
+
+        Returns True if notified, False on timeout.
+
+        Raises:
+            RuntimeError: if the calling thread does not hold the lock.
+        """
+        if not self._is_owned():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        deadline = wait_deadline(timeout)
+        waiters = self._waiters
+        with waiters.lock:
+            waiter = waiters.enqueue()
+        saved_state = self._release_save()
+        try:  # restore state no matter what (e.g., KeyboardInterrupt)
+            return waiters.park(waiter, deadline)
+        finally:
+            self._acquire_restore(saved_state)
+
+    def wait_for(self, predicate: Callable[[], _T], timeout: float | None = None) -> _T | bool:
+        """Wait until ``predicate()`` is true, or ``timeout`` passes; return its last value."""
+        deadline = wait_deadline(timeout)
+        result = predicate()
+        while not result:
+            left = remaining(deadline)
+            if left is not None and left <= 0:
+                break
+            self.wait(left)
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to ``n`` threads waiting on this condition (the lock must be held)."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters = self._waiters
+        with waiters.lock:
+            waiters.unpark(n)
+
+    def notify_all(self) -> None:
+        """Wake every thread waiting on this condition (the lock must be held)."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters = self._waiters
+        with waiters.lock:
+            waiters.unpark_all()
+
+    def notifyAll(self) -> None:  # noqa: N802 - the stdlib's deprecated spelling
+        """Deprecated alias of ``notify_all()``."""
+        warnings.warn(
+            "notifyAll() is deprecated, use notify_all() instead", DeprecationWarning, stacklevel=2
+        )
+        self.notify_all()
+
+    def statistics(self) -> ConditionStatistics:
+        """Return a snapshot: the number of waiting threads and the lock."""
+        with self._waiters.lock:
+            return ConditionStatistics(len(self._waiters), self._lock)
+
+    def __repr__(self) -> str:
+        return f"<Condition({self._lock}, {self.statistics().threads_waiting})>"
+
+
+# --------------------------------------------------------------------------------------------
+# Barrier
+
+
+@dataclass(frozen=True, slots=True)
+class BarrierStatistics:
+    """A snapshot of a Barrier.
+
+    Attributes:
+        parties: threads needed to pass.
+        n_waiting: threads waiting now.
+        broken: whether the barrier is broken.
+    """
+
+    parties: int
+    n_waiting: int
+    broken: bool
+
+
+class Barrier:
+    """Let ``parties`` threads wait for each other: a drop-in for ``threading.Barrier``.
+
+    The algorithm is CPython's (states filling / draining / resetting / broken), on a
+    threadkit ``Condition``, so waiters park on threadkit's wait queue. Unlike Python 3.11
+    and 3.12, ``parties < 1`` raises ``ValueError`` (3.13 behaviour).
+    """
+
+    def __init__(
+        self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None
+    ) -> None:
+        if parties < 1:
+            raise ValueError("parties must be > 0")
+        self._cond = Condition(_p.Lock())
+        self._action = action
+        self._timeout = timeout
+        self._parties = parties
+        # Guarded by _cond: 0 filling, 1 draining, -1 resetting, -2 broken.
+        self._state = 0
+        self._count = 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until all parties have called ``wait()``; return this thread's index.
+
+        Raises:
+            BrokenBarrierError: if the barrier is broken or reset while waiting, or the
+                wait times out (which breaks it).
+        """
+        if timeout is None:
+            timeout = self._timeout
+        with self._cond:
+            self._enter()  # block while the barrier drains
+            index = self._count
+            self._count += 1
+            try:
+                if index + 1 == self._parties:
+                    self._release()  # we release the barrier
+                else:
+                    self._wait(timeout)  # we wait for the barrier to be released
+                return index
+            finally:
+                self._count -= 1
+                self._exit()  # wake up any threads waiting for the barrier to drain
+
+    def _enter(self) -> None:
+        while self._state in (-1, 1):
+            self._cond.wait()
+        if self._state < 0:
+            raise BrokenBarrierError
+        assert self._state == 0
+
+    def _release(self) -> None:
+        try:
+            if self._action:
+                self._action()
+            self._state = 1
+            self._cond.notify_all()
+        except BaseException:
+            self._break()
+            raise
+
+    def _wait(self, timeout: float | None) -> None:
+        if not self._cond.wait_for(lambda: self._state != 0, timeout):
+            self._break()
+            raise BrokenBarrierError
+        if self._state < 0:
+            raise BrokenBarrierError
+        assert self._state == 1
+
+    def _exit(self) -> None:
+        if self._count == 0 and self._state in (-1, 1):
+            self._state = 0
+            self._cond.notify_all()
+
+    def reset(self) -> None:
+        """Return the barrier to its empty state; threads waiting get BrokenBarrierError."""
+        with self._cond:
+            if self._count > 0:
+                if self._state == 0:
+                    self._state = -1  # reset the barrier, waking up threads
+                elif self._state == -2:
+                    self._state = -1  # was broken, set it to reset state, which clears when done
+            else:
+                self._state = 0
+            self._cond.notify_all()
+
+    def abort(self) -> None:
+        """Put the barrier in the broken state; waiting and future calls raise."""
+        with self._cond:
+            self._break()
+
+    def _break(self) -> None:
+        self._state = -2
+        self._cond.notify_all()
+
+    @property
+    def parties(self) -> int:
+        """The number of threads required to trip the barrier."""
+        return self._parties
+
+    @property
+    def n_waiting(self) -> int:
+        """The number of threads currently waiting at the barrier."""
+        if self._state == 0:
+            return self._count
+        return 0
+
+    @property
+    def broken(self) -> bool:
+        """True if the barrier is in the broken state."""
+        return self._state == -2
+
+    def statistics(self) -> BarrierStatistics:
+        """Return a snapshot: parties, threads waiting, broken."""
+        with self._cond:
+            return BarrierStatistics(self._parties, self.n_waiting, self.broken)
+
+    def __repr__(self) -> str:
+        if self.broken:
+            return f"{_where(self)}: broken>"
+        return f"{_where(self)}: waiters={self.n_waiting}/{self.parties}>"
+
+
+# --------------------------------------------------------------------------------------------
+# Mutex
+
+
+@dataclass(frozen=True, slots=True)
+class MutexStatistics:
+    """A snapshot of a Mutex.
+
+    Attributes:
+        locked: whether it is held.
+        owner: the ident of the thread that holds it, or None.
+        threads_waiting: threads blocked in ``acquire()``.
+    """
+
+    locked: bool
+    owner: int | None
+    threads_waiting: int
+
+
+class Mutex:
+    """A lock that knows its owner.
+
+    It has ``threading.Lock``'s interface (``acquire(blocking=True, timeout=-1)``,
+    ``release()``, ``locked()``, ``with``) with ownership enforced:
+
+    * ``release()`` by a thread that does not hold it raises ``RuntimeError`` naming both
+      threads (a plain Lock lets any thread release it);
+    * ``acquire()`` by the thread that already holds it raises ``DeadlockError`` instead of
+      hanging forever;
+    * ``owner`` tells who holds it, and waiting threads park on threadkit's wait queue.
+
+    It costs a little more than the C ``Lock``; use ``Lock`` where speed matters most.
+    """
+
+    def __init__(self) -> None:
+        self._waiters = WaitQueue(self)
+        # _lock guards _owner and _waiters.
+        self._lock = self._waiters.lock
+        self._owner: int | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Acquire the mutex; see ``threading.Lock.acquire``.
+
+        Raises:
+            DeadlockError: if the calling thread already holds it.
+            ValueError: for the argument combinations ``Lock.acquire`` rejects.
+        """
+        deadline = None if blocking and timeout == -1 else lock_deadline(blocking, timeout)
+        me = _get_ident()
+        front = False
+        while True:
+            with self._lock:
+                owner = self._owner
+                if owner is None:
+                    self._owner = me
+                    return True
+                if owner == me:
+                    raise DeadlockError(
+                        f"{thread_name(me)} already holds this Mutex; acquiring it again "
+                        "would deadlock (use RLock for a re-entrant lock)"
+                    )
+                if not blocking:
+                    return False
+                waiter = self._waiters.enqueue(front=front)
+            try:
+                if not self._waiters.park(waiter, deadline):
+                    return False
+            except BaseException:
+                if waiter.state is WOKEN:
+                    with self._lock:
+                        if self._owner is None:
+                            self._waiters.unpark(1)
+                raise
+            front = True
+
+    def release(self) -> None:
+        """Release the mutex and wake the oldest waiting thread.
+
+        Raises:
+            RuntimeError: if it is not held, or held by another thread (naming both).
+        """
+        me = _get_ident()
+        with self._lock:
+            owner = self._owner
+            if owner != me:
+                if owner is None:
+                    raise RuntimeError("cannot release un-acquired lock")
+                raise RuntimeError(
+                    f"cannot release a Mutex held by {thread_name(owner)} "
+                    f"from {thread_name(me)}"
+                )
+            self._owner = None
+            if self._waiters:
+                self._waiters.unpark(1)
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *args: object) -> None:
+        self.release()
+
+    def locked(self) -> bool:
+        """Return True if some thread holds the mutex."""
+        return self._owner is not None
+
+    @property
+    def owner(self) -> _p.StdThread | None:
+        """The thread that holds the mutex, or None."""
+        ident = self._owner
+        if ident is None:
+            return None
+        for thread in _p.enumerate_threads():
+            if thread.ident == ident:
+                return thread
+        return None
+
+    # The protocol Condition uses on its lock: Condition(Mutex()) works.
+    def _is_owned(self) -> bool:
+        return self._owner == _get_ident()
+
+    def _release_save(self) -> None:
+        self.release()
+
+    def _acquire_restore(self, state: object) -> None:
+        self.acquire()
+
+    def statistics(self) -> MutexStatistics:
+        """Return a snapshot: locked, owner ident, waiting threads."""
+        with self._lock:
+            owner = self._owner
+            return MutexStatistics(owner is not None, owner, len(self._waiters))
+
+    def __repr__(self) -> str:
+        s = self.statistics()
+        if not s.locked:
+            return f"{_where(self)}: unlocked{_waiting(s.threads_waiting)}>"
+        return f"{_where(self)}: locked by {thread_name(s.owner)}{_waiting(s.threads_waiting)}>"

@@ -1,0 +1,168 @@
+"""``Thread``: a drop-in for ``threading.Thread`` whose result you can get back.
+
+It *is* a ``threading.Thread`` (a subclass), so ``threading.current_thread()``,
+``threading.enumerate()``, ``join()``, names, daemon flags and ``excepthook`` all behave as
+before. What it adds: ``result()`` returns what the target returned, or re-raises what it
+raised; ``exception()`` returns that exception; ``statistics()`` and a ``repr`` show the state.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._core import _primitives as _p
+
+__all__ = [
+    "Thread",
+    "ThreadStatistics",
+    "activeCount",
+    "currentThread",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStatistics:
+    """A snapshot of a Thread.
+
+    Attributes:
+        name: the thread's name.
+        ident: its identifier, None before it starts.
+        state: "initial", "started" or "stopped".
+        daemon: the daemon flag.
+        raised: whether the target raised (False until it has finished).
+    """
+
+    name: str
+    ident: int | None
+    state: str
+    daemon: bool
+    raised: bool
+
+
+_NOT_DONE: Any = object()
+
+
+class Thread(_p.StdThread):
+    """A thread of control: ``threading.Thread`` plus a way to get its outcome.
+
+    Same constructor, methods and behaviour as ``threading.Thread``; an exception the target
+    raises still goes to ``threading.excepthook`` as in the stdlib. In addition:
+
+    * ``result(timeout=None)`` waits for the thread and returns the target's return value,
+      or re-raises the exception it raised;
+    * ``exception(timeout=None)`` waits and returns that exception (None if it returned).
+
+    A subclass that overrides ``run()`` gets ``run()``'s return value from ``result()``.
+
+    Example:
+        >>> t = Thread(target=sum, args=([1, 2, 3],))
+        >>> t.start()
+        >>> t.result(timeout=5)
+        6
+    """
+
+    def __init__(
+        self,
+        group: None = None,
+        target: Callable[..., object] | None = None,
+        name: str | None = None,
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        daemon: bool | None = None,
+    ) -> None:
+        super().__init__(group, target, name, args, kwargs, daemon=daemon)
+        # Written once by the thread itself before it finishes; read after join().
+        self._tk_result: Any = _NOT_DONE
+        self._tk_exception: BaseException | None = None
+        self._tk_wrapped = False
+
+    def start(self) -> None:
+        """Start the thread; ``RuntimeError`` if called more than once, as in the stdlib."""
+        if not self._tk_wrapped:
+            self._tk_wrapped = True
+            run = self.run  # whatever a subclass or an assignment made it
+            self.run = lambda: self._tk_capture(run)  # type: ignore[method-assign]
+        super().start()
+
+    def _tk_capture(self, run: Callable[[], object]) -> None:
+        try:
+            self._tk_result = run()
+        except BaseException as exc:
+            self._tk_exception = exc
+            raise  # on to threading.excepthook, as in the stdlib
+        finally:
+            del self.run  # drop the wrapper (and the cycle through it)
+
+    def run(self) -> Any:
+        """Call the target with its arguments and return its result."""
+        try:
+            if self._target is not None:  # type: ignore[attr-defined]
+                return self._target(*self._args, **self._kwargs)  # type: ignore[attr-defined]
+            return None
+        finally:
+            # Avoid a refcycle if the thread is running a function with an argument that
+            # has a member that points to the thread (the stdlib does the same).
+            del self._target, self._args, self._kwargs  # type: ignore[attr-defined]
+
+    def _finish(self, timeout: float | None) -> None:
+        self.join(timeout)
+        if self.is_alive():
+            raise TimeoutError(f"thread {self.name!r} did not finish within {timeout} seconds")
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the thread to finish; return the target's result or raise its exception.
+
+        Raises:
+            TimeoutError: if the thread is still running after ``timeout`` seconds.
+            RuntimeError: if the thread was never started (the message is ``join()``'s).
+            BaseException: whatever the target raised.
+        """
+        self._finish(timeout)
+        if self._tk_exception is not None:
+            raise self._tk_exception
+        return None if self._tk_result is _NOT_DONE else self._tk_result
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Wait for the thread to finish; return the exception its target raised, or None.
+
+        Raises:
+            TimeoutError: if the thread is still running after ``timeout`` seconds.
+            RuntimeError: if the thread was never started.
+        """
+        self._finish(timeout)
+        return self._tk_exception
+
+    def statistics(self) -> ThreadStatistics:
+        """Return a snapshot of the thread's state."""
+        if self.ident is None:
+            state = "initial"
+        elif self.is_alive():
+            state = "started"
+        else:
+            state = "stopped"
+        raised = state == "stopped" and self._tk_exception is not None
+        return ThreadStatistics(self.name, self.ident, state, self.daemon, raised)
+
+
+def currentThread() -> _p.StdThread:  # noqa: N802 - the stdlib's deprecated spelling
+    """Deprecated alias of ``current_thread()``."""
+    warnings.warn(
+        "currentThread() is deprecated, use current_thread() instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return _p.current_thread()
+
+
+def activeCount() -> int:  # noqa: N802 - the stdlib's deprecated spelling
+    """Deprecated alias of ``active_count()``."""
+    warnings.warn(
+        "activeCount() is deprecated, use active_count() instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return _p.active_count()
