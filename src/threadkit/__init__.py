@@ -43,7 +43,7 @@ RLock = _p.RLock
 # The stdlib's own functions and values.
 current_thread = _p.current_thread
 main_thread = _p.main_thread
-enumerate = _p.enumerate_threads  # noqa: A001 - the drop-in name
+enumerate = _p.enumerate_threads
 active_count = _p.active_count
 get_ident = _p.get_ident
 get_native_id = _p.get_native_id

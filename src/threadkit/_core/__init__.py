@@ -10,7 +10,7 @@ from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
 from ._util import fixup_module_metadata, thread_name
-from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, WaitQueue, Waiter
+from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Waiter, WaitQueue
 
 __all__ = [
     "ABANDONED",

@@ -33,7 +33,7 @@ __all__ = [
 
 
 def _reject_nan(timeout: float, name: str) -> None:
-    if timeout != timeout:  # NaN is the only float that differs from itself
+    if math.isnan(timeout):
         raise ValueError(f"{name} must be a number, not NaN")
 
 

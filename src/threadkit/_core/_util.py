@@ -17,13 +17,8 @@ def fixup_module_metadata(module_name: str, namespace: dict[str, object]) -> Non
         if name.startswith("_"):
             continue
         mod = getattr(obj, "__module__", None)
-        if isinstance(mod, str) and mod.startswith("threadkit.") and isinstance(obj, type | type(
-            fixup_module_metadata
-        )):
-            try:
-                obj.__module__ = module_name
-            except (AttributeError, TypeError):  # pragma: no cover - builtins
-                pass
+        if isinstance(mod, str) and mod.startswith("threadkit.") and isinstance(obj, type):
+            obj.__module__ = module_name
 
 
 def thread_name(ident: int | None) -> str:

@@ -48,51 +48,47 @@ ABANDONED: Final = 3
 _TIMEOUT_MAX = _primitives.TIMEOUT_MAX
 
 
-class _Parker:
-    """One thread's reusable lock: acquired while idle, released once per wake-up."""
+class Waiter:
+    """A thread's parker, and the record of its current wait.
 
-    __slots__ = ("busy", "lock")
+    Each thread has one (reused for every wait, so a wait allocates nothing). ``lock`` is kept
+    acquired while idle and released once per wake-up. ``need`` is the primitive's own
+    business (how many units a Semaphore waiter wants); ``value`` is what the waker passed to
+    ``unpark``; ``generation`` counts the waits, so a stale virtual-clock wake-up of an earlier
+    wait is recognised and ignored.
+    """
+
+    __slots__ = ("busy", "generation", "lock", "need", "state", "value")
 
     def __init__(self) -> None:
         self.lock = _primitives.allocate_lock()
         self.lock.acquire()
         self.busy = False
+        self.generation = 0
+        self.need = 1
+        self.state: int = ABANDONED
+        self.value: object = None
 
 
 _tls = _primitives.local()
 
 
-def _parker() -> _Parker:
+def _waiter() -> Waiter:
+    """Return the calling thread's waiter, ready to be queued."""
     try:
-        parker: _Parker = _tls.parker
+        waiter: Waiter = _tls.waiter
     except AttributeError:
-        parker = _tls.parker = _Parker()
-    if parker.busy:  # re-entered from a signal handler while parked
-        return _Parker()
-    return parker
+        waiter = _tls.waiter = Waiter()
+    if waiter.busy:  # re-entered from a signal handler while parked: use a fresh one
+        waiter = Waiter()
+    return waiter
 
 
-class Waiter:
-    """One blocked call: which thread's parker to release, and what it waits for.
+class WaitQueue(deque[Waiter]):
+    """A FIFO of parked threads (oldest first), guarded by ``lock``.
 
-    ``need`` is the primitive's own business (how many units a Semaphore waiter wants);
-    ``value`` is what the waker passed to ``unpark``.
-    """
-
-    __slots__ = ("need", "parker", "state", "value")
-
-    def __init__(self, parker: _Parker, need: int) -> None:
-        self.parker = parker
-        self.need = need
-        self.state: int = QUEUED
-        self.value: object = None
-
-
-class WaitQueue:
-    """A FIFO of parked threads, guarded by ``lock``.
-
-    ``enqueue``, ``unpark``, ``unpark_all`` and ``__len__`` must be called with ``lock`` held;
-    ``park`` must be called without it.
+    It is a ``deque`` of waiters, so ``len(q)`` and ``bool(q)`` cost no Python call.
+    Everything but ``park`` must be called with ``lock`` held; ``park`` without it.
 
     Args:
         owner: the object this queue belongs to, passed to hook listeners.
@@ -100,42 +96,38 @@ class WaitQueue:
             it as the lock of its own state too (one lock, one acquisition per call).
     """
 
-    __slots__ = ("_waiters", "lock", "owner")
+    __slots__ = ("lock", "owner")
 
     def __init__(self, owner: object = None, lock: _primitives.LockType | None = None) -> None:
+        super().__init__()
         self.lock = _primitives.allocate_lock() if lock is None else lock
         self.owner = owner
-        # Guarded by lock: the waiters, oldest first.
-        self._waiters: deque[Waiter] = deque()
 
-    def __len__(self) -> int:
-        return len(self._waiters)
-
-    def __bool__(self) -> bool:
-        return bool(self._waiters)
+    def __repr__(self) -> str:
+        return f"<WaitQueue of {len(self)} for {self.owner!r}>"
 
     def enqueue(self, need: int = 1, *, front: bool = False) -> Waiter:
-        """Add the calling thread (lock held) and return its waiter record, for ``park``."""
-        waiter = Waiter(_parker(), need)
+        """Add the calling thread (lock held) and return its waiter, for ``park``."""
+        waiter = _waiter()
+        waiter.busy = True  # until park() returns
+        waiter.state = QUEUED
+        waiter.need = need
+        waiter.value = None
+        waiter.generation += 1
         if front:
-            self._waiters.appendleft(waiter)
+            self.appendleft(waiter)
         else:
-            self._waiters.append(waiter)
+            self.append(waiter)
         return waiter
-
-    def peek(self) -> Waiter | None:
-        """Return the oldest waiter without waking it (lock held), or ``None``."""
-        return self._waiters[0] if self._waiters else None
 
     def unpark(self, n: int = 1, value: object = True) -> int:
         """Wake the ``n`` oldest waiters (lock held); return how many were woken."""
-        waiters = self._waiters
         woken = 0
-        while waiters and woken < n:
-            waiter = waiters.popleft()
+        while self and woken < n:
+            waiter = self.popleft()
             waiter.state = WOKEN
             waiter.value = value
-            waiter.parker.lock.release()
+            waiter.lock.release()
             woken += 1
         if woken and _hooks.enabled:
             _hooks.emit("unpark", self.owner, woken)
@@ -143,7 +135,15 @@ class WaitQueue:
 
     def unpark_all(self, value: object = True) -> int:
         """Wake every waiter (lock held); return how many were woken."""
-        return self.unpark(len(self._waiters), value)
+        woken = len(self)
+        for waiter in self:
+            waiter.state = WOKEN
+            waiter.value = value
+            waiter.lock.release()
+        self.clear()
+        if woken and _hooks.enabled:
+            _hooks.emit("unpark", self.owner, woken)
+        return woken
 
     def park(self, waiter: Waiter, deadline: float | None) -> bool:
         """Block until ``waiter`` is unparked (True) or ``deadline`` passes (False).
@@ -152,39 +152,38 @@ class WaitQueue:
         wait is interrupted (``KeyboardInterrupt`` from a signal handler), the waiter is
         ABANDONED, or stays WOKEN if a wake-up won the race; the caller may pass that wake-up on.
         """
-        parker = waiter.parker
-        parker.busy = True
         if _hooks.enabled:
             _hooks.emit("park", self.owner, deadline)
         try:
             if deadline is None:
-                parker.lock.acquire()
+                waiter.lock.acquire()
             else:
                 clock = _clock._current
                 if clock.virtual:
-                    clock.call_at(deadline, lambda: self._expire(waiter))
-                    parker.lock.acquire()
+                    generation = waiter.generation
+                    clock.call_at(deadline, lambda: self._expire(waiter, generation))
+                    waiter.lock.acquire()
                 else:
                     woken = False
                     while True:
                         left = deadline - clock.now()
                         if left <= 0:
                             break
-                        if parker.lock.acquire(True, min(left, _TIMEOUT_MAX)):
+                        if waiter.lock.acquire(True, min(left, _TIMEOUT_MAX)):
                             woken = True
                             break
                     if not woken:
                         with self.lock:
                             if waiter.state is QUEUED:
-                                self._waiters.remove(waiter)
+                                self.remove(waiter)
                                 waiter.state = TIMED_OUT
                         if waiter.state is WOKEN:
-                            parker.lock.acquire()  # take the release that won the race
+                            waiter.lock.acquire()  # take the release that won the race
         except BaseException:
             self._abandon(waiter)
             raise
         finally:
-            parker.busy = False
+            waiter.busy = False
         if waiter.state is WOKEN:
             if _hooks.enabled:
                 _hooks.emit("wake", self.owner, waiter.value)
@@ -193,22 +192,22 @@ class WaitQueue:
             _hooks.emit("timeout", self.owner, deadline)
         return False
 
-    def _expire(self, waiter: Waiter) -> None:
-        """Time ``waiter`` out if it is still queued (a virtual clock's wake-up)."""
+    def _expire(self, waiter: Waiter, generation: int) -> None:
+        """Time ``waiter`` out if it is still in that wait (a virtual clock's wake-up)."""
         with self.lock:
-            if waiter.state is not QUEUED:
+            if waiter.state is not QUEUED or waiter.generation != generation:
                 return
-            self._waiters.remove(waiter)
+            self.remove(waiter)
             waiter.state = TIMED_OUT
-            waiter.parker.lock.release()
+            waiter.lock.release()
 
     def _abandon(self, waiter: Waiter) -> None:
         """Withdraw an interrupted wait, leaving the parker acquired."""
         with self.lock:
             if waiter.state is QUEUED:
-                self._waiters.remove(waiter)
+                self.remove(waiter)
                 waiter.state = ABANDONED
                 return
         # WOKEN or TIMED_OUT by someone else: a release is pending, or already happened
         # (the interrupted acquire may or may not have taken it).
-        waiter.parker.lock.acquire(False)
+        waiter.lock.acquire(False)

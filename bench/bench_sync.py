@@ -1,0 +1,209 @@
+"""Benchmarks: threadkit's drop-in primitives against the standard library's, in one run.
+
+Standard library only. Each row times the stdlib class and the threadkit class in alternating
+rounds (so drift and noise hit both alike), takes the median time per operation of each, and
+prints the ratio ``stdlib / threadkit`` (above 1.00: threadkit is faster).
+
+    python bench/bench_sync.py            # the table
+    python bench/bench_sync.py --json     # the same figures as JSON
+    python bench/bench_sync.py --rounds 15 --scale 2
+
+Speed is never asserted in the tests: these figures are for reading, on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import threadkit
+
+Timer = Callable[[Any, int], float]  # (factory, operations) -> seconds per operation
+
+
+def _uncontended_lock(factory: Any, ops: int) -> float:
+    lock = factory()
+    t0 = time.perf_counter()
+    for _ in range(ops):
+        with lock:
+            pass
+    return (time.perf_counter() - t0) / ops
+
+
+def _uncontended_semaphore(factory: Any, ops: int) -> float:
+    sem = factory(1)
+    acquire, release = sem.acquire, sem.release
+    t0 = time.perf_counter()
+    for _ in range(ops):
+        acquire()
+        release()
+    return (time.perf_counter() - t0) / ops
+
+
+def _contended_semaphore(factory: Any, ops: int, threads: int = 4) -> float:
+    sem = factory(2)
+    per_thread = max(ops // threads, 1)
+    go = threading.Event()
+
+    def worker() -> None:
+        go.wait()
+        acquire, release = sem.acquire, sem.release
+        for _ in range(per_thread):
+            acquire()
+            release()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    t0 = time.perf_counter()
+    go.set()
+    for w in workers:
+        w.join()
+    return (time.perf_counter() - t0) / (per_thread * threads)
+
+
+def _event_ping_pong(factory: Any, ops: int) -> float:
+    ping, pong = factory(), factory()
+
+    def other() -> None:
+        for _ in range(ops):
+            ping.wait()
+            ping.clear()
+            pong.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t0 = time.perf_counter()
+    for _ in range(ops):
+        ping.set()
+        pong.wait()
+        pong.clear()
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed / ops
+
+
+@dataclass
+class Row:
+    name: str
+    baseline: str
+    stdlib_us: float
+    threadkit_us: float
+    ratio: float
+    target: float | None
+
+
+ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
+    (
+        "with Lock()",
+        "threading.Lock",
+        threading.Lock,
+        threadkit.Lock,
+        _uncontended_lock,
+        200_000,
+        1.00,
+    ),
+    (
+        "Semaphore acquire+release, uncontended",
+        "threading.Semaphore",
+        threading.Semaphore,
+        threadkit.Semaphore,
+        _uncontended_semaphore,
+        100_000,
+        2.5,
+    ),
+    (
+        "Semaphore(2), 4 threads contending",
+        "threading.Semaphore",
+        threading.Semaphore,
+        threadkit.Semaphore,
+        _contended_semaphore,
+        40_000,
+        1.0,
+    ),
+    (
+        "BoundedSemaphore acquire+release",
+        "threading.BoundedSemaphore",
+        threading.BoundedSemaphore,
+        threadkit.BoundedSemaphore,
+        _uncontended_semaphore,
+        100_000,
+        None,
+    ),
+    (
+        "Event ping-pong, 2 threads (per round trip)",
+        "threading.Event",
+        threading.Event,
+        threadkit.Event,
+        _event_ping_pong,
+        4_000,
+        1.3,
+    ),
+]
+
+
+def run(rounds: int, scale: float) -> list[Row]:
+    rows = []
+    for name, baseline, std, tk, timer, ops, target in ROWS:
+        n = max(int(ops * scale), 1)
+        timer(std, max(n // 10, 1))  # warm up both
+        timer(tk, max(n // 10, 1))
+        std_times, tk_times = [], []
+        for _ in range(rounds):
+            std_times.append(timer(std, n))
+            tk_times.append(timer(tk, n))
+        s, t = statistics.median(std_times), statistics.median(tk_times)
+        rows.append(Row(name, baseline, s * 1e6, t * 1e6, s / t, target))
+    return rows
+
+
+def _python() -> str:
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    return f"{platform.python_implementation()} {platform.python_version()}" + (
+        "" if gil else " (free-threaded, GIL off)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds (median)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the operation counts")
+    args = parser.parse_args(argv)
+    rows = run(args.rounds, args.scale)
+    if args.json:
+        print(
+            json.dumps(
+                {"python": _python(), "rounds": args.rounds, "rows": [asdict(r) for r in rows]},
+                indent=2,
+            )
+        )
+        return 0
+    print(
+        f"threadkit {threadkit.__version__} vs the standard library on {_python()}, "
+        f"{args.rounds} rounds, medians per operation; ratio = stdlib / threadkit"
+    )
+    header = f"{'benchmark':<45} {'stdlib us':>10} {'threadkit us':>13} {'ratio':>7} {'target':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        target = "" if r.target is None else f">={r.target:.2f}"
+        if r.target == 1.00 and r.name.startswith("with Lock"):
+            target = "1.00"
+        print(
+            f"{r.name:<45} {r.stdlib_us:>10.3f} {r.threadkit_us:>13.3f} "
+            f"{r.ratio:>6.2f}x {target:>7}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
