@@ -138,7 +138,7 @@ class Event:
         """
         if self._flag:
             return True
-        deadline = wait_deadline(timeout)
+        deadline = None if timeout is None else wait_deadline(timeout)
         waiters = self._waiters
         with self._lock:
             if self.is_set():  # set since the unlocked look
@@ -352,7 +352,12 @@ class Semaphore:
         """
         with self._lock:
             tokens = self._tokens
-            if n == 1 and self._max_value is None and len(tokens) < self._TOKENS_MAX:
+            size = len(tokens)  # only additions can make it grow, and they need _lock
+            if (
+                n == 1
+                and size < self._TOKENS_MAX
+                and (self._max_value is None or size + self._reserve < self._max_value)
+            ):
                 tokens.append(None)
             else:
                 self._add_locked(n)
