@@ -1,0 +1,582 @@
+"""``threadkit tour``: each surprise of the standard library, run live, then threadkit's answer.
+
+Every scene comes from the notebook threadkit grew out of. A scene first runs what the
+standard library does (the surprise itself, not a description of it), then what threadkit
+does instead, and reports what actually happened, in a few short lines.
+
+Adding a scene (later chapters: channels, cancellation, pools, ...)::
+
+    chapter(2, "Channels")
+
+    @scene("close", "a queue you can close", chapter=2, order=10)
+    def _close(out: Printer) -> None:
+        out.stdlib("...")
+        out.threadkit("...")
+
+Rules every scene keeps: no thread is left running (start threads through ``_Crew``, which
+joins them), every wait inside a scene's threads has a timeout (``_GUARD``) so a bug cannot
+hang the tour, and threads are synchronised on events and ``statistics()``, never on sleeps,
+except where a short timeout *is* the demonstration.
+
+The standard library is reached through ``_core._primitives`` (``threading_module``), the one
+module of threadkit that imports ``threading``.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, TextIO
+
+import threadkit
+
+from ._core import _primitives as _p
+
+__all__ = [
+    "Printer",
+    "Scene",
+    "UnknownSceneError",
+    "chapter",
+    "run",
+    "scene",
+    "scenes",
+    "select",
+]
+
+threading: Final = _p.threading_module
+
+# Upper bound, in seconds, for every wait that should end at once: reached only on a bug.
+_GUARD: Final = 5.0
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+class Printer:
+    """Where the tour writes: a heading per scene, then labelled, wrapped lines.
+
+    Args:
+        stream: the text stream to write to (``sys.stdout`` when None, looked up at each
+            write so that a test's capture sees it).
+        width: the column at which long lines wrap.
+    """
+
+    _LABEL_WIDTH: Final = 13  # "  threadkit: "
+
+    def __init__(self, stream: TextIO | None = None, *, width: int = 100) -> None:
+        self._stream = stream
+        self._width = width
+
+    def line(self, text: str = "") -> None:
+        """Write ``text`` as it is, then a newline."""
+        stream = sys.stdout if self._stream is None else self._stream
+        stream.write(text + "\n")
+        stream.flush()
+
+    def heading(self, text: str) -> None:
+        """Start a scene (or a chapter) with a blank line and ``text``."""
+        self.line()
+        self.text(text)
+
+    def text(self, text: str) -> None:
+        """Write ``text`` wrapped, with no label."""
+        self.line(self._wrap(text, "", ""))
+
+    def stdlib(self, text: str) -> None:
+        """Report what the standard library did."""
+        self._labelled("stdlib:", text)
+
+    def threadkit(self, text: str) -> None:
+        """Report what threadkit did."""
+        self._labelled("threadkit:", text)
+
+    def _labelled(self, label: str, text: str) -> None:
+        first = f"  {label}".ljust(self._LABEL_WIDTH)
+        self.line(self._wrap(text, first, " " * self._LABEL_WIDTH))
+
+    def _wrap(self, text: str, first: str, rest: str) -> str:
+        return textwrap.fill(
+            text,
+            width=self._width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The registry
+
+
+SceneFunction = Callable[[Printer], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """One scene of the tour.
+
+    Attributes:
+        name: what ``--only`` takes (lowercase, dashes).
+        title: a one-line summary, shown in the heading and by ``--list``.
+        chapter: the chapter it belongs to (see ``chapter()``); chapters run in order.
+        order: its place within the chapter (gaps leave room for new scenes).
+        function: runs the scene, writing to the ``Printer`` it is given.
+    """
+
+    name: str
+    title: str
+    chapter: int
+    order: int
+    function: SceneFunction
+
+
+class UnknownSceneError(ValueError):
+    """Raised by ``select()`` for a name that is not a scene; ``names`` lists the unknown."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        plural = "s" if len(self.names) > 1 else ""
+        unknown = ", ".join(repr(name) for name in self.names)
+        known = ", ".join(s.name for s in scenes())
+        super().__init__(f"unknown scene{plural} {unknown}; the scenes are: {known}")
+
+
+_CHAPTERS: dict[int, str] = {}
+_SCENES: dict[str, Scene] = {}
+
+
+def chapter(number: int, title: str) -> None:
+    """Declare chapter ``number``; its title is shown before its first scene."""
+    if _CHAPTERS.get(number, title) != title:
+        raise ValueError(f"chapter {number} is already {_CHAPTERS[number]!r}")
+    _CHAPTERS[number] = title
+
+
+def scene(
+    name: str, title: str, *, chapter: int = 1, order: int
+) -> Callable[[SceneFunction], SceneFunction]:
+    """Register the decorated function as the scene ``name``, in ``chapter`` at ``order``."""
+
+    def register(function: SceneFunction) -> SceneFunction:
+        if name in _SCENES:
+            raise ValueError(f"scene {name!r} is already registered")
+        if chapter not in _CHAPTERS:
+            raise ValueError(f"scene {name!r}: declare chapter {chapter} first")
+        _SCENES[name] = Scene(name, title, chapter, order, function)
+        return function
+
+    return register
+
+
+def scenes() -> list[Scene]:
+    """Return every scene, in tour order."""
+    return sorted(_SCENES.values(), key=lambda s: (s.chapter, s.order, s.name))
+
+
+def select(names: Iterable[str]) -> list[Scene]:
+    """Return the scenes called ``names``, in the order given, each once.
+
+    Raises:
+        UnknownSceneError: naming every name that is not a scene.
+    """
+    wanted = list(dict.fromkeys(names))
+    unknown = [name for name in wanted if name not in _SCENES]
+    if unknown:
+        raise UnknownSceneError(unknown)
+    return [_SCENES[name] for name in wanted]
+
+
+def run(selected: Sequence[Scene] | None = None, out: Printer | None = None) -> None:
+    """Run ``selected`` scenes (all of them by default), writing to ``out``."""
+    out = Printer() if out is None else out
+    todo = scenes() if selected is None else list(selected)
+    version = ".".join(map(str, sys.version_info[:3]))
+    out.text(
+        f"threadkit {threadkit.__version__} tour on Python {version}: each scene runs the "
+        "standard library first (the surprise, live), then threadkit."
+    )
+    current_chapter = None
+    for number, s in enumerate(todo, 1):
+        if s.chapter != current_chapter:
+            current_chapter = s.chapter
+            out.heading(f"== Chapter {s.chapter}: {_CHAPTERS[s.chapter]} ==")
+        out.heading(f"[{number}/{len(todo)}] {s.name}: {s.title}")
+        s.function(out)
+    out.heading(
+        "That's the tour. `import threadkit as threading` is the whole migration; "
+        "README.md has the quick start and everything else threadkit changes."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for scenes
+
+
+def _describe(exc: BaseException | None) -> str:
+    """``ValueError: message``, or ``no error``."""
+    if exc is None:
+        return "no error"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll ``predicate`` (a look at some ``statistics()``) until it holds.
+
+    This is how the tour waits for threads to block: no guessing with sleeps.
+    """
+    deadline = _p.monotonic() + _GUARD
+    while not predicate():
+        if _p.monotonic() > deadline:
+            raise RuntimeError(f"threadkit tour: gave up waiting for {what}")
+        _p.sleep(0.0005)
+
+
+def _stdlib_waiting(cond: object) -> int:
+    """Threads blocked on a ``threading.Condition``, read from its private ``_waiters``.
+
+    The standard library has no public way to ask; threadkit has ``statistics()``.
+    """
+    return len(vars(cond)["_waiters"])
+
+
+class _Crew(AbstractContextManager["_Crew"]):
+    """The threads of one scene: started here, all joined on exit (nothing is left running)."""
+
+    def __init__(self) -> None:
+        self._threads: list[threadkit.Thread] = []
+
+    def start(self, fn: Callable[[], object], name: str) -> threadkit.Thread:
+        thread = threadkit.Thread(target=fn, name=name)
+        self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Every wait in a scene's threads has a timeout of at most _GUARD, so this ends.
+        for thread in self._threads:
+            thread.join(2 * _GUARD)
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive and exc is None:
+            raise RuntimeError(f"threadkit tour: threads still running: {alive}")
+
+
+def _outcome_in_thread(fn: Callable[[], object], name: str) -> BaseException | None:
+    """Call ``fn`` in a new thread named ``name``; return what it raised, or None."""
+
+    def attempt() -> BaseException | None:
+        try:
+            fn()
+        except Exception as exc:
+            return exc
+        return None
+
+    with _Crew() as crew:
+        thread = crew.start(attempt, name)
+    outcome: BaseException | None = thread.result()
+    return outcome
+
+
+@contextmanager
+def _excepthook_collecting(seen: list[Any]) -> Iterator[None]:
+    """Send uncaught thread exceptions to ``seen`` instead of stderr, for the block.
+
+    ``threading.excepthook`` is process-wide: the block is kept to the demo threads' lives.
+    """
+    saved = threading.excepthook
+    threading.excepthook = seen.append
+    try:
+        yield
+    finally:
+        threading.excepthook = saved
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 1: the notebook's surprises
+
+chapter(1, "the primitives (from the notebook)")
+
+
+@scene("locks", "`with lock:` works the same; a Mutex knows its owner", order=10)
+def _locks(out: Printer) -> None:
+    def count_with(lock: AbstractContextManager[Any]) -> int:
+        total = 0
+
+        def work() -> None:
+            nonlocal total
+            for _ in range(1000):
+                with lock:
+                    total += 1
+
+        with _Crew() as crew:
+            for i in range(4):
+                crew.start(work, f"worker-{i}")
+        return total
+
+    out.stdlib(
+        f"with threading.Lock(): 4 threads x 1000 increments -> {count_with(threading.Lock())}"
+    )
+    out.threadkit(
+        f"with threadkit.Lock() -> {count_with(threadkit.Lock())}, "
+        f"with threadkit.Mutex() -> {count_with(threadkit.Mutex())}: the same"
+    )
+    same = threadkit.Lock is threading.Lock
+    out.threadkit(f"threadkit.Lock is threading.Lock -> {same}: the C lock itself, the same speed")
+
+    me = threading.current_thread().name
+    lock = threading.Lock()
+    lock.acquire()
+    error = _outcome_in_thread(lock.release, "intruder")
+    out.stdlib(
+        f"a Lock acquired by {me!r}, released by thread 'intruder' -> {_describe(error)}, "
+        f"lock.locked() -> {lock.locked()}: any thread may release it"
+    )
+    if lock.locked():
+        lock.release()
+    mutex = threadkit.Mutex()
+    with mutex:
+        error = _outcome_in_thread(mutex.release, "intruder")
+    out.threadkit(f"Mutex.release() from thread 'intruder' -> {_describe(error)}")
+
+    lock = threading.Lock()
+    with lock:
+        start = _p.monotonic()
+        got = lock.acquire(timeout=0.2)  # without the timeout: blocked forever
+        took = _p.monotonic() - start
+        if got:
+            lock.release()
+    out.stdlib(
+        f"the holder acquires it again -> hangs forever; "
+        f"acquire(timeout=0.2) -> {got} after {took:.1f}s"
+    )
+    error = None
+    with mutex:
+        try:
+            mutex.acquire()
+        except threadkit.DeadlockError as exc:
+            error = exc
+        else:
+            mutex.release()
+    out.threadkit(f"the holder acquires the Mutex again -> {_describe(error)}")
+
+
+@scene("event-clear", "Event has clear(), but that's still not atomic", order=20)
+def _event_clear(out: Printer) -> None:
+    ev = threading.Event()
+    proceeded: list[str] = []
+
+    def consume() -> None:
+        if ev.wait(_GUARD):
+            ev.clear()
+            proceeded.append(threading.current_thread().name)
+
+    with _Crew() as crew:
+        for name in ("consumer-1", "consumer-2"):
+            crew.start(consume, name)
+        _wait_until(lambda: _stdlib_waiting(vars(ev)["_cond"]) == 2, "both consumers to wait")
+        ev.set()
+    out.stdlib(
+        f"2 consumers blocked in `ev.wait(); ev.clear()`, one ev.set() -> "
+        f"{len(proceeded)} proceeded ({', '.join(sorted(proceeded))})"
+    )
+
+    tkev = threadkit.Event()
+    done = threadkit.Semaphore(0)
+    taken: list[str] = []
+
+    def take() -> None:
+        if tkev.wait_and_clear(_GUARD):
+            taken.append(threading.current_thread().name)
+            done.release()
+
+    with _Crew() as crew:
+        for name in ("consumer-1", "consumer-2"):
+            crew.start(take, name)
+        _wait_until(lambda: tkev.statistics().threads_waiting == 2, "both consumers to wait")
+        tkev.set()
+        done.acquire(timeout=_GUARD)
+        stats = tkev.statistics()
+        out.threadkit(
+            f"2 consumers blocked in ev.wait_and_clear(), one ev.set() -> {len(taken)} "
+            f"proceeded ({', '.join(taken)}); ev.statistics() -> {stats}"
+        )
+        tkev.set()
+        done.acquire(timeout=_GUARD)
+    out.threadkit(
+        f"a second ev.set() -> {taken[-1]} proceeds: each set() is taken by exactly one consumer"
+    )
+
+
+@scene("semaphore", "a Semaphore counts past its start, and hides its count", order=30)
+def _semaphore(out: Printer) -> None:
+    s = threading.Semaphore(7)
+    before = s._value
+    for _ in range(4):
+        s.release()
+    out.stdlib(
+        f"s = threading.Semaphore(7); 4 extra s.release() -> s._value {before} -> {s._value}: "
+        "no error, and only a private attribute shows it"
+    )
+
+    tks = threadkit.Semaphore(7, max_value=7)
+    error = None
+    try:
+        tks.release()
+    except ValueError as exc:
+        error = exc
+    out.threadkit(f"s = threadkit.Semaphore(7, max_value=7); s.release() -> {_describe(error)}")
+    out.threadkit(
+        f"public state: s.value={tks.value}, s.initial_value={tks.initial_value}, "
+        f"s.max_value={tks.max_value}; s.statistics() -> {tks.statistics()}"
+    )
+    out.threadkit(f"repr(s) -> {tks!r}")
+
+
+@scene("thread-result", "a Thread loses its target's return value and exception", order=40)
+def _thread_result(out: Printer) -> None:
+    seen: list[Any] = []
+    with _excepthook_collecting(seen):
+        thread = threading.Thread(target=lambda: 6 * 7, name="answer")
+        thread.start()
+        thread.join()
+        failing = threading.Thread(target=lambda: 1 / 0, name="divide")
+        failing.start()
+        failing.join()
+    out.stdlib(
+        "threading.Thread(target=lambda: 6 * 7): join() returns None and nothing keeps the 42"
+    )
+    lost = ", ".join(f"{_describe(args.exc_value)} in {args.thread.name!r}" for args in seen)
+    out.stdlib(
+        f"target=lambda: 1 / 0 -> join() returns None; the error ({lost}) only reaches "
+        "threading.excepthook, which prints it to stderr (silenced here)"
+    )
+
+    seen.clear()
+    with _excepthook_collecting(seen):
+        answer = threadkit.Thread(target=lambda: 6 * 7, name="answer")
+        answer.start()
+        result = answer.result(timeout=_GUARD)
+        failing_tk = threadkit.Thread(target=lambda: 1 / 0, name="divide")
+        failing_tk.start()
+        raised: BaseException | None = None
+        try:
+            failing_tk.result(timeout=_GUARD)
+        except ZeroDivisionError as exc:
+            raised = exc
+    out.threadkit(f"threadkit.Thread(target=lambda: 6 * 7).result() -> {result}")
+    out.threadkit(
+        f"target=lambda: 1 / 0 -> result() raises {_describe(raised)}; "
+        "exception() returns it (and threading.excepthook still gets it, as before)"
+    )
+
+
+@scene("barrier", "Barrier(0): accepted or refused, depending on your Python", order=50)
+def _barrier(out: Printer) -> None:
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        barrier = threading.Barrier(0)
+    except ValueError as exc:
+        out.stdlib(
+            f"threading.Barrier(0) on Python {version} -> {_describe(exc)} "
+            "(3.11 and 3.12 accept it, and its wait() then blocks forever)"
+        )
+    else:
+        try:
+            barrier.wait(timeout=0.1)  # without the timeout: blocked forever
+        except threading.BrokenBarrierError as exc:
+            error: BaseException = exc
+        else:  # pragma: no cover - no Python does this
+            error = RuntimeError("passed")
+        out.stdlib(
+            f"threading.Barrier(0) on Python {version} -> accepted: a barrier no thread can "
+            f"pass; wait(timeout=0.1) -> {_describe(error)} (3.13 raises ValueError instead)"
+        )
+
+    refused = None
+    try:
+        threadkit.Barrier(0)
+    except ValueError as exc:
+        refused = exc
+    out.threadkit(f"threadkit.Barrier(0) -> {_describe(refused)}, on every Python version")
+
+
+@scene("condition", "a notify() that meets a timed-out waiter", order=60)
+def _condition(out: Printer) -> None:
+    def attempt(
+        cv: Any, lock: threadkit.Mutex, waiting_on: Callable[[Any], int], timeout: float
+    ) -> tuple[bool | None, bool, bool]:
+        """A waits with ``timeout``, B without; notify(1) comes just after A timed out.
+
+        The notifier takes the lock before A's timeout passes and holds it, so A times out
+        but cannot return from wait() until it has the lock back; then notify(1). The lock
+        is a threadkit Mutex only so that its statistics show when A waits for it.
+
+        Returns A's wait() result, whether that notify(1) woke B, and whether the notifier
+        was too late (A had already returned when it got the lock: the caller retries).
+        """
+        results: dict[str, bool] = {}
+
+        def waiting() -> int:
+            return waiting_on(cv)
+
+        def wait(name: str, timeout: float) -> None:
+            with cv:
+                results[name] = cv.wait(timeout)
+
+        with _Crew() as crew:
+            # If A times out too early (this thread was not scheduled in time), A returns:
+            # the waits below end, and the attempt reports it was too late.
+            crew.start(lambda: wait("A", timeout), "A")
+            _wait_until(lambda: waiting() == 1 or "A" in results, "A to wait")
+            crew.start(lambda: wait("B", _GUARD), "B")
+            _wait_until(lambda: waiting() == 2 or "A" in results, "B to wait")
+            with cv:
+                too_late = "A" in results
+                _wait_until(
+                    lambda: lock.statistics().threads_waiting == 1 or "A" in results,
+                    "A to time out",
+                )
+                cv.notify(1)
+                b_woken = waiting() == 0
+            if not b_woken:  # B is still waiting: wake it, so the scene can end
+                with cv:
+                    cv.notify(1)
+        return results.get("A"), b_woken, too_late
+
+    def demo(
+        make: Callable[[threadkit.Mutex], Any], waiting_on: Callable[[Any], int]
+    ) -> tuple[float, bool | None, bool]:
+        timeout = 0.1
+        while True:  # a longer timeout if this thread was not scheduled in time
+            lock = threadkit.Mutex()
+            cv = make(lock)
+            a_result, b_woken, too_late = attempt(cv, lock, waiting_on, timeout)
+            if not too_late or timeout >= 1:
+                return timeout, a_result, b_woken
+            timeout *= 2
+
+    # A Mutex has the lock protocol that threading.Condition uses.
+    timeout, a_result, b_woken = demo(threading.Condition, _stdlib_waiting)  # type: ignore[arg-type]
+    verdict = "B woken" if b_woken else "B still waiting: the notification went to A and was lost"
+    out.stdlib(
+        f"A waits with timeout={timeout}, B without; notify(1) comes as A times out -> "
+        f"A's wait() returns {a_result}, {verdict}"
+    )
+    timeout, a_result, b_woken = demo(
+        threadkit.Condition, lambda cv: cv.statistics().threads_waiting
+    )
+    verdict = "notify(1) wakes B" if b_woken else "B still waiting"
+    out.threadkit(
+        f"the same with threadkit.Condition -> A's wait() returns {a_result}, {verdict}: "
+        "a waiter that timed out leaves the queue at once"
+    )

@@ -1,0 +1,199 @@
+"""The ``threadkit`` command, and ``threadkit tour``: each scene shows what it claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import threadkit
+from threadkit import _tour
+from threadkit._cli import main
+
+pytestmark = pytest.mark.timeout(30)
+
+SCENES = ["locks", "event-clear", "semaphore", "thread-result", "barrier", "condition"]
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leaked = [t.name for t in threading.enumerate() if t not in before]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``threadkit *argv``; return the status, stdout and stderr."""
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def flat(text: str) -> str:
+    """``text`` with every run of whitespace made one space (the tour wraps long lines)."""
+    return " ".join(text.split())
+
+
+def scene_output(capsys: pytest.CaptureFixture[str], name: str) -> str:
+    status, out, err = run(capsys, "tour", "--only", name)
+    assert (status, err) == (0, "")
+    return flat(out)
+
+
+class TestCommand:
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(capsys, "--version")
+        assert status == 0
+        assert out.strip() == f"threadkit {threadkit.__version__}"
+
+    def test_no_subcommand_prints_help(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(capsys)
+        assert status == 0
+        assert out.startswith("usage: threadkit")
+        assert "tour" in out
+
+    def test_unknown_subcommand_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "frobnicate")
+        assert status == 2
+        assert out == ""
+        assert "invalid choice: 'frobnicate'" in err
+
+    @pytest.mark.timeout(60)
+    def test_python_dash_m_runs_a_scene(self) -> None:
+        proc = subprocess.run(
+            [sys.executable, "-m", "threadkit", "tour", "--only", "semaphore"],
+            capture_output=True,
+            text=True,
+            timeout=50,
+            check=False,
+        )
+        assert (proc.returncode, proc.stderr) == (0, "")
+        out = flat(proc.stdout)
+        assert "[1/1] semaphore:" in out
+        assert "s._value 7 -> 11" in out
+
+
+class TestTour:
+    def test_runs_every_scene_in_order(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "tour")
+        assert (status, err) == (0, "")
+        headings = [line for line in out.splitlines() if line.startswith("[")]
+        assert headings == [
+            f"[{i}/{len(SCENES)}] {name}: {_tour.select([name])[0].title}"
+            for i, name in enumerate(SCENES, 1)
+        ]
+        assert "Chapter 1:" in out
+        closing = flat(out).rsplit("That's the tour.", 1)[1]
+        assert "README.md" in closing
+
+    def test_list(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "tour", "--list")
+        assert (status, err) == (0, "")
+        lines = out.splitlines()
+        assert [line.split()[0] for line in lines] == SCENES
+        assert lines[2].split(None, 1)[1] == _tour.select(["semaphore"])[0].title
+        assert "stdlib:" not in out  # listed, not run
+
+    def test_only_runs_just_that_scene(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(capsys, "tour", "--only", "barrier")
+        assert status == 0
+        headings = [line for line in out.splitlines() if line.startswith("[")]
+        assert len(headings) == 1
+        assert headings[0].startswith("[1/1] barrier:")
+
+    def test_only_is_repeatable_and_takes_commas(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(
+            capsys, "tour", "--only", "barrier, semaphore", "--only", "locks,barrier"
+        )
+        assert status == 0
+        headings = [line.split(":")[0] for line in out.splitlines() if line.startswith("[")]
+        assert headings == ["[1/3] barrier", "[2/3] semaphore", "[3/3] locks"]
+
+    def test_unknown_scene_exits_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "tour", "--only", "semaphore,nope")
+        assert status == 2
+        assert out == ""  # nothing ran
+        assert err.startswith("threadkit tour: error: unknown scene 'nope'; the scenes are: ")
+        assert ", ".join(SCENES) in err
+        assert "threadkit tour --list" in err
+
+    def test_unknown_scenes_are_all_named(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, _, err = run(capsys, "tour", "--list", "--only", "nope", "--only", "nada")
+        assert status == 2
+        assert "unknown scenes 'nope', 'nada';" in err
+
+    def test_scene_names_are_unique(self) -> None:
+        with pytest.raises(ValueError, match=r"^scene 'locks' is already registered$"):
+            _tour.scene("locks", "again", order=1)(lambda out: None)
+
+
+class TestScenes:
+    def test_locks(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "locks")
+        assert out.count("4 threads x 1000 increments -> 4000") == 1
+        assert "threadkit.Lock() -> 4000, with threadkit.Mutex() -> 4000" in out
+        assert "threadkit.Lock is threading.Lock -> True" in out
+        # stdlib: another thread may release a Lock; threadkit's Mutex refuses, naming both.
+        assert "released by thread 'intruder' -> no error, lock.locked() -> False" in out
+        assert (
+            "Mutex.release() from thread 'intruder' -> RuntimeError: cannot release a Mutex "
+            "held by thread 'MainThread'"
+        ) in out
+        assert "from thread 'intruder' (ident" in out
+        # stdlib: re-acquiring hangs (a timeout shows it); threadkit: DeadlockError.
+        assert "acquire(timeout=0.2) -> False after 0.2s" in out
+        assert "the holder acquires the Mutex again -> DeadlockError: thread 'MainThread'" in out
+        assert "acquiring it again would deadlock" in out
+
+    def test_event_clear(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "event-clear")
+        assert "one ev.set() -> 2 proceeded (consumer-1, consumer-2)" in out
+        assert "ev.wait_and_clear(), one ev.set() -> 1 proceeded" in out
+        assert "EventStatistics(is_set=False, threads_waiting=1)" in out
+        assert "a second ev.set() -> consumer-" in out
+
+    def test_semaphore(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "semaphore")
+        assert "s._value 7 -> 11" in out
+        assert (
+            "ValueError: Semaphore released too many times: release(1) would raise value "
+            "to 8 > max_value 7"
+        ) in out
+        assert "s.value=7, s.initial_value=7, s.max_value=7" in out
+        assert (
+            "SemaphoreStatistics(value=7, initial_value=7, max_value=7, threads_waiting=0)" in out
+        )
+        assert "repr(s) -> <threadkit.Semaphore at 0x" in out
+        assert ": value=7/7>" in out
+
+    def test_thread_result(self, capsys: pytest.CaptureFixture[str]) -> None:
+        hook = threading.excepthook
+        out = scene_output(capsys, "thread-result")  # stderr is empty: the hook was silenced
+        assert threading.excepthook is hook  # and put back
+        assert "join() returns None and nothing keeps the 42" in out
+        assert "the error (ZeroDivisionError: division by zero in 'divide') only reaches" in out
+        assert "threadkit.Thread(target=lambda: 6 * 7).result() -> 42" in out
+        assert "result() raises ZeroDivisionError: division by zero" in out
+
+    def test_barrier(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "barrier")
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        if sys.version_info >= (3, 13):
+            assert f"Barrier(0) on Python {version} -> ValueError: parties must be > 0" in out
+        else:
+            assert f"Barrier(0) on Python {version} -> accepted" in out
+            assert "wait(timeout=0.1) -> BrokenBarrierError" in out
+        assert "threadkit.Barrier(0) -> ValueError: parties must be > 0, on every" in out
+
+    def test_condition(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "condition")
+        assert (
+            "A's wait() returns False, B still waiting: the notification went to A and was lost"
+        ) in out
+        assert (
+            "the same with threadkit.Condition -> A's wait() returns False, notify(1) wakes B"
+        ) in out
