@@ -310,14 +310,25 @@ class Semaphore:
                     return False
                 waiter = waiters.enqueue(n, front=front)
             try:
-                if not waiters.park(waiter, deadline):
-                    return False
+                woken = waiters.park(waiter, deadline)
             except BaseException:
-                if waiter.state is WOKEN:  # pass the wake-up on to the next waiter
-                    with self._lock:
-                        self._wake_locked()
+                self._leave()
                 raise
+            if not woken:
+                self._leave()
+                return False
             front = True  # woken but beaten to the units: wait again at the head
+
+    def _leave(self) -> None:
+        """After a waiter gave up (timeout, interrupt): serve those it was holding back.
+
+        A waiter at the head that needs more units than are available holds back the
+        waiters behind it (FIFO), so when it leaves they may now be served; and a wake-up it
+        received but will not use must go to someone else.
+        """
+        with self._lock:
+            if self._waiters:
+                self._wake_locked()
 
     def _take_locked(self, n: int) -> bool:
         """Take ``n`` units, all or none (lock held)."""
@@ -514,11 +525,13 @@ class Condition:
         """Wait until ``predicate()`` is true, or ``timeout`` passes; return its last value."""
         deadline = wait_deadline(timeout)
         result = predicate()
+        waited = False
         while not result:
             left = remaining(deadline)
-            if left is not None and left <= 0:
+            if waited and left is not None and left <= 0:
                 break
-            self.wait(left)
+            self.wait(left)  # at least once, as the stdlib: it checks that the lock is held
+            waited = True
             result = predicate()
         return result
 
@@ -578,14 +591,15 @@ class Barrier:
 
     The algorithm is CPython's (states filling / draining / resetting / broken), on a
     threadkit ``Condition``, so waiters park on threadkit's wait queue. Unlike Python 3.11
-    and 3.12, ``parties < 1`` raises ``ValueError`` (3.13 behaviour).
+    and 3.12, ``parties < 1`` raises ``ValueError("parties must be >= 1")``, as current 3.13
+    does (3.13.0 words it "parties must be > 0").
     """
 
     def __init__(
         self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None
     ) -> None:
         if parties < 1:
-            raise ValueError("parties must be > 0")
+            raise ValueError("parties must be >= 1")
         self._cond = Condition(_p.Lock())
         self._action = action
         self._timeout = timeout
@@ -723,8 +737,8 @@ class Mutex:
 
     * ``release()`` by a thread that does not hold it raises ``RuntimeError`` naming both
       threads (a plain Lock lets any thread release it);
-    * ``acquire()`` by the thread that already holds it raises ``DeadlockError`` instead of
-      hanging forever;
+    * a blocking ``acquire()`` by the thread that already holds it raises ``DeadlockError``
+      instead of hanging forever (a non-blocking one returns False, as ``Lock``'s does);
     * ``owner`` tells who holds it, and waiting threads park on threadkit's wait queue.
 
     It costs a little more than the C ``Lock``; use ``Lock`` where speed matters most.
@@ -740,7 +754,7 @@ class Mutex:
         """Acquire the mutex; see ``threading.Lock.acquire``.
 
         Raises:
-            DeadlockError: if the calling thread already holds it.
+            DeadlockError: if the calling thread already holds it and ``blocking`` is true.
             ValueError: for the argument combinations ``Lock.acquire`` rejects.
         """
         deadline = None if blocking and timeout == -1 else lock_deadline(blocking, timeout)
@@ -752,7 +766,7 @@ class Mutex:
                 if owner is None:
                     self._owner = me
                     return True
-                if owner == me:
+                if owner == me and blocking:
                     raise DeadlockError(
                         f"{thread_name(me)} already holds this Mutex; acquiring it again "
                         "would deadlock (use RLock for a re-entrant lock)"

@@ -32,6 +32,25 @@ __all__ = [
 ]
 
 
+def _lock_messages() -> tuple[str, str]:
+    """Read the running CPython's own messages off a C lock (they changed in 3.13)."""
+    lock = _primitives.allocate_lock()
+    messages = []
+    for args in ((False, 1.0), (True, -2.0)):
+        try:
+            lock.acquire(*args)
+        except ValueError as exc:
+            messages.append(str(exc))
+        else:  # pragma: no cover - no CPython accepts these
+            raise AssertionError(f"Lock.acquire{args} was accepted")
+    return messages[0], messages[1]
+
+
+# "can't specify a timeout for a non-blocking call"; "timeout value must be positive" up to
+# 3.12, "timeout value must be a non-negative number" from 3.13.
+_NONBLOCKING_TIMEOUT_MESSAGE, _NEGATIVE_TIMEOUT_MESSAGE = _lock_messages()
+
+
 def _reject_nan(timeout: float, name: str) -> None:
     if math.isnan(timeout):
         raise ValueError(f"{name} must be a number, not NaN")
@@ -52,18 +71,19 @@ def lock_deadline(blocking: bool, timeout: float) -> float | None:
     """Validate lock-style ``acquire(blocking, timeout)`` arguments; return the deadline.
 
     Mirrors ``_thread.lock.acquire``: ``timeout=-1`` waits forever, other negatives and a
-    timeout on a non-blocking call raise ``ValueError`` with CPython's messages, and a timeout
+    timeout on a non-blocking call raise ``ValueError`` with the running CPython's messages
+    (read off a C lock at import, since 3.13 reworded one), and a timeout
     above ``TIMEOUT_MAX`` raises ``OverflowError``. A non-blocking call's deadline is "now".
     """
     if not blocking:
         if timeout != -1:
-            raise ValueError("can't specify a timeout for a non-blocking call")
+            raise ValueError(_NONBLOCKING_TIMEOUT_MESSAGE)
         return _clock._current.now()
     if timeout == -1:
         return None
     _reject_nan(timeout, "timeout")
     if timeout < 0:
-        raise ValueError("timeout value must be positive")
+        raise ValueError(_NEGATIVE_TIMEOUT_MESSAGE)
     if timeout > _primitives.TIMEOUT_MAX:
         raise OverflowError("timeout value is too large")
     return _clock._current.now() + timeout

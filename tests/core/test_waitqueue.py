@@ -1,0 +1,196 @@
+"""Tests for threadkit._core._waitqueue: FIFO parking, deadlines, and wake-up/timeout races."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import pytest
+
+from conftest import STRESS, Workers, wait_until
+from threadkit._core import (
+    TIMED_OUT,
+    WOKEN,
+    MockClock,
+    Waiter,
+    WaitQueue,
+    get_clock,
+    use_clock,
+)
+
+pytestmark = pytest.mark.timeout(20)
+
+
+def _park_in_thread(q: WaitQueue, deadline: float | None = None) -> tuple[Workers, list[Waiter]]:
+    """Start a thread that queues itself on ``q`` and parks; return it and its waiter."""
+    box: list[Waiter] = []
+
+    def run() -> bool:
+        with q.lock:
+            waiter = q.enqueue()
+            box.append(waiter)
+        return q.park(waiter, deadline)
+
+    return Workers(run).start(), box
+
+
+def test_new_queue_is_empty() -> None:
+    q = WaitQueue("owner")
+    assert len(q) == 0
+    assert not q
+    assert q.owner == "owner"
+    assert repr(q) == "<WaitQueue of 0 for 'owner'>"
+    with q.lock:
+        assert q.unpark() == 0
+        assert q.unpark_all() == 0
+
+
+def test_unpark_wakes_oldest_first() -> None:
+    q = WaitQueue()
+    parked = []
+    for k in range(4):
+        # Line the threads up one at a time so their order is known.
+        parked.append(_park_in_thread(q))
+        wait_until(lambda: len(q) == k + 1, what="the next thread to queue")
+    waiters = [box[0] for _, box in parked]
+    assert list(q) == waiters
+    with q.lock:
+        assert q.unpark(1, value="first") == 1
+    assert list(q) == waiters[1:]
+    assert (waiters[0].state, waiters[0].value) == (WOKEN, "first")
+    with q.lock:
+        assert q.unpark(2) == 2
+    assert list(q) == waiters[3:]
+    assert [w.state for w in waiters[:3]] == [WOKEN] * 3
+    with q.lock:
+        assert q.unpark_all(value="all") == 1
+    assert waiters[3].value == "all"
+    assert not q
+    for workers, _ in parked:
+        workers.join()
+        assert workers.results == [True]
+
+
+def test_enqueue_front_goes_to_the_head() -> None:
+    q = WaitQueue()
+    first, first_box = _park_in_thread(q)
+    wait_until(lambda: len(q) == 1, what="the first thread to queue")
+    box: list[Waiter] = []
+
+    def jump() -> bool:
+        with q.lock:
+            waiter = q.enqueue(front=True)
+            box.append(waiter)
+        return q.park(waiter, None)
+
+    with Workers(jump):
+        wait_until(lambda: len(q) == 2, what="the second thread to queue")
+        assert list(q) == [box[0], first_box[0]]
+        with q.lock:
+            q.unpark_all()
+    first.join()
+
+
+def test_park_with_past_deadline_returns_false_at_once() -> None:
+    q = WaitQueue()
+    with q.lock:
+        waiter = q.enqueue()
+    assert len(q) == 1
+    assert q.park(waiter, get_clock().now() - 1) is False
+    assert len(q) == 0
+    assert waiter.state == TIMED_OUT
+    assert waiter.lock.locked()  # the parker is left acquired, ready for the next wait
+
+
+def test_park_with_past_deadline_on_mock_clock_returns_false_at_once() -> None:
+    q = WaitQueue()
+    with use_clock(MockClock(10.0)) as clock:
+        with q.lock:
+            waiter = q.enqueue()
+        assert q.park(waiter, clock.now()) is False
+    assert len(q) == 0
+    assert waiter.state == TIMED_OUT
+    assert waiter.lock.locked()
+
+
+def test_park_times_out_with_real_deadline() -> None:
+    q = WaitQueue()
+    with q.lock:
+        waiter = q.enqueue()
+    assert q.park(waiter, get_clock().now() + 0.01) is False
+    assert len(q) == 0
+    assert waiter.lock.locked()
+
+
+def test_wake_up_before_park_is_not_lost() -> None:
+    q = WaitQueue()
+    with q.lock:
+        waiter = q.enqueue()
+        assert q.unpark() == 1  # woken before it even parked
+    assert q.park(waiter, None) is True
+    assert waiter.lock.locked()
+
+
+def test_a_thread_reuses_its_waiter() -> None:
+    q = WaitQueue()
+    with q.lock:
+        first = q.enqueue()
+    assert q.park(first, get_clock().now()) is False
+    with q.lock:
+        second = q.enqueue()
+        q.unpark()
+    assert q.park(second, None) is True
+    assert second is first
+    assert second.generation >= 2
+
+
+def test_virtual_deadline_expires_on_advance() -> None:
+    clock = MockClock()
+    q = WaitQueue()
+    with use_clock(clock):
+        workers, box = _park_in_thread(q, deadline=5.0)
+        wait_until(lambda: clock.pending() == 1, what="the wake-up to be registered")
+        clock.advance(4.5)
+        assert len(q) == 1
+        clock.advance(0.5)
+        workers.join()
+    assert workers.results == [False]
+    assert box[0].state == TIMED_OUT
+    assert len(q) == 0
+
+
+@pytest.mark.timeout(60)
+def test_wake_up_racing_a_timeout_is_never_lost() -> None:
+    # One long-lived thread parks again and again with a deadline that expires about when
+    # the main thread unparks it. Whoever wins, the outcome must be consistent: park()
+    # reports True exactly when unpark() took the waiter off the queue, the queue ends
+    # empty, and the parker is acquired again (or the next wait would return at once).
+    q = WaitQueue()
+    rounds = 500 * STRESS
+    enqueued: queue.SimpleQueue[Waiter] = queue.SimpleQueue()
+    outcome: queue.SimpleQueue[bool] = queue.SimpleQueue()
+    go = threading.Event()
+
+    def parker() -> None:
+        for i in range(rounds):
+            delay = (i % 11) * 0.00003
+            with q.lock:
+                waiter = q.enqueue()
+            enqueued.put(waiter)
+            outcome.put(q.park(waiter, get_clock().now() + delay))
+            go.wait()
+            go.clear()
+
+    mismatches = []
+    with Workers(parker):
+        for i in range(rounds):
+            waiter = enqueued.get(timeout=10)
+            for _ in range((i * 37) % 8000):  # jitter: land before, at or after the deadline
+                pass
+            with q.lock:
+                woken = q.unpark()
+            result = outcome.get(timeout=10)
+            if result != (woken == 1) or len(q) != 0 or not waiter.lock.locked():
+                mismatches.append((i, woken, result, len(q), waiter.lock.locked()))
+            go.set()
+    assert mismatches == []
