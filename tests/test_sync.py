@@ -192,6 +192,20 @@ class TestSemaphore:
             s.acquire(False, timeout=1)
         assert s.value == 1
 
+    def test_acquire_more_than_max_value_raises_instead_of_blocking_forever(self) -> None:
+        s = Semaphore(2, max_value=2)
+        with pytest.raises(
+            ValueError, match=r"^acquire\(n=3\) can never succeed: n > max_value 2$"
+        ):
+            s.acquire(n=3)
+        assert s.value == 2
+        assert s.statistics().threads_waiting == 0
+
+    def test_private_value_reads_like_the_stdlib(self) -> None:
+        s = Semaphore(7)
+        s.release(4)
+        assert s._value == s.value == 11 == threading.Semaphore(11)._value
+
     @pytest.mark.parametrize("n", [0, -1])
     def test_acquire_or_release_fewer_than_one_raises(self, n: int) -> None:
         s = Semaphore(3)
@@ -758,7 +772,7 @@ class TestCondition:
 class TestBarrier:
     @pytest.mark.parametrize("parties", [0, -1])
     def test_fewer_than_one_party_raises(self, parties: int) -> None:
-        with pytest.raises(ValueError, match=r"^parties must be >= 1$"):
+        with pytest.raises(ValueError, match=r"^parties must be (>= 1|> 0)$"):
             Barrier(parties)
 
     def test_all_parties_pass_with_distinct_indices(self) -> None:
@@ -961,7 +975,8 @@ class TestMutex:
 
     def test_release_unheld_raises(self) -> None:
         m = Mutex()
-        with pytest.raises(RuntimeError, match=r"^cannot release un-acquired lock$"):
+        stdlib = error_message(threading.Lock().release, RuntimeError)  # Lock's own words
+        with pytest.raises(RuntimeError, match=rf"^{re.escape(stdlib)}$"):
             m.release()
 
     def test_reacquire_by_owner_raises_deadlock_error(self) -> None:
@@ -980,6 +995,27 @@ class TestMutex:
                 m.acquire(timeout=1)
             assert m.owner is threading.current_thread()
         assert not m.locked()
+
+    def test_owner_that_exited_is_reported_and_not_inherited(self) -> None:
+        # Ownership is the Thread, not its ident: Linux hands a dead thread's ident to the
+        # next thread at once, and that thread must not find itself owning the Mutex.
+        m = Mutex()
+        leaker = threadkit.Thread(target=m.acquire, name="leaker")
+        leaker.start()
+        leaker.join(10)
+        assert m.locked()
+        assert m.owner is leaker
+        assert not leaker.is_alive()
+        assert re.search(r"locked by thread 'leaker' \(ident \d+, exited\)>$", repr(m))
+
+        def newcomer() -> None:
+            assert m.acquire(False) is False  # not DeadlockError: it never held it
+            with pytest.raises(RuntimeError, match=r"held by thread 'leaker' .*exited"):
+                m.release()
+
+        with Workers(newcomer, names=["newcomer"]):
+            pass
+        assert m.owner is leaker
 
     def test_non_blocking_reacquire_by_owner_returns_false_like_lock(self) -> None:
         m, lock = Mutex(), threading.Lock()
@@ -1088,7 +1124,7 @@ class TestMutex:
         with Workers(waiter):
             wait_for_waiters(m, 1)
             assert m.statistics() == MutexStatistics(
-                locked=True, owner=threading.get_ident(), threads_waiting=1
+                locked=True, owner=threading.current_thread(), threads_waiting=1
             )
             m.release()
         assert m.statistics() == MutexStatistics(False, None, 0)

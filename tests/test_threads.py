@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import warnings
@@ -131,6 +132,30 @@ class TestThread:
             ev.set()
         assert t.result(timeout=10) is True
         assert not t.is_alive()
+
+    @pytest.mark.parametrize(
+        ("timeout", "message"),
+        [
+            (-1, r"^timeout must be >= 0, not -1$"),
+            (math.nan, r"^timeout must be a number, not NaN$"),
+        ],
+    )
+    def test_result_rejects_negative_and_nan_timeouts(self, timeout: float, message: str) -> None:
+        t = Thread(target=int)
+        t.start()
+        with pytest.raises(ValueError, match=message):
+            t.result(timeout)
+        with pytest.raises(ValueError, match=message):
+            t.exception(timeout)
+        assert t.result(timeout=10) == 0
+
+    def test_start_without_init_raises_the_stdlib_error(self) -> None:
+        class NoInit(Thread):
+            def __init__(self) -> None:  # forgets super().__init__(), as in CPython's test
+                pass
+
+        with pytest.raises(RuntimeError, match=r"^thread.__init__\(\) not called$"):
+            NoInit().start()
 
     def test_starting_twice_raises(self) -> None:
         t = Thread(target=lambda: 1)

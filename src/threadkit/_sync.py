@@ -24,7 +24,6 @@ from ._core import (
     WaitQueue,
     lock_deadline,
     remaining,
-    thread_name,
     wait_deadline,
 )
 from ._core import _primitives as _p
@@ -44,12 +43,19 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-_get_ident: Final = _p.get_ident
 
 
 def _where(obj: object) -> str:
     cls = type(obj)
     return f"<{cls.__module__}.{cls.__qualname__} at {id(obj):#x}"
+
+
+def _describe(thread: _p.StdThread | None) -> str:
+    """Name a thread for a message: name, ident, and whether it has exited."""
+    if thread is None:
+        return "no thread"
+    gone = "" if thread.is_alive() else ", exited"
+    return f"thread {thread.name!r} (ident {thread.ident}{gone})"
 
 
 def _waiting(n: int) -> str:
@@ -144,7 +150,11 @@ class Event:
             if self.is_set():  # set since the unlocked look
                 return True
             waiter = waiters.enqueue()
-        return waiters.park(waiter, deadline)
+        try:
+            return waiters.park(waiter, deadline)
+        except BaseException:
+            waiters.abandon(waiter)
+            raise
 
     def wait_and_clear(self, timeout: float | None = None) -> bool:
         """Wait for the flag and clear it atomically; return False on timeout.
@@ -162,6 +172,7 @@ class Event:
         try:
             return consumers.park(waiter, deadline)
         except BaseException:
+            consumers.abandon(waiter)
             if waiter.state is WOKEN:  # we took a set() we will not report: give it back
                 self.set()
             raise
@@ -269,6 +280,11 @@ class Semaphore:
         return len(self._tokens) + self._reserve
 
     @property
+    def _value(self) -> int:
+        # Read-only, for code written against threading.Semaphore's private attribute.
+        return self.value
+
+    @property
     def initial_value(self) -> int:
         """The value the semaphore was created with."""
         return self._initial_value
@@ -299,6 +315,8 @@ class Semaphore:
             raise ValueError("can't specify timeout for non-blocking acquire")
         elif n < 1:
             raise ValueError("n must be one or more")
+        if self._max_value is not None and n > self._max_value:
+            raise ValueError(f"acquire(n={n}) can never succeed: n > max_value {self._max_value}")
         deadline = wait_deadline(timeout) if blocking else None
         waiters = self._waiters
         front = False
@@ -312,6 +330,7 @@ class Semaphore:
             try:
                 woken = waiters.park(waiter, deadline)
             except BaseException:
+                waiters.abandon(waiter)
                 self._leave()
                 raise
             if not woken:
@@ -482,8 +501,8 @@ class Condition:
         # Guarded by its own lock; notify() additionally requires the user's lock.
         self._waiters = WaitQueue(self)
 
-    def __enter__(self) -> bool:
-        return bool(self._lock.__enter__())
+    def __enter__(self) -> Any:
+        return self._lock.__enter__()
 
     def __exit__(self, *args: object) -> None:
         self._lock.__exit__(*args)
@@ -511,13 +530,23 @@ class Condition:
         """
         if not self._is_owned():
             raise RuntimeError("cannot wait on un-acquired lock")
-        deadline = wait_deadline(timeout)
+        deadline = None if timeout is None else wait_deadline(timeout)
         waiters = self._waiters
-        with waiters.lock:
+        with waiters.lock:  # queued before the lock is released: no notify() can be missed
             waiter = waiters.enqueue()
-        saved_state = self._release_save()
+        try:
+            saved_state = self._release_save()
+        except BaseException:
+            waiters.abandon(waiter)
+            raise
         try:  # restore state no matter what (e.g., KeyboardInterrupt)
             return waiters.park(waiter, deadline)
+        except BaseException:
+            waiters.abandon(waiter)
+            if waiter.state is WOKEN:  # a notify() we will not act on: pass it on
+                with waiters.lock:
+                    waiters.unpark(1)
+            raise
         finally:
             self._acquire_restore(saved_state)
 
@@ -586,20 +615,33 @@ class BarrierStatistics:
     broken: bool
 
 
+def _barrier_parties_message() -> str:
+    """The running CPython's message for ``Barrier(0)``, or current CPython's (3.11, 3.12)."""
+    try:
+        _p.StdBarrier(0)
+    except ValueError as exc:  # 3.13.0 says "parties must be > 0", later 3.13s ">= 1"
+        return str(exc)
+    return "parties must be >= 1"
+
+
+_BARRIER_PARTIES_MESSAGE: Final = _barrier_parties_message()
+
+
 class Barrier:
     """Let ``parties`` threads wait for each other: a drop-in for ``threading.Barrier``.
 
     The algorithm is CPython's (states filling / draining / resetting / broken), on a
     threadkit ``Condition``, so waiters park on threadkit's wait queue. Unlike Python 3.11
-    and 3.12, ``parties < 1`` raises ``ValueError("parties must be >= 1")``, as current 3.13
-    does (3.13.0 words it "parties must be > 0").
+    and 3.12, ``parties < 1`` raises ``ValueError``: with the running CPython's message where it
+    has the check (3.13.0 says "parties must be > 0", later releases "parties must be >= 1"),
+    else "parties must be >= 1".
     """
 
     def __init__(
         self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None
     ) -> None:
         if parties < 1:
-            raise ValueError("parties must be >= 1")
+            raise ValueError(_BARRIER_PARTIES_MESSAGE)
         self._cond = Condition(_p.Lock())
         self._action = action
         self._timeout = timeout
@@ -720,12 +762,12 @@ class MutexStatistics:
 
     Attributes:
         locked: whether it is held.
-        owner: the ident of the thread that holds it, or None.
+        owner: the thread that holds it (a ``threading.Thread``), or None.
         threads_waiting: threads blocked in ``acquire()``.
     """
 
     locked: bool
-    owner: int | None
+    owner: _p.StdThread | None
     threads_waiting: int
 
 
@@ -748,7 +790,9 @@ class Mutex:
         self._waiters = WaitQueue(self)
         # _lock guards _owner and _waiters.
         self._lock = self._waiters.lock
-        self._owner: int | None = None
+        # The owning Thread object, not its ident: Linux reuses an ident as soon as a thread
+        # exits, and a new thread must not inherit a dead thread's Mutex.
+        self._owner: _p.StdThread | None = None
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the mutex; see ``threading.Lock.acquire``.
@@ -758,7 +802,8 @@ class Mutex:
             ValueError: for the argument combinations ``Lock.acquire`` rejects.
         """
         deadline = None if blocking and timeout == -1 else lock_deadline(blocking, timeout)
-        me = _get_ident()
+        me = _p.current_thread()
+        waiters = self._waiters
         front = False
         while True:
             with self._lock:
@@ -766,24 +811,26 @@ class Mutex:
                 if owner is None:
                     self._owner = me
                     return True
-                if owner == me and blocking:
+                if owner is me and blocking:
                     raise DeadlockError(
-                        f"{thread_name(me)} already holds this Mutex; acquiring it again "
+                        f"{_describe(me)} already holds this Mutex; acquiring it again "
                         "would deadlock (use RLock for a re-entrant lock)"
                     )
                 if not blocking:
                     return False
-                waiter = self._waiters.enqueue(front=front)
+                waiter = waiters.enqueue(front=front)
             try:
-                if not self._waiters.park(waiter, deadline):
-                    return False
+                woken = waiters.park(waiter, deadline)
             except BaseException:
-                if waiter.state is WOKEN:
+                waiters.abandon(waiter)
+                if waiter.state is WOKEN:  # pass the wake-up on
                     with self._lock:
                         if self._owner is None:
-                            self._waiters.unpark(1)
+                            waiters.unpark(1)
                 raise
-            front = True
+            if not woken:
+                return False
+            front = True  # woken but beaten to it: wait again at the head
 
     def release(self) -> None:
         """Release the mutex and wake the oldest waiting thread.
@@ -791,14 +838,14 @@ class Mutex:
         Raises:
             RuntimeError: if it is not held, or held by another thread (naming both).
         """
-        me = _get_ident()
+        me = _p.current_thread()
         with self._lock:
             owner = self._owner
-            if owner != me:
+            if owner is not me:
                 if owner is None:
-                    raise RuntimeError("cannot release un-acquired lock")
+                    raise RuntimeError("release unlocked lock")
                 raise RuntimeError(
-                    f"cannot release a Mutex held by {thread_name(owner)} from {thread_name(me)}"
+                    f"cannot release a Mutex held by {_describe(owner)} from {_describe(me)}"
                 )
             self._owner = None
             if self._waiters:
@@ -816,18 +863,12 @@ class Mutex:
 
     @property
     def owner(self) -> _p.StdThread | None:
-        """The thread that holds the mutex, or None."""
-        ident = self._owner
-        if ident is None:
-            return None
-        for thread in _p.enumerate_threads():
-            if thread.ident == ident:
-                return thread
-        return None
+        """The thread that holds the mutex, or None (it may have exited without releasing)."""
+        return self._owner
 
     # The protocol Condition uses on its lock: Condition(Mutex()) works.
     def _is_owned(self) -> bool:
-        return self._owner == _get_ident()
+        return self._owner is _p.current_thread()
 
     def _release_save(self) -> None:
         self.release()
@@ -836,7 +877,7 @@ class Mutex:
         self.acquire()
 
     def statistics(self) -> MutexStatistics:
-        """Return a snapshot: locked, owner ident, waiting threads."""
+        """Return a snapshot: locked, owner thread, waiting threads."""
         with self._lock:
             owner = self._owner
             return MutexStatistics(owner is not None, owner, len(self._waiters))
@@ -845,4 +886,4 @@ class Mutex:
         s = self.statistics()
         if not s.locked:
             return f"{_where(self)}: unlocked{_waiting(s.threads_waiting)}>"
-        return f"{_where(self)}: locked by {thread_name(s.owner)}{_waiting(s.threads_waiting)}>"
+        return f"{_where(self)}: locked by {_describe(s.owner)}{_waiting(s.threads_waiting)}>"

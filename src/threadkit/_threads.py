@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._core import _primitives as _p
+from ._core import check_timeout
 
 __all__ = [
     "Thread",
@@ -56,6 +57,8 @@ class Thread(_p.StdThread):
     * ``exception(timeout=None)`` waits and returns that exception (None if it returned).
 
     A subclass that overrides ``run()`` gets ``run()``'s return value from ``result()``.
+    ``join()``, ``result()`` and ``exception()`` wait on the thread's own C lock, as the stdlib's
+    ``join()`` does, not on threadkit's wait queue: a virtual clock does not apply to them.
 
     Example:
         >>> t = Thread(target=sum, args=([1, 2, 3],))
@@ -82,7 +85,7 @@ class Thread(_p.StdThread):
 
     def start(self) -> None:
         """Start the thread; ``RuntimeError`` if called more than once, as in the stdlib."""
-        if not self._tk_wrapped:
+        if not getattr(self, "_tk_wrapped", True):  # (missing if __init__ was not called)
             self._tk_wrapped = True
             run = self.run  # whatever a subclass or an assignment made it
             self.run = lambda: self._tk_capture(run)  # type: ignore[method-assign]
@@ -109,6 +112,7 @@ class Thread(_p.StdThread):
             del self._target, self._args, self._kwargs  # type: ignore[attr-defined]
 
     def _finish(self, timeout: float | None) -> None:
+        check_timeout(timeout)
         self.join(timeout)
         if self.is_alive():
             raise TimeoutError(f"thread {self.name!r} did not finish within {timeout} seconds")
@@ -118,6 +122,7 @@ class Thread(_p.StdThread):
 
         Raises:
             TimeoutError: if the thread is still running after ``timeout`` seconds.
+            ValueError: if ``timeout`` is negative or NaN.
             RuntimeError: if the thread was never started (the message is ``join()``'s).
             BaseException: whatever the target raised.
         """

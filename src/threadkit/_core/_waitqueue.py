@@ -152,9 +152,9 @@ class WaitQueue(deque[Waiter]):
         wait is interrupted (``KeyboardInterrupt`` from a signal handler), the waiter is
         ABANDONED, or stays WOKEN if a wake-up won the race; the caller may pass that wake-up on.
         """
-        if _hooks.enabled:
-            _hooks.emit("park", self.owner, deadline)
         try:
+            if _hooks.enabled:
+                _hooks.emit("park", self.owner, deadline)
             if deadline is None:
                 waiter.lock.acquire()
             else:
@@ -180,7 +180,7 @@ class WaitQueue(deque[Waiter]):
                         if waiter.state is WOKEN:
                             waiter.lock.acquire()  # take the release that won the race
         except BaseException:
-            self._abandon(waiter)
+            self.abandon(waiter)
             raise
         finally:
             waiter.busy = False
@@ -201,8 +201,17 @@ class WaitQueue(deque[Waiter]):
             waiter.state = TIMED_OUT
             waiter.lock.release()
 
-    def _abandon(self, waiter: Waiter) -> None:
-        """Withdraw an interrupted wait, leaving the parker acquired."""
+    def abandon(self, waiter: Waiter) -> None:
+        """Withdraw a wait that an exception interrupted (called without ``lock``).
+
+        Idempotent, and safe at any point between ``enqueue`` and the end of ``park``: a
+        caller wraps ``park`` in ``try``/``except BaseException: abandon(...)`` because an
+        exception (``KeyboardInterrupt``) can arrive as ``park`` is entered, before its own
+        ``try``. Afterwards the waiter is out of the queue, its lock is acquired, and its
+        state says whether a wake-up had already been given to it (WOKEN), which the caller
+        should then pass on.
+        """
+        waiter.busy = False
         with self.lock:
             if waiter.state is QUEUED:
                 self.remove(waiter)
@@ -210,4 +219,4 @@ class WaitQueue(deque[Waiter]):
                 return
         # WOKEN or TIMED_OUT by someone else: a release is pending, or already happened
         # (the interrupted acquire may or may not have taken it).
-        waiter.lock.acquire(False)
+        waiter.lock.acquire(False)  # no-op if the lock is already held (taken, or never released)
