@@ -91,6 +91,80 @@ def _event_ping_pong(factory: Any, ops: int) -> float:
     return elapsed / ops
 
 
+def _consume_ping_pong(factory: Any, ops: int) -> float:
+    """Ping-pong where each side consumes the other's set(): wait_and_clear vs wait+clear."""
+    ping, pong = factory(), factory()
+    if hasattr(ping, "wait_and_clear"):
+        take_ping, take_pong = ping.wait_and_clear, pong.wait_and_clear
+    else:
+
+        def take_ping() -> None:
+            ping.wait()
+            ping.clear()
+
+        def take_pong() -> None:
+            pong.wait()
+            pong.clear()
+
+    def other() -> None:
+        for _ in range(ops):
+            take_ping()
+            pong.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t0 = time.perf_counter()
+    for _ in range(ops):
+        ping.set()
+        take_pong()
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed / ops
+
+
+def _condition_ping_pong(factory: Any, ops: int) -> float:
+    cond = factory()
+    state = [0]  # whose turn: 0 main, 1 other
+
+    def other() -> None:
+        with cond:
+            for _ in range(ops):
+                while state[0] != 1:
+                    cond.wait()
+                state[0] = 0
+                cond.notify()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t0 = time.perf_counter()
+    with cond:
+        for _ in range(ops):
+            state[0] = 1
+            cond.notify()
+            while state[0] != 0:
+                cond.wait()
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed / ops
+
+
+def _barrier_two_threads(factory: Any, ops: int) -> float:
+    barrier = factory(2)
+
+    def other() -> None:
+        for _ in range(ops):
+            barrier.wait()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t0 = time.perf_counter()
+    for _ in range(ops):
+        barrier.wait()
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed / ops
+
+
 @dataclass
 class Row:
     name: str
@@ -147,6 +221,42 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         4_000,
         1.3,
     ),
+    (
+        "Event consume ping-pong: wait_and_clear vs wait+clear",
+        "threading.Event",
+        threading.Event,
+        threadkit.Event,
+        _consume_ping_pong,
+        4_000,
+        None,
+    ),
+    (
+        "Condition ping-pong, 2 threads",
+        "threading.Condition",
+        threading.Condition,
+        threadkit.Condition,
+        _condition_ping_pong,
+        4_000,
+        None,
+    ),
+    (
+        "Barrier(2), 2 threads (per crossing)",
+        "threading.Barrier",
+        threading.Barrier,
+        threadkit.Barrier,
+        _barrier_two_threads,
+        4_000,
+        None,
+    ),
+    (
+        "Mutex vs Lock: with, uncontended",
+        "threading.Lock",
+        threading.Lock,
+        threadkit.Mutex,
+        _uncontended_lock,
+        100_000,
+        None,
+    ),
 ]
 
 
@@ -191,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         f"threadkit {threadkit.__version__} vs the standard library on {_python()}, "
         f"{args.rounds} rounds, medians per operation; ratio = stdlib / threadkit"
     )
-    header = f"{'benchmark':<45} {'stdlib us':>10} {'threadkit us':>13} {'ratio':>7} {'target':>7}"
+    header = f"{'benchmark':<55} {'stdlib us':>10} {'threadkit us':>13} {'ratio':>7} {'target':>7}"
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -199,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if r.target == 1.00 and r.name.startswith("with Lock"):
             target = "1.00"
         print(
-            f"{r.name:<45} {r.stdlib_us:>10.3f} {r.threadkit_us:>13.3f} "
+            f"{r.name:<55} {r.stdlib_us:>10.3f} {r.threadkit_us:>13.3f} "
             f"{r.ratio:>6.2f}x {target:>7}"
         )
     return 0

@@ -15,6 +15,7 @@ import types as _types
 from ._core import _primitives as _p
 from ._core import fixup_module_metadata as _fixup
 from ._core._clock import MockClock as MockClock
+from ._core._clock import use_clock as use_clock
 from ._core._exceptions import BrokenBarrierError as BrokenBarrierError
 from ._core._exceptions import DeadlockError as DeadlockError
 from ._core._exceptions import WouldBlock as WouldBlock
@@ -95,6 +96,7 @@ __all__ = [
     "setprofile",
     "settrace",
     "stack_size",
+    "use_clock",
 ]
 
 _fixup(__name__, globals())
