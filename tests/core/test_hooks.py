@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import threadkit
 from conftest import Workers, wait_for_waiters
 from threadkit import Event, Semaphore
 from threadkit._core import _hooks
@@ -159,3 +160,25 @@ def test_listener_added_twice_needs_two_removals(event: Event) -> None:
     assert hooks_enabled() is False
     with pytest.raises(ValueError, match=r"^listener was not added$"):
         _hooks.remove_listener(rec)
+
+
+@pytest.mark.parametrize("wait", ["wait", "wait_and_clear"])
+def test_a_listener_raising_at_park_leaves_no_ghost_waiter(wait: str) -> None:
+    # An exception between enqueue and the blocking acquire (a failing listener here, a
+    # KeyboardInterrupt in life) must withdraw the waiter, or it would swallow a later set().
+    ev = threadkit.Event()
+
+    def failing(event: str, obj: object, detail: object) -> None:
+        if event == "park":
+            raise RuntimeError("listener failed")
+
+    _hooks.add_listener(failing)
+    try:
+        with pytest.raises(RuntimeError, match=r"^listener failed$"):
+            getattr(ev, wait)(timeout=5)
+    finally:
+        _hooks.remove_listener(failing)
+    assert ev.statistics().threads_waiting == 0
+    ev.set()
+    assert ev.wait_and_clear(timeout=0) is True
+    assert not ev.is_set()
