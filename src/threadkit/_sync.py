@@ -22,6 +22,7 @@ from ._core import (
     BrokenBarrierError,
     DeadlockError,
     WaitQueue,
+    describe_thread,
     lock_deadline,
     remaining,
     wait_deadline,
@@ -48,14 +49,6 @@ _T = TypeVar("_T")
 def _where(obj: object) -> str:
     cls = type(obj)
     return f"<{cls.__module__}.{cls.__qualname__} at {id(obj):#x}"
-
-
-def _describe(thread: _p.StdThread | None) -> str:
-    """Name a thread for a message: name, ident, and whether it has exited."""
-    if thread is None:
-        return "no thread"
-    gone = "" if thread.is_alive() else ", exited"
-    return f"thread {thread.name!r} (ident {thread.ident}{gone})"
 
 
 def _waiting(n: int) -> str:
@@ -813,7 +806,7 @@ class Mutex:
                     return True
                 if owner is me and blocking:
                     raise DeadlockError(
-                        f"{_describe(me)} already holds this Mutex; acquiring it again "
+                        f"{describe_thread(me)} already holds this Mutex; acquiring it again "
                         "would deadlock (use RLock for a re-entrant lock)"
                     )
                 if not blocking:
@@ -845,7 +838,8 @@ class Mutex:
                 if owner is None:
                     raise RuntimeError("release unlocked lock")
                 raise RuntimeError(
-                    f"cannot release a Mutex held by {_describe(owner)} from {_describe(me)}"
+                    f"cannot release a Mutex held by {describe_thread(owner)} "
+                    f"from {describe_thread(me)}"
                 )
             self._owner = None
             if self._waiters:
@@ -886,4 +880,4 @@ class Mutex:
         s = self.statistics()
         if not s.locked:
             return f"{_where(self)}: unlocked{_waiting(s.threads_waiting)}>"
-        return f"{_where(self)}: locked by {_describe(s.owner)}{_waiting(s.threads_waiting)}>"
+        return f"{_where(self)}: locked by {describe_thread(s.owner)}{_waiting(s.threads_waiting)}>"

@@ -9,7 +9,7 @@ from . import _hooks, _primitives
 from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
-from ._util import fixup_module_metadata, thread_name
+from ._util import describe_thread, fixup_module_metadata
 from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Waiter, WaitQueue
 
 __all__ = [
@@ -28,11 +28,11 @@ __all__ = [
     "_hooks",
     "_primitives",
     "check_timeout",
+    "describe_thread",
     "fixup_module_metadata",
     "get_clock",
     "lock_deadline",
     "remaining",
-    "thread_name",
     "use_clock",
     "wait_deadline",
 ]

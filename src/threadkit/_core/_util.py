@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import _primitives
 
-__all__ = ["fixup_module_metadata", "thread_name"]
+__all__ = ["describe_thread", "fixup_module_metadata"]
 
 
 def fixup_module_metadata(module_name: str, namespace: dict[str, object]) -> None:
@@ -21,11 +21,9 @@ def fixup_module_metadata(module_name: str, namespace: dict[str, object]) -> Non
             obj.__module__ = module_name
 
 
-def thread_name(ident: int | None) -> str:
-    """Describe the thread with identifier ``ident`` for an error message."""
-    if ident is None:
+def describe_thread(thread: _primitives.StdThread | None) -> str:
+    """Name a thread for a message: its name, ident, and whether it has exited."""
+    if thread is None:
         return "no thread"
-    for thread in _primitives.enumerate_threads():
-        if thread.ident == ident:
-            return f"thread {thread.name!r} (ident {ident})"
-    return f"a thread that has exited (ident {ident})"
+    gone = "" if thread.is_alive() else ", exited"
+    return f"thread {thread.name!r} (ident {thread.ident}{gone})"

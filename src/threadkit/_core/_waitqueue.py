@@ -135,15 +135,7 @@ class WaitQueue(deque[Waiter]):
 
     def unpark_all(self, value: object = True) -> int:
         """Wake every waiter (lock held); return how many were woken."""
-        woken = len(self)
-        for waiter in self:
-            waiter.state = WOKEN
-            waiter.value = value
-            waiter.lock.release()
-        self.clear()
-        if woken and _hooks.enabled:
-            _hooks.emit("unpark", self.owner, woken)
-        return woken
+        return self.unpark(len(self), value)
 
     def park(self, waiter: Waiter, deadline: float | None) -> bool:
         """Block until ``waiter`` is unparked (True) or ``deadline`` passes (False).
