@@ -70,56 +70,58 @@ def _contended_semaphore(factory: Any, ops: int, threads: int = 4) -> float:
     return (time.perf_counter() - t0) / (per_thread * threads)
 
 
-def _event_ping_pong(factory: Any, ops: int) -> float:
-    ping, pong = factory(), factory()
+def _round_trips(
+    main_step: Callable[[], object], other_step: Callable[[], object], ops: int
+) -> float:
+    """Run ``other_step`` ``ops`` times in a second thread while timing ``main_step`` here."""
 
     def other() -> None:
         for _ in range(ops):
-            ping.wait()
-            ping.clear()
-            pong.set()
+            other_step()
 
     t = threading.Thread(target=other)
     t.start()
     t0 = time.perf_counter()
     for _ in range(ops):
-        ping.set()
-        pong.wait()
-        pong.clear()
+        main_step()
     elapsed = time.perf_counter() - t0
     t.join()
     return elapsed / ops
+
+
+def _event_ping_pong(factory: Any, ops: int, *, consume: bool = False) -> float:
+    """Two threads hand a turn back and forth through two events.
+
+    With ``consume``, each side takes the other's ``set()`` with ``wait_and_clear()`` where
+    the class has it (threadkit), and with ``wait(); clear()`` where it does not (the stdlib).
+    """
+    ping, pong = factory(), factory()
+
+    def take(ev: Any) -> Callable[[], object]:
+        if consume and hasattr(ev, "wait_and_clear"):
+            return ev.wait_and_clear  # type: ignore[no-any-return]
+
+        def wait_then_clear() -> None:
+            ev.wait()
+            ev.clear()
+
+        return wait_then_clear
+
+    take_ping, take_pong = take(ping), take(pong)
+
+    def main_step() -> None:
+        ping.set()
+        take_pong()
+
+    def other_step() -> None:
+        take_ping()
+        pong.set()
+
+    return _round_trips(main_step, other_step, ops)
 
 
 def _consume_ping_pong(factory: Any, ops: int) -> float:
-    """Ping-pong where each side consumes the other's set(): wait_and_clear vs wait+clear."""
-    ping, pong = factory(), factory()
-    if hasattr(ping, "wait_and_clear"):
-        take_ping, take_pong = ping.wait_and_clear, pong.wait_and_clear
-    else:
-
-        def take_ping() -> None:
-            ping.wait()
-            ping.clear()
-
-        def take_pong() -> None:
-            pong.wait()
-            pong.clear()
-
-    def other() -> None:
-        for _ in range(ops):
-            take_ping()
-            pong.set()
-
-    t = threading.Thread(target=other)
-    t.start()
-    t0 = time.perf_counter()
-    for _ in range(ops):
-        ping.set()
-        take_pong()
-    elapsed = time.perf_counter() - t0
-    t.join()
-    return elapsed / ops
+    return _event_ping_pong(factory, ops, consume=True)
 
 
 def _condition_ping_pong(factory: Any, ops: int) -> float:
@@ -150,19 +152,7 @@ def _condition_ping_pong(factory: Any, ops: int) -> float:
 
 def _barrier_two_threads(factory: Any, ops: int) -> float:
     barrier = factory(2)
-
-    def other() -> None:
-        for _ in range(ops):
-            barrier.wait()
-
-    t = threading.Thread(target=other)
-    t.start()
-    t0 = time.perf_counter()
-    for _ in range(ops):
-        barrier.wait()
-    elapsed = time.perf_counter() - t0
-    t.join()
-    return elapsed / ops
+    return _round_trips(barrier.wait, barrier.wait, ops)
 
 
 @dataclass
