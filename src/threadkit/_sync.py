@@ -562,6 +562,8 @@ class Condition:
         if not self._is_owned():
             raise RuntimeError("cannot notify on un-acquired lock")
         waiters = self._waiters
+        if not waiters:  # only a holder of the lock can add waiters: none can appear now
+            return
         with waiters.lock:
             waiters.unpark(n)
 
@@ -570,6 +572,8 @@ class Condition:
         if not self._is_owned():
             raise RuntimeError("cannot notify on un-acquired lock")
         waiters = self._waiters
+        if not waiters:  # as in notify()
+            return
         with waiters.lock:
             waiters.unpark_all()
 
