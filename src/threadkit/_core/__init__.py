@@ -9,18 +9,23 @@ from . import _hooks, _primitives
 from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
+from ._random import get_random, use_random
+from ._select import SelectOp, run_select
 from ._util import describe_thread, fixup_module_metadata
-from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Waiter, WaitQueue
+from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Arm, SelectContext, Waiter, WaitQueue
 
 __all__ = [
     "ABANDONED",
     "QUEUED",
     "TIMED_OUT",
     "WOKEN",
+    "Arm",
     "BrokenBarrierError",
     "Clock",
     "DeadlockError",
     "MockClock",
+    "SelectContext",
+    "SelectOp",
     "SystemClock",
     "WaitQueue",
     "Waiter",
@@ -31,8 +36,11 @@ __all__ = [
     "describe_thread",
     "fixup_module_metadata",
     "get_clock",
+    "get_random",
     "lock_deadline",
     "remaining",
+    "run_select",
     "use_clock",
+    "use_random",
     "wait_deadline",
 ]

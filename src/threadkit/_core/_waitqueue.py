@@ -28,6 +28,14 @@ Design (after trio's ``_core/_parking_lot.py`` and CPython's ``Condition``):
 * Re-entrancy: a signal handler that blocks on a threadkit primitive while the main thread is
   parked gets a fresh parker (the thread's own is busy).
 
+Select (waiting on several queues at once, after crossbeam-channel's ``select.rs`` and
+``context.rs``): a thread that selects queues one ``Arm`` per operation, each in that
+operation's own WaitQueue, all sharing one ``SelectContext``. A waker treats an Arm like a
+Waiter, except that it must first *claim* the context: the first claim wins (a non-blocking
+acquire of a C lock: an atomic compare-and-swap on every build), records which arm fired and
+unparks the thread; a later claim fails and the waker goes on to the next entry of its queue,
+so no wake-up is spent on a select that already fired.
+
 Cancellation (cancel scopes) plugs in here as well, in ``park``.
 """
 
@@ -38,7 +46,16 @@ from typing import Final
 
 from . import _clock, _hooks, _primitives
 
-__all__ = ["ABANDONED", "QUEUED", "TIMED_OUT", "WOKEN", "WaitQueue", "Waiter"]
+__all__ = [
+    "ABANDONED",
+    "QUEUED",
+    "TIMED_OUT",
+    "WOKEN",
+    "Arm",
+    "SelectContext",
+    "WaitQueue",
+    "Waiter",
+]
 
 QUEUED: Final = 0
 WOKEN: Final = 1
@@ -53,12 +70,13 @@ class Waiter:
 
     Each thread has one (reused for every wait, so a wait allocates nothing). ``lock`` is kept
     acquired while idle and released once per wake-up. ``need`` is the primitive's own
-    business (how many units a Semaphore waiter wants); ``value`` is what the waker passed to
-    ``unpark``; ``generation`` counts the waits, so a stale virtual-clock wake-up of an earlier
-    wait is recognised and ignored.
+    business (how many units a Semaphore waiter wants, the item a rendezvous sender offers in
+    ``payload``); ``value`` is what the waker passed to ``unpark``; ``generation`` counts the
+    waits, so a stale virtual-clock wake-up of an earlier wait is recognised and ignored.
+    ``select`` is None: it tells a waker this entry is a plain waiter, not an ``Arm``.
     """
 
-    __slots__ = ("busy", "generation", "lock", "need", "state", "value")
+    __slots__ = ("busy", "generation", "lock", "need", "payload", "select", "state", "value")
 
     def __init__(self) -> None:
         self.lock = _primitives.allocate_lock()
@@ -66,8 +84,121 @@ class Waiter:
         self.busy = False
         self.generation = 0
         self.need = 1
+        self.payload: object = None
+        self.select: SelectContext | None = None
         self.state: int = ABANDONED
         self.value: object = None
+
+
+class Arm:
+    """One operation of a select, queued in that operation's WaitQueue in place of a Waiter.
+
+    ``need`` and ``payload`` mean what they mean on a Waiter; ``index`` is the operation's
+    position in the select; ``queue`` is where it was queued (for ``unregister``).
+    """
+
+    __slots__ = ("index", "need", "payload", "queue", "select")
+
+    def __init__(self, select: SelectContext, index: int, payload: object = None) -> None:
+        self.select = select
+        self.index = index
+        self.need = 1
+        self.payload = payload
+        self.queue: WaitQueue | None = None
+
+    def __repr__(self) -> str:
+        return f"<Arm {self.index} of {self.select!r}>"
+
+
+class SelectContext:
+    """The shared state of one blocking select: the thread's waiter and the winning arm.
+
+    ``claim`` is acquired exactly once: by the waker whose arm fires (``fire``), or by the
+    selecting thread itself when it gives up (``abort``: a timeout, or an operation found
+    ready while registering). Whoever acquires it decides the outcome; ``fired`` is the arm
+    that won (None if the select was aborted), ``value`` what its waker passed.
+    """
+
+    __slots__ = ("claim", "fired", "settled", "value", "waiter")
+
+    def __init__(self) -> None:
+        waiter = _waiter()
+        waiter.busy = True
+        waiter.state = QUEUED
+        waiter.value = None
+        waiter.generation += 1
+        self.waiter = waiter
+        self.claim = _primitives.allocate_lock()
+        self.fired: Arm | None = None
+        self.value: object = None
+        self.settled = False  # the selecting thread knows the outcome (only it sets this)
+
+    def __repr__(self) -> str:
+        return f"<SelectContext fired={None if self.fired is None else self.fired.index}>"
+
+    def fire(self, arm: Arm, value: object) -> bool:
+        """Make ``arm`` the winner and unpark the thread; False if the select already ended.
+
+        Called by a waker, with the lock of the queue ``arm`` was in held.
+        """
+        if not self.claim.acquire(False):
+            return False
+        self.fired = arm
+        self.value = value
+        waiter = self.waiter
+        waiter.state = WOKEN
+        waiter.value = value
+        waiter.lock.release()
+        return True
+
+    def abort(self) -> bool:
+        """End the select with no winner; False if an arm fired first (then take its wake-up).
+
+        Called by the selecting thread only; idempotent.
+        """
+        if not self.settled:
+            self.settled = True
+            self.waiter.busy = False
+            if self.claim.acquire(False):
+                return True
+            self.waiter.lock.acquire()  # the release that fire() made
+        return self.fired is None
+
+    def park(self, deadline: float | None) -> Arm | None:
+        """Block until an arm fires (return it) or ``deadline`` passes (return None).
+
+        Called with no lock held, after every arm was registered. On return the context is
+        claimed and the thread's parker is acquired again; the caller unregisters the arms.
+        """
+        waiter = self.waiter
+        try:
+            if deadline is None:
+                waiter.lock.acquire()
+            else:
+                clock = _clock._current
+                if clock.virtual:
+                    clock.call_at(deadline, self._expire)
+                    waiter.lock.acquire()
+                else:
+                    while True:
+                        left = deadline - clock.now()
+                        if left <= 0:
+                            self.abort()
+                            break
+                        if waiter.lock.acquire(True, min(left, _TIMEOUT_MAX)):
+                            break
+            self.settled = True
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            waiter.busy = False
+        return self.fired
+
+    def _expire(self) -> None:
+        """A virtual clock's deadline: abort the select, unless an arm fired first."""
+        if self.claim.acquire(False):
+            self.waiter.lock.release()
 
 
 _tls = _primitives.local()
@@ -84,7 +215,7 @@ def _waiter() -> Waiter:
     return waiter
 
 
-class WaitQueue(deque[Waiter]):
+class WaitQueue(deque["Waiter | Arm"]):
     """A FIFO of parked threads (oldest first), guarded by ``lock``.
 
     It is a ``deque`` of waiters, so ``len(q)`` and ``bool(q)`` cost no Python call.
@@ -125,13 +256,45 @@ class WaitQueue(deque[Waiter]):
         woken = 0
         while self and woken < n:
             waiter = self.popleft()
-            waiter.state = WOKEN
-            waiter.value = value
-            waiter.lock.release()
+            if waiter.select is None:
+                waiter.state = WOKEN
+                waiter.value = value
+                waiter.lock.release()
+            elif not waiter.select.fire(waiter, value):  # type: ignore[arg-type]  # an Arm
+                continue  # that select already ended: the wake-up goes to the next one
             woken += 1
         if woken and _hooks.enabled:
             _hooks.emit("unpark", self.owner, woken)
         return woken
+
+    def wake_one(self, value: object = True) -> Waiter | Arm | None:
+        """Wake the oldest waiter (lock held) and return its entry, or None if there is none.
+
+        For a waker that needs the entry itself (its ``payload``), as a rendezvous does.
+        """
+        while self:
+            waiter = self.popleft()
+            if waiter.select is None:
+                waiter.state = WOKEN
+                waiter.value = value
+                waiter.lock.release()
+            elif not waiter.select.fire(waiter, value):  # type: ignore[arg-type]  # an Arm
+                continue
+            if _hooks.enabled:
+                _hooks.emit("unpark", self.owner, 1)
+            return waiter
+        return None
+
+    def register(self, arm: Arm) -> None:
+        """Queue a select's arm (lock held)."""
+        arm.queue = self
+        self.append(arm)
+
+    def unregister(self, arm: Arm) -> None:
+        """Take a select's arm out, if a waker has not already (called without ``lock``)."""
+        with self.lock:
+            if arm in self:  # the queue is short: a select's wait, not a hot path
+                self.remove(arm)
 
     def unpark_all(self, value: object = True) -> int:
         """Wake every waiter (lock held); return how many were woken."""
