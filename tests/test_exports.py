@@ -19,20 +19,31 @@ EXPECTED_ALL = [
     "Barrier",
     "BarrierStatistics",
     "BoundedSemaphore",
+    "Broadcast",
+    "BroadcastStatistics",
     "BrokenBarrierError",
+    "ChannelClosed",
+    "ChannelStatistics",
     "Condition",
     "ConditionStatistics",
     "DeadlockError",
+    "EndOfChannel",
     "Event",
     "EventStatistics",
     "ExceptHookArgs",
+    "Lagged",
     "Lock",
     "MockClock",
     "Mutex",
     "MutexStatistics",
     "RLock",
+    "Receiver",
+    "Select",
+    "SelectOp",
     "Semaphore",
     "SemaphoreStatistics",
+    "Sender",
+    "Subscriber",
     "TIMEOUT_MAX",
     "Thread",
     "ThreadError",
@@ -40,6 +51,7 @@ EXPECTED_ALL = [
     "WouldBlock",
     "activeCount",
     "active_count",
+    "after",
     "currentThread",
     "current_thread",
     "enumerate",
@@ -50,10 +62,15 @@ EXPECTED_ALL = [
     "gettrace",
     "local",
     "main_thread",
+    "never",
+    "open_channel",
+    "select",
     "setprofile",
     "settrace",
     "stack_size",
+    "tick",
     "use_clock",
+    "use_random",
 ]
 
 # Names that are the standard library's own objects, re-exported unchanged.
@@ -84,16 +101,27 @@ OWN_CLASSES = [
     "Barrier",
     "BarrierStatistics",
     "BoundedSemaphore",
+    "Broadcast",
+    "BroadcastStatistics",
+    "ChannelClosed",
+    "ChannelStatistics",
     "Condition",
     "ConditionStatistics",
     "DeadlockError",
+    "EndOfChannel",
     "Event",
     "EventStatistics",
+    "Lagged",
     "MockClock",
     "Mutex",
     "MutexStatistics",
+    "Receiver",
+    "Select",
+    "SelectOp",
     "Semaphore",
     "SemaphoreStatistics",
+    "Sender",
+    "Subscriber",
     "Thread",
     "ThreadStatistics",
     "WouldBlock",
@@ -106,7 +134,17 @@ def test_all_is_pinned() -> None:
 
 
 def test_own_and_stdlib_names_cover_all_of_it() -> None:
-    own_functions = ["activeCount", "currentThread", "use_clock"]
+    own_functions = [
+        "activeCount",
+        "after",
+        "currentThread",
+        "never",
+        "open_channel",
+        "select",
+        "tick",
+        "use_clock",
+        "use_random",
+    ]
     assert sorted([*FROM_STDLIB, *OWN_CLASSES, *own_functions]) == sorted(EXPECTED_ALL)
 
 
@@ -148,6 +186,8 @@ def test_public_classes_say_module_threadkit(name: str) -> None:
         lambda: threadkit.BarrierStatistics(2, 0, False),
         lambda: threadkit.MutexStatistics(False, None, 0),
         lambda: threadkit.ThreadStatistics("t", None, "initial", False, False),
+        lambda: threadkit.ChannelStatistics(0, 0, 1, 1, 0, 0),
+        lambda: threadkit.BroadcastStatistics(1, 0, 0, 0, False, 0),
     ],
 )
 def test_statistics_records_pickle_by_public_name(make: Callable[[], object]) -> None:
@@ -155,6 +195,7 @@ def test_statistics_records_pickle_by_public_name(make: Callable[[], object]) ->
     data = pickle.dumps(record)
     assert b"threadkit._sync" not in data
     assert b"threadkit._threads" not in data
+    assert b"threadkit._channel" not in data
     assert pickle.loads(data) == record
 
 

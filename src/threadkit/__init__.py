@@ -12,6 +12,21 @@ from __future__ import annotations
 import sys as _sys
 import types as _types
 
+from ._channel import Broadcast as Broadcast
+from ._channel import BroadcastStatistics as BroadcastStatistics
+from ._channel import ChannelClosed as ChannelClosed
+from ._channel import ChannelStatistics as ChannelStatistics
+from ._channel import EndOfChannel as EndOfChannel
+from ._channel import Lagged as Lagged
+from ._channel import Receiver as Receiver
+from ._channel import Select as Select
+from ._channel import Sender as Sender
+from ._channel import Subscriber as Subscriber
+from ._channel import after as after
+from ._channel import never as never
+from ._channel import open_channel as open_channel
+from ._channel import select as select
+from ._channel import tick as tick
 from ._core import _primitives as _p
 from ._core import fixup_module_metadata as _fixup
 from ._core._clock import MockClock as MockClock
@@ -19,6 +34,8 @@ from ._core._clock import use_clock as use_clock
 from ._core._exceptions import BrokenBarrierError as BrokenBarrierError
 from ._core._exceptions import DeadlockError as DeadlockError
 from ._core._exceptions import WouldBlock as WouldBlock
+from ._core._random import use_random as use_random
+from ._core._select import SelectOp as SelectOp
 from ._sync import Barrier as Barrier
 from ._sync import BarrierStatistics as BarrierStatistics
 from ._sync import BoundedSemaphore as BoundedSemaphore
@@ -63,26 +80,38 @@ __all__ = [
     "Barrier",
     "BarrierStatistics",
     "BoundedSemaphore",
+    "Broadcast",
+    "BroadcastStatistics",
     "BrokenBarrierError",
+    "ChannelClosed",
+    "ChannelStatistics",
     "Condition",
     "ConditionStatistics",
     "DeadlockError",
+    "EndOfChannel",
     "Event",
     "EventStatistics",
     "ExceptHookArgs",
+    "Lagged",
     "Lock",
     "MockClock",
     "Mutex",
     "MutexStatistics",
     "RLock",
+    "Receiver",
+    "Select",
+    "SelectOp",
     "Semaphore",
     "SemaphoreStatistics",
+    "Sender",
+    "Subscriber",
     "Thread",
     "ThreadError",
     "ThreadStatistics",
     "WouldBlock",
     "activeCount",
     "active_count",
+    "after",
     "currentThread",
     "current_thread",
     "enumerate",
@@ -93,10 +122,15 @@ __all__ = [
     "gettrace",
     "local",
     "main_thread",
+    "never",
+    "open_channel",
+    "select",
     "setprofile",
     "settrace",
     "stack_size",
+    "tick",
     "use_clock",
+    "use_random",
 ]
 
 _fixup(__name__, globals())

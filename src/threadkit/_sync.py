@@ -21,6 +21,8 @@ from ._core import (
     WOKEN,
     BrokenBarrierError,
     DeadlockError,
+    SelectOp,
+    WaitOp,
     WaitQueue,
     describe_thread,
     lock_deadline,
@@ -128,6 +130,13 @@ class Event:
         """Reset the flag; ``wait()`` then blocks until ``set()`` is called again."""
         with self._lock:
             self._flag = False
+
+    def wait_op(self) -> SelectOp[bool]:
+        """Return a select operation that fires when the flag is set (its value: True)."""
+        return WaitOp("wait_op", self._waiters, self.is_set, self._flag_set)
+
+    def _flag_set(self) -> tuple[bool, bool]:
+        return self._flag, True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the flag is set, or until ``timeout`` seconds pass.
@@ -330,6 +339,15 @@ class Semaphore:
                 self._leave()
                 return False
             front = True  # woken but beaten to the units: wait again at the head
+
+    def acquire_op(self) -> SelectOp[bool]:
+        """Return a select operation that takes one unit (its value: True)."""
+        return WaitOp(
+            "acquire_op", self._waiters, lambda: self.value > 0, self._try_take, self._leave
+        )
+
+    def _try_take(self) -> tuple[bool, bool]:
+        return self.acquire(False), True
 
     def _leave(self) -> None:
         """After a waiter gave up (timeout, interrupt): serve those it was holding back.
@@ -821,13 +839,33 @@ class Mutex:
             except BaseException:
                 waiters.abandon(waiter)
                 if waiter.state is WOKEN:  # pass the wake-up on
-                    with self._lock:
-                        if self._owner is None:
-                            waiters.unpark(1)
+                    self._pass()
                 raise
             if not woken:
                 return False
             front = True  # woken but beaten to it: wait again at the head
+
+    def acquire_op(self) -> SelectOp[bool]:
+        """Return a select operation that acquires the mutex (its value: True).
+
+        Selecting on a mutex the calling thread holds raises ``DeadlockError``.
+        """
+        return WaitOp(
+            "acquire_op", self._waiters, lambda: self._owner is None, self._try_own, self._pass
+        )
+
+    def _try_own(self) -> tuple[bool, bool]:
+        if self._owner is _p.current_thread():
+            raise DeadlockError(
+                f"{describe_thread(self._owner)} already holds this Mutex; selecting on "
+                "acquire_op() would deadlock"
+            )
+        return self.acquire(False), True
+
+    def _pass(self) -> None:
+        with self._lock:
+            if self._owner is None:
+                self._waiters.unpark(1)
 
     def release(self) -> None:
         """Release the mutex and wake the oldest waiting thread.

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._core import SelectOp, WaitOp, WaitQueue, check_timeout
 from ._core import _primitives as _p
-from ._core import check_timeout
 
 __all__ = [
     "Thread",
@@ -82,6 +82,9 @@ class Thread(_p.StdThread):
         self._tk_result: Any = _NOT_DONE
         self._tk_exception: BaseException | None = None
         self._tk_wrapped = False
+        # join_op()'s waiters; its lock guards _tk_done, set once as the target returns.
+        self._tk_joiners = WaitQueue(self)
+        self._tk_done = False
 
     def start(self) -> None:
         """Start the thread; ``RuntimeError`` if called more than once, as in the stdlib."""
@@ -99,6 +102,9 @@ class Thread(_p.StdThread):
             raise  # on to threading.excepthook, as in the stdlib
         finally:
             del self.run  # drop the wrapper (and the cycle through it)
+            with self._tk_joiners.lock:
+                self._tk_done = True
+                self._tk_joiners.unpark_all()
 
     def run(self) -> Any:
         """Call the target with its arguments and return its result."""
@@ -140,6 +146,20 @@ class Thread(_p.StdThread):
         """
         self._finish(timeout)
         return self._tk_exception
+
+    def join_op(self) -> SelectOp[None]:
+        """Return a select operation that fires when the thread's ``run()`` has returned.
+
+        Its value is None; read the outcome with ``result()``, which then does not block
+        for long (the thread is finishing). Selecting on a thread that was never started
+        raises ``RuntimeError``, as ``join()`` does.
+        """
+        if not self._tk_wrapped:
+            raise RuntimeError("cannot join thread before it is started")
+        return WaitOp("join_op", self._tk_joiners, lambda: self._tk_done, self._joined)
+
+    def _joined(self) -> tuple[bool, None]:
+        return self._tk_done, None
 
     def statistics(self) -> ThreadStatistics:
         """Return a snapshot of the thread's state."""

@@ -10,7 +10,7 @@ from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
 from ._random import get_random, use_random
-from ._select import SelectOp, run_select
+from ._select import SelectOp, WaitOp, run_select
 from ._util import describe_thread, fixup_module_metadata
 from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Arm, SelectContext, Waiter, WaitQueue
 
@@ -28,6 +28,7 @@ __all__ = [
     "SelectOp",
     "SystemClock",
     "WaitQueue",
+    "WaitOp",
     "Waiter",
     "WouldBlock",
     "_hooks",

@@ -25,13 +25,13 @@ queue (``WaitQueue.unpark``), so nothing is consumed on behalf of an arm that wa
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from . import _clock
-from ._waitqueue import Arm, SelectContext
+from ._waitqueue import Arm, SelectContext, WaitQueue
 
-__all__ = ["SelectOp", "run_select"]
+__all__ = ["SelectOp", "WaitOp", "run_select"]
 
 _T_co = TypeVar("_T_co", covariant=True)
 
@@ -87,6 +87,50 @@ class SelectOp(Generic[_T_co]):
     def deadline(self) -> float | None:
         """When the operation becomes ready by itself (a timer), on the current clock."""
         return None
+
+
+class WaitOp(SelectOp[_T_co]):
+    """A notify-style operation of an object that wakes the waiters of one ``WaitQueue``.
+
+    ``attempt()`` performs the operation if it can (``(done, result)``, no effect when not
+    done); ``ready()`` says, with ``queue.lock`` held, whether it could now; ``pass_on()``
+    (lock not held) gives an unused wake-up to the next waiter. The object wakes the queue's
+    waiters whenever the operation may have become possible, as it does for blocking calls.
+    """
+
+    __slots__ = ("_attempt", "_name", "_pass_on", "_queue", "_ready")
+
+    def __init__(
+        self,
+        name: str,
+        queue: WaitQueue,
+        ready: Callable[[], bool],
+        attempt: Callable[[], tuple[bool, _T_co]],
+        pass_on: Callable[[], object] | None = None,
+    ) -> None:
+        self._name = name
+        self._queue = queue
+        self._ready = ready
+        self._attempt = attempt
+        self._pass_on = pass_on
+
+    def __repr__(self) -> str:
+        return f"<{self._name} of {self._queue.owner!r}>"
+
+    def try_select(self) -> tuple[bool, _T_co]:
+        return self._attempt()
+
+    def register(self, arm: Arm) -> bool:
+        queue = self._queue
+        with queue.lock:
+            if self._ready():
+                return True
+            queue.register(arm)
+            return False
+
+    def pass_on(self, arm: Arm, value: object) -> None:
+        if self._pass_on is not None:
+            self._pass_on()
 
 
 def run_select(

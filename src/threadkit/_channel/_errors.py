@@ -1,0 +1,34 @@
+"""The outcomes of channel operations, one class each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ChannelClosed", "EndOfChannel", "Lagged"]
+
+
+class ChannelClosed(Exception):  # noqa: N818 - an outcome, like trio's ClosedResourceError
+    """Raised by an operation on a closed end, or a send that no receiver can ever take.
+
+    A failed send hands its item back: ``item`` holds it (None for a receive), so nothing is
+    lost.
+    """
+
+    def __init__(self, message: str, item: Any = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
+class EndOfChannel(Exception):  # noqa: N818 - trio's name for the same outcome
+    """Raised by a receive once every sender is closed and the buffer is drained."""
+
+
+class Lagged(Exception):  # noqa: N818 - tokio's name for the same outcome
+    """Raised once by a broadcast receive that fell behind: ``missed`` items were overwritten.
+
+    The subscriber then continues with the oldest item still buffered.
+    """
+
+    def __init__(self, missed: int) -> None:
+        super().__init__(f"fell behind: {missed} item{'s' if missed != 1 else ''} missed")
+        self.missed = missed

@@ -1,0 +1,72 @@
+"""The unbounded flavor (capacity ``math.inf``): a deque; a send never blocks.
+
+A receive first tries ``deque.popleft()`` without the lock: CPython documents ``popleft``
+as atomic on every build, and only sends (under the lock) add items, so a lock-free pop can
+only take an item that is there. Everything else happens under the lock, so a receiver that
+found the buffer empty and queued itself (lock held) is always seen by the next send (lock
+held), which wakes it: no wake-up is lost. A woken receiver may find its item taken by a
+lock-free pop (barging); it then waits again at the head of the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TypeVar
+
+from .._core import Arm
+from ._protocol import Flavor
+
+__all__ = ["ListFlavor"]
+
+_T = TypeVar("_T")
+
+
+class ListFlavor(Flavor[_T]):
+    capacity = math.inf
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: deque[_T] = deque()  # appended under lock; popped left anywhere
+
+    def buffered(self) -> int:
+        return len(self.items)
+
+    def _send_locked(self, item: _T) -> bool:
+        self._check_send_locked(item)
+        self.items.append(item)
+        if self.receivers:
+            self.receivers.unpark(1)
+        return True
+
+    def send(self, item: _T, deadline: float | None) -> None:
+        with self.lock:
+            self._send_locked(item)
+
+    def _recv_locked(self) -> tuple[bool, _T | None]:
+        if self.items:
+            return True, self.items.popleft()
+        if self.senders_closed or self.receivers_closed:
+            raise self._end()
+        return False, None
+
+    def try_recv(self) -> tuple[bool, _T | None]:
+        try:
+            return True, self.items.popleft()
+        except IndexError:
+            return super().try_recv()
+
+    def recv(self, deadline: float | None) -> _T:
+        try:
+            return self.items.popleft()
+        except IndexError:
+            return super().recv(deadline)
+
+    def _send_ready_locked(self, arm: Arm) -> bool:
+        return True
+
+    def _recv_ready_locked(self, arm: Arm) -> bool:
+        return bool(self.items)
+
+    def _drop_locked(self) -> None:
+        self.items.clear()
