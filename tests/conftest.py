@@ -81,21 +81,24 @@ class _HasStatistics(Protocol):
     def statistics(self) -> object: ...
 
 
-def _waiting(obj: _HasStatistics) -> int:
+def _waiting(obj: _HasStatistics, field: str = "threads_waiting") -> int:
     stats = obj.statistics()
-    count = getattr(stats, "threads_waiting", None)
+    count = getattr(stats, field, None)
     if count is None:
         count = stats.n_waiting  # type: ignore[attr-defined]  # Barrier
     assert isinstance(count, int)
     return count
 
 
-def wait_for_waiters(obj: _HasStatistics, n: int, timeout: float = WAIT_TIMEOUT) -> None:
+def wait_for_waiters(
+    obj: _HasStatistics, n: int, timeout: float = WAIT_TIMEOUT, field: str = "threads_waiting"
+) -> None:
     """Block until exactly ``n`` threads wait on ``obj`` (its ``statistics()`` says so).
 
-    ``threads_waiting`` is read from the statistics, or ``n_waiting`` for a Barrier.
+    ``field`` of the statistics is read (``threads_waiting`` by default; a channel has
+    ``threads_waiting_send`` and ``threads_waiting_receive``), or ``n_waiting`` for a Barrier.
     """
-    wait_until(lambda: _waiting(obj) == n, timeout, f"{n} threads waiting on {obj!r}")
+    wait_until(lambda: _waiting(obj, field) == n, timeout, f"{n} threads waiting on {obj!r}")
 
 
 class Workers:

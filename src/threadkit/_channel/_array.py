@@ -32,7 +32,8 @@ class ArrayFlavor(Flavor[_T]):
         return len(self.items)
 
     def _send_locked(self, item: _T) -> bool:
-        self._check_send_locked(item)
+        if self.closed:
+            self._check_send_locked(item)
         items = self.items
         if len(items) >= self.capacity:
             return False
@@ -48,7 +49,7 @@ class ArrayFlavor(Flavor[_T]):
             if self.senders:
                 self.senders.unpark(1)
             return True, item
-        if self.senders_closed or self.receivers_closed:
+        if self.closed:
             raise self._end()
         return False, None
 

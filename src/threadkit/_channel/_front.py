@@ -199,7 +199,7 @@ class Sender(_End, Generic[_T]):
         """
         if self._closed:
             raise ChannelClosed("send on a closed Sender", item)
-        self._flavor.send(item, _deadline(timeout))
+        self._flavor.send(item, None if timeout is None else _deadline(timeout))
 
     def try_send(self, item: _T) -> None:
         """Send ``item`` if that can be done without blocking, else raise ``WouldBlock``."""
@@ -232,7 +232,8 @@ class Receiver(_End, Receiving[_T]):
     another Receiver (each item goes to one of them).
     """
 
-    __slots__ = ()
+    __slots__ = ("_op",)  # the RecvOp, made once: it holds no per-call state
+    _op: RecvOp[_T]
 
     def _count(self, delta: int) -> int:
         self._channel.open_receivers += delta
@@ -256,7 +257,8 @@ class Receiver(_End, Receiving[_T]):
         """
         if self._closed:
             raise ChannelClosed("receive on a closed Receiver")
-        return self._flavor.recv(_deadline(timeout))  # type: ignore[no-any-return]
+        deadline = None if timeout is None else _deadline(timeout)
+        return self._flavor.recv(deadline)  # type: ignore[no-any-return]
 
     def try_recv(self) -> _T:
         """Receive an item if one is there now, else raise ``WouldBlock``."""
@@ -269,10 +271,25 @@ class Receiver(_End, Receiving[_T]):
             )
         return item  # type: ignore[return-value]
 
+    @property
+    def ended(self) -> bool:
+        """True once every Sender is closed and the buffer is drained (for good).
+
+        After a ``select`` raised ``EndOfChannel``, this tells which receivers ended.
+        """
+        flavor = self._flavor
+        with flavor.lock:
+            return flavor.senders_closed and not flavor.buffered()
+
     def recv_op(self) -> SelectOp[_T]:
         """Return a select operation that receives an item (its value)."""
-        self._check(None)
-        return RecvOp(self._flavor, self._check)
+        if self._closed:
+            raise ChannelClosed("receive on a closed Receiver")
+        try:
+            return self._op
+        except AttributeError:
+            self._op = RecvOp(self._flavor, self._check)
+            return self._op
 
     def clone(self) -> Receiver[_T]:
         """Return another Receiver for the same channel (close each one)."""

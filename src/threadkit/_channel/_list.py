@@ -33,20 +33,25 @@ class ListFlavor(Flavor[_T]):
         return len(self.items)
 
     def _send_locked(self, item: _T) -> bool:
-        self._check_send_locked(item)
+        if self.closed:
+            self._check_send_locked(item)
         self.items.append(item)
         if self.receivers:
             self.receivers.unpark(1)
         return True
 
     def send(self, item: _T, deadline: float | None) -> None:
-        with self.lock:
-            self._send_locked(item)
+        with self.lock:  # _send_locked, inlined: this is the hot path
+            if self.closed:
+                self._check_send_locked(item)
+            self.items.append(item)
+            if self.receivers:
+                self.receivers.unpark(1)
 
     def _recv_locked(self) -> tuple[bool, _T | None]:
         if self.items:
             return True, self.items.popleft()
-        if self.senders_closed or self.receivers_closed:
+        if self.closed:
             raise self._end()
         return False, None
 

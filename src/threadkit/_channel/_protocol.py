@@ -58,6 +58,8 @@ class Flavor(Generic[_T]):
         self.senders_closed = False
         # Every Receiver is closed: sends raise ChannelClosed, the buffer is dropped.
         self.receivers_closed = False
+        # senders_closed or receivers_closed: the one flag the fast paths test.
+        self.closed = False
 
     # -- per flavor, lock held ------------------------------------------------------------
 
@@ -83,6 +85,7 @@ class Flavor(Generic[_T]):
         """Release the buffered items (every receiver is gone)."""
 
     def _check_send_locked(self, item: object) -> None:
+        """Raise ChannelClosed for a send (lock held; call it only if ``closed``)."""
         if self.receivers_closed:
             raise ChannelClosed(_RECEIVERS_GONE, item)
         if self.senders_closed:  # a send raced the close of its own Sender
@@ -141,14 +144,14 @@ class Flavor(Generic[_T]):
     def close_senders(self) -> None:
         """The last Sender closed: wake everyone, so receivers drain and then end."""
         with self.lock:
-            self.senders_closed = True
+            self.senders_closed = self.closed = True
             self.receivers.unpark_all(CLOSED)
             self.senders.unpark_all(CLOSED)
 
     def close_receivers(self) -> None:
         """The last Receiver closed: drop the buffer and wake everyone."""
         with self.lock:
-            self.receivers_closed = True
+            self.receivers_closed = self.closed = True
             self._drop_locked()
             self.senders.unpark_all(CLOSED)
             self.receivers.unpark_all(CLOSED)
@@ -157,14 +160,14 @@ class Flavor(Generic[_T]):
 
     def register_send(self, arm: Arm) -> bool:
         with self.lock:
-            if self.receivers_closed or self.senders_closed or self._send_ready_locked(arm):
+            if self.closed or self._send_ready_locked(arm):
                 return True
             self.senders.register(arm)
             return False
 
     def register_recv(self, arm: Arm) -> bool:
         with self.lock:
-            if self.receivers_closed or self.senders_closed or self._recv_ready_locked(arm):
+            if self.closed or self._recv_ready_locked(arm):
                 return True
             self.receivers.register(arm)
             return False
@@ -210,18 +213,19 @@ class SendOp(SelectOp[None]):
 class RecvOp(SelectOp[_T]):
     """``rx.recv_op()``: receive an item when the select takes this operation."""
 
-    __slots__ = ("_check", "_flavor")
+    __slots__ = ("_check", "_flavor", "_try_recv")
 
     def __init__(self, flavor: Flavor[_T], check: Callable[[object], None]) -> None:
         self._flavor = flavor
         self._check = check
+        self._try_recv = flavor.try_recv  # bound once: try_select is select's hot path
 
     def __repr__(self) -> str:
         return "<recv_op()>"
 
     def try_select(self) -> tuple[bool, _T]:
         self._check(None)
-        return self._flavor.try_recv()  # type: ignore[return-value]
+        return self._try_recv()  # type: ignore[return-value]
 
     def register(self, arm: Arm) -> bool:
         return self._flavor.register_recv(arm)

@@ -33,14 +33,15 @@ class ZeroFlavor(Flavor[_T]):
         return 0
 
     def _send_locked(self, item: _T) -> bool:
-        self._check_send_locked(item)
+        if self.closed:
+            self._check_send_locked(item)
         return self.receivers.wake_one(item) is not None
 
     def _recv_locked(self) -> tuple[bool, _T | None]:
         sender = self.senders.wake_one(True)
         if sender is not None:
             return True, sender.payload  # type: ignore[return-value]
-        if self.senders_closed or self.receivers_closed:
+        if self.closed:
             raise self._end()
         return False, None
 

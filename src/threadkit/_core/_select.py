@@ -146,10 +146,15 @@ def run_select(
     once ``deadline`` passes. An exception raised by the chosen operation propagates with a
     note naming its index.
     """
-    order = list(range(len(ops)))
+    count = len(ops)
+    order: Sequence[int] = list(range(count))
     while True:
-        if not biased:
-            rng.shuffle(order)
+        if biased or count == 1:
+            pass
+        elif count == 2:  # the common case, without shuffle()'s cost
+            order = (0, 1) if rng.random() < 0.5 else (1, 0)
+        else:
+            rng.shuffle(order)  # type: ignore[arg-type]
         index = -1
         try:
             for index in order:
@@ -174,7 +179,7 @@ def run_select(
 
 
 def _wait(
-    ops: Sequence[SelectOp[Any]], order: list[int], deadline: float | None
+    ops: Sequence[SelectOp[Any]], order: Sequence[int], deadline: float | None
 ) -> tuple[Arm, object] | None:
     """Steps 3-5: register, park, unregister; return the arm that fired and its value."""
     if deadline is not None and _clock._current.now() >= deadline:
