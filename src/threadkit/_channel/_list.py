@@ -49,8 +49,10 @@ class ListFlavor(Flavor[_T]):
                 self.receivers.unpark(1)
 
     def _recv_locked(self) -> tuple[bool, _T | None]:
-        if self.items:
+        try:  # not "if items: popleft()": a lock-free pop may take the item in between
             return True, self.items.popleft()
+        except IndexError:
+            pass
         if self.closed:
             raise self._end()
         return False, None

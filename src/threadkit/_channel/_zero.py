@@ -35,12 +35,12 @@ class ZeroFlavor(Flavor[_T]):
     def _send_locked(self, item: _T) -> bool:
         if self.closed:
             self._check_send_locked(item)
-        return self.receivers.wake_one(item) is not None
+        return self.receivers.wake_one(item)[0]
 
     def _recv_locked(self) -> tuple[bool, _T | None]:
-        sender = self.senders.wake_one(True)
-        if sender is not None:
-            return True, sender.payload  # type: ignore[return-value]
+        taken, item = self.senders.wake_one(True)
+        if taken:
+            return True, item  # type: ignore[return-value]
         if self.closed:
             raise self._end()
         return False, None

@@ -267,13 +267,16 @@ class WaitQueue(deque["Waiter | Arm"]):
             _hooks.emit("unpark", self.owner, woken)
         return woken
 
-    def wake_one(self, value: object = True) -> Waiter | Arm | None:
-        """Wake the oldest waiter (lock held) and return its entry, or None if there is none.
+    def wake_one(self, value: object = True) -> tuple[bool, object]:
+        """Wake the oldest waiter (lock held); return ``(True, its payload)``, or ``(False, None)``.
 
-        For a waker that needs the entry itself (its ``payload``), as a rendezvous does.
+        For a waker that needs what the waiter offers, as a rendezvous does: the payload is
+        read *before* the waiter is released, since once released it may start another wait
+        and reuse its Waiter.
         """
         while self:
             waiter = self.popleft()
+            payload = waiter.payload
             if waiter.select is None:
                 waiter.state = WOKEN
                 waiter.value = value
@@ -282,8 +285,8 @@ class WaitQueue(deque["Waiter | Arm"]):
                 continue
             if _hooks.enabled:
                 _hooks.emit("unpark", self.owner, 1)
-            return waiter
-        return None
+            return True, payload
+        return False, None
 
     def register(self, arm: Arm) -> None:
         """Queue a select's arm (lock held)."""
