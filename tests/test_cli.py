@@ -16,7 +16,15 @@ from threadkit._cli import main
 
 pytestmark = pytest.mark.timeout(30)
 
-SCENES = ["locks", "event-clear", "semaphore", "thread-result", "barrier", "condition"]
+SCENES = [
+    "locks",
+    "event-clear",
+    "semaphore",
+    "thread-result",
+    "barrier",
+    "condition",
+    "worker-shutdown",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +211,16 @@ class TestScenes:
         assert (
             "the same with threadkit.Condition -> A's wait() returns False, notify(1) wakes B"
         ) in out
+
+    def test_worker_shutdown(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "worker-shutdown")
+        assert "came out of get() like any item (2 items, 1 of them the sentinel)" in out
+        assert "'del worker' ran __del__: False" in out
+        assert re.search(r"shutdown\(\) took 0\.[12]\d s to be noticed \(one poll\)", out)
+        assert "accepted and never processed (1 lost)" in out
+        assert "After tx.close() it processed [1, 2] and ended" in out
+        assert (
+            "tx.send(3) after close -> ChannelClosed: send on a closed Sender "
+            "(the item, 3, is handed back on it)"
+        ) in out
+        assert "'for item in q:' got [1, 2] and ended at q.shutdown(); q.put(3) after it" in out

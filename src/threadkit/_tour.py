@@ -24,8 +24,11 @@ module of threadkit that imports ``threading``.
 
 from __future__ import annotations
 
+import math
+import queue as stdlib_queue
 import sys
 import textwrap
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from types import TracebackType
 from typing import Any, Final, TextIO
 
 import threadkit
+import threadkit.queue
 
 from ._core import _primitives as _p
 
@@ -579,4 +583,114 @@ def _condition(out: Printer) -> None:
     out.threadkit(
         f"the same with threadkit.Condition -> A's wait() returns {a_result}, {verdict}: "
         "a waiter that timed out leaves the queue at once"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 2: shutting a worker down
+
+chapter(2, "shutting a worker down")
+
+
+@scene(
+    "worker-shutdown",
+    "sentinels, a should_run flag and __del__, or a channel you close",
+    chapter=2,
+    order=10,
+)
+def _worker_shutdown(out: Printer) -> None:
+    poll = 0.2  # the notebook polls every second; shortened so the tour stays quick
+    processed: list[object] = []
+    finalised = threading.Event()
+
+    class Example:
+        """The notebook's worker, as written there (but for the poll interval)."""
+
+        def __init__(self) -> None:
+            self.should_run = True
+            self.q: stdlib_queue.Queue[object] = stdlib_queue.Queue()
+            self.th = threading.Thread(target=self.__work, name="notebook-worker")
+            self.th.start()
+
+        def __work(self) -> None:
+            while self.should_run:
+                try:
+                    processed.append(self.q.get(timeout=poll))
+                    self.q.task_done()
+                except stdlib_queue.Empty:
+                    pass
+
+        def put(self, value: object) -> None:
+            self.q.put(value)
+
+        def shutdown(self) -> None:
+            self.should_run = False
+
+        def __del__(self) -> None:
+            finalised.set()
+
+    f = Example()
+    thread, q = f.th, f.q
+    f.put(1)
+    f.put(object())  # "object() could be a sentinel value"
+    q.join()
+    alive = weakref.ref(f)
+    del f
+    del_ran = finalised.is_set()
+    worker = alive()
+    assert worker is not None  # the running thread keeps it alive: that is the point
+    started = _p.monotonic()
+    worker.shutdown()
+    thread.join(_GUARD)
+    noticed = _p.monotonic() - started
+    worker.put(2)  # accepted without complaint; nobody will ever get it
+    del worker
+    sentinels = sum(1 for item in processed if type(item) is object)
+    out.stdlib(
+        f"queue.Queue + should_run + get(timeout={poll}): the object() sentinel came out of "
+        f"get() like any item ({len(processed)} items, {sentinels} of them the sentinel); "
+        f"'del worker' ran __del__: {del_ran} (the running thread holds the object, so "
+        f"__del__ cannot be what stops it); shutdown() took {noticed:.2f} s to be noticed "
+        f"(one poll); a put() after it was accepted and never processed ({q.qsize()} lost)"
+    )
+
+    received: list[int] = []
+    tx, rx = threadkit.open_channel(math.inf)
+    with _Crew() as crew:
+
+        def work() -> None:
+            with rx:
+                for item in rx:  # ends when every Sender is closed and the buffer drained
+                    received.append(item)
+
+        crew.start(work, "channel-worker")
+        tx.send(1)
+        tx.send(2)
+        started = _p.monotonic()
+        tx.close()
+    ended = _p.monotonic() - started
+    try:
+        tx.send(3)
+    except threadkit.ChannelClosed as exc:
+        refused = f"{_describe(exc)} (the item, {exc.item}, is handed back on it)"
+    out.threadkit(
+        f"tx, rx = open_channel(math.inf); the worker is 'for item in rx:'. After tx.close() "
+        f"it processed {received} and ended {ended * 1000:.1f} ms later: no sentinel, no "
+        f"flag, no poll, no __del__. tx.send(3) after close -> {refused}"
+    )
+
+    tq: threadkit.queue.Queue[int] = threadkit.queue.Queue()
+    got: list[int] = []
+    with _Crew() as crew:
+        crew.start(lambda: got.extend(tq), "queue-worker")
+        tq.put(1)
+        tq.put(2)
+        tq.shutdown()  # Python 3.13's Queue.shutdown(), on every Python
+    try:
+        tq.put(3)
+    except threadkit.queue.ShutDown as exc:
+        put_after = _describe(exc) if str(exc) else "ShutDown"
+    out.threadkit(
+        f"threadkit.queue.Queue keeps the queue API: 'for item in q:' got {got} and ended at "
+        f"q.shutdown(); q.put(3) after it -> {put_after}"
     )
