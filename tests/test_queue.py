@@ -585,6 +585,19 @@ class TestQueue:
         assert q.get() == 1
         assert q.statistics().threads_waiting == 0
 
+    def test_shutdown_wakes_everyone_even_if_a_get_hook_raises(self) -> None:
+        class FailingGet(Queue[int]):
+            def _get(self) -> int:
+                raise RuntimeError("get failed")
+
+        q = FailingGet(1)
+        q.put(0)
+        with Workers(expect(ShutDown, q.put, 1)) as w:
+            waiting(q, "put", 1)
+            with pytest.raises(RuntimeError, match=r"^get failed$"):
+                q.shutdown(immediate=True)
+        assert w.results == ["ShutDown"]
+
     def test_a_woken_putter_whose_put_fails_passes_the_slot_on(self) -> None:
         class FailOnce(Queue[int]):
             fail_next = False

@@ -464,16 +464,16 @@ class Queue(Generic[_T]):
         drained = []
         with self.mutex:
             self.is_shutdown = True
-            if immediate:
-                while self._qsize():
-                    drained.append(self._get())
-                    if self.unfinished_tasks > 0:
-                        self.unfinished_tasks -= 1
-                if self._joiners:
+            try:
+                if immediate:
+                    while self._qsize():
+                        drained.append(self._get())
+                        if self.unfinished_tasks > 0:
+                            self.unfinished_tasks -= 1
+            finally:  # wake everyone even if a _get() hook raised
+                if immediate:
                     self._joiners.unpark_all()
-            if self._getters:
                 self._getters.unpark_all()
-            if self._putters:
                 self._putters.unpark_all()
         # The drained items are released here, without the lock: a __del__ that uses the
         # queue cannot deadlock.
@@ -515,7 +515,8 @@ class Queue(Generic[_T]):
 
     def __repr__(self) -> str:
         # Read without the lock (a snapshot that may be torn), so that a debugger or a hook
-        # listener can show a queue while its mutex is held.
+        # listener (called with the lock held) can show a queue. The fields are single
+        # reads and _qsize() only reads its container.
         size = self._qsize()
         bound = f"/{self._maxsize}" if self._maxsize > 0 else ""
         state = ", shut down" if self.is_shutdown else ""
