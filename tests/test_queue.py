@@ -626,6 +626,37 @@ class TestQueue:
         assert errors == ["failed"]
         assert q.get() == 2  # the second putter got the slot
 
+    @pytest.mark.parametrize("make", [Queue, SimpleQueue])
+    def test_an_interrupted_getter_passes_its_wake_up_on(self, make: Callable[[], Any]) -> None:
+        # A getter woken by put() that is then interrupted (KeyboardInterrupt from a signal
+        # handler; here a hook listener raising at the same point) must hand the wake-up to
+        # the next getter, or the item would sit in the queue with a getter asleep.
+        q = make()
+
+        class Interrupt(BaseException):
+            pass
+
+        def listener(event: str, obj: object, detail: object) -> None:
+            if event == "wake" and obj is q and threading.current_thread().name == "first":
+                raise Interrupt
+
+        def first() -> str:
+            with pytest.raises(Interrupt):
+                q.get()
+            return "interrupted"
+
+        _hooks.add_listener(listener)
+        try:
+            with Workers(first, names=["first"]) as w1:
+                wait_for_waiters(q, 1)
+                with Workers(q.get, names=["second"]) as w2:
+                    wait_for_waiters(q, 2)
+                    q.put("item")
+        finally:
+            _hooks.remove_listener(listener)
+        assert w1.results == ["interrupted"]
+        assert w2.results == ["item"]
+
     # select operations (threadkit._core.run_select; threadkit.select is built on it)
 
     def test_get_op_and_put_op_when_ready(self) -> None:
