@@ -288,7 +288,7 @@ class Receiver(_End, Receiving[_T]):
         try:
             return self._op
         except AttributeError:
-            self._op = RecvOp(self._flavor, self._check)
+            self._op = self._flavor.recv_op(self)
             return self._op
 
     def clone(self) -> Receiver[_T]:

@@ -172,6 +172,10 @@ class Flavor(Generic[_T]):
             self.receivers.register(arm)
             return False
 
+    def recv_op(self, end: Any) -> RecvOp[_T]:
+        """Make the receive operation of ``end`` (a Receiver)."""
+        return RecvOp(self, end)
+
     def complete_send(self, item: _T, value: object) -> tuple[bool, None]:
         """After a send arm fired: retry (buffered flavors); ZeroFlavor overrides."""
         return self.try_send(item), None
@@ -211,27 +215,33 @@ class SendOp(SelectOp[None]):
 
 
 class RecvOp(SelectOp[_T]):
-    """``rx.recv_op()``: receive an item when the select takes this operation."""
+    """``rx.recv_op()``: receive an item when the select takes this operation.
 
-    __slots__ = ("_check", "_flavor", "_try_recv")
+    ``end`` is the Receiver: its ``_closed`` flag is read on every try, and its
+    ``_check(None)`` raises the error when it is set.
+    """
 
-    def __init__(self, flavor: Flavor[_T], check: Callable[[object], None]) -> None:
+    __slots__ = ("_end", "_flavor", "_try_recv")
+
+    def __init__(self, flavor: Flavor[_T], end: Any) -> None:
         self._flavor = flavor
-        self._check = check
+        self._end = end
         self._try_recv = flavor.try_recv  # bound once: try_select is select's hot path
 
     def __repr__(self) -> str:
         return "<recv_op()>"
 
     def try_select(self) -> tuple[bool, _T]:
-        self._check(None)
+        if self._end._closed:
+            self._end._check(None)
         return self._try_recv()  # type: ignore[return-value]
 
     def register(self, arm: Arm) -> bool:
         return self._flavor.register_recv(arm)
 
     def complete(self, arm: Arm, value: object) -> tuple[bool, _T]:
-        self._check(None)
+        if self._end._closed:
+            self._end._check(None)
         return self._flavor.complete_recv(value)  # type: ignore[return-value]
 
     def pass_on(self, arm: Arm, value: object) -> None:

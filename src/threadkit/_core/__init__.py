@@ -5,7 +5,7 @@ Feature modules use only what this package exports; nothing in ``_core`` imports
 
 from __future__ import annotations
 
-from . import _hooks, _primitives
+from . import _hooks, _primitives, _random
 from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
@@ -33,6 +33,7 @@ __all__ = [
     "WouldBlock",
     "_hooks",
     "_primitives",
+    "_random",
     "check_timeout",
     "describe_thread",
     "fixup_module_metadata",

@@ -133,6 +133,10 @@ class WaitOp(SelectOp[_T_co]):
             self._pass_on()
 
 
+_ORDERS: tuple[tuple[int, ...], ...] = ((), (0,), (0, 1))
+_REVERSED = (1, 0)
+
+
 def run_select(
     ops: Sequence[SelectOp[Any]],
     deadline: float | None,
@@ -147,12 +151,12 @@ def run_select(
     note naming its index.
     """
     count = len(ops)
-    order: Sequence[int] = list(range(count))
+    order: Sequence[int] = _ORDERS[count] if count <= 2 else list(range(count))
     while True:
         if biased or count == 1:
             pass
         elif count == 2:  # the common case, without shuffle()'s cost
-            order = (0, 1) if rng.random() < 0.5 else (1, 0)
+            order = _ORDERS[2] if rng.random() < 0.5 else _REVERSED
         else:
             rng.shuffle(order)  # type: ignore[arg-type]
         index = -1
