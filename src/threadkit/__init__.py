@@ -52,7 +52,7 @@ from ._threads import ThreadStatistics as ThreadStatistics
 from ._threads import activeCount as activeCount
 from ._threads import currentThread as currentThread
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The C locks themselves: drop-in speed.
 Lock = _p.Lock
