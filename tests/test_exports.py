@@ -266,3 +266,11 @@ def test_core_exports_resolve() -> None:
     assert threadkit._core.MockClock is threadkit.MockClock
     assert threadkit._core.DeadlockError is threadkit.DeadlockError
     assert threadkit._core.BrokenBarrierError is threadkit.BrokenBarrierError
+
+
+def test_queue_module_is_an_attribute() -> None:
+    import threadkit.queue
+
+    assert threadkit.queue.__name__ == "threadkit.queue"
+    assert "queue" not in threadkit.__all__  # a submodule, like os.path
+    assert threadkit.queue.Queue.__module__ == "threadkit.queue"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys as _sys
 import types as _types
 
+# The mirror of the stdlib's ``queue`` module, as ``threadkit.queue`` after ``import threadkit``.
+from . import queue as queue
 from ._channel import Broadcast as Broadcast
 from ._channel import BroadcastStatistics as BroadcastStatistics
 from ._channel import ChannelClosed as ChannelClosed
