@@ -773,6 +773,61 @@ class TestQueue:
         assert everything == Counter(range(producers * per_producer))
         assert q.statistics() == QueueStatistics(0, maxsize, 0, True, 0, 0, 0)
 
+    def test_lock_free_get_only_for_the_default_container(self) -> None:
+        class Custom(Queue[int]):
+            def _get(self) -> int:
+                return int(self.queue.popleft())
+
+        assert Queue()._lock_free_get
+        assert not LifoQueue()._lock_free_get
+        assert not PriorityQueue()._lock_free_get
+        assert not Custom()._lock_free_get
+
+    def test_a_subclass_index_error_still_propagates(self) -> None:
+        class Broken(Queue[int]):
+            def _get(self) -> int:
+                raise IndexError("from the subclass")
+
+        q = Broken()
+        q.put(1)
+        with pytest.raises(IndexError, match=r"^from the subclass$"):
+            q.get()
+        with pytest.raises(IndexError, match=r"^from the subclass$"):
+            q.get_many(2)
+
+    @pytest.mark.timeout(120)
+    def test_lock_free_gets_race_the_locked_paths(self) -> None:
+        """get(), get_many(), peek() and shutdown(immediate) under the mutex tolerate items
+        taken by lock-free gets between reading the size and taking (each item once)."""
+        rounds = 200 * STRESS
+        for _ in range(rounds):
+            q: Queue[int] = Queue()
+            for i in range(20):
+                q.put(i)
+            taken: list[list[int]] = [[], [], []]
+
+            def fast(out: list[int]) -> None:
+                while True:
+                    try:
+                        out.append(q.get(timeout=0))
+                    except (Empty, ShutDown):
+                        return
+
+            def many(out: list[int]) -> None:
+                while True:
+                    try:
+                        q.peek()
+                        out.extend(q.get_many(3, timeout=0))
+                    except (Empty, ShutDown):
+                        return
+
+            with Workers(lambda: fast(taken[0]), lambda: fast(taken[1]), lambda: many(taken[2])):
+                q.shutdown(immediate=True)
+            got = sorted(x for out in taken for x in out)
+            assert len(got) == len(set(got))
+            assert set(got) <= set(range(20))
+            assert q.qsize() == 0
+
 
 class TestLifoQueue:
     def test_last_in_first_out(self) -> None:
