@@ -254,6 +254,26 @@ class TestOps:
         tx.close()
         rx.close()
 
+    def test_queue_get_and_put_ops_not_taken_have_no_effect(self) -> None:
+        import threadkit.queue
+
+        source: threadkit.queue.Queue[int] = threadkit.queue.Queue()
+        sink: threadkit.queue.Queue[int] = threadkit.queue.Queue(maxsize=1)
+        source.put(1)
+        index, value = select(source.get_op(), sink.put_op(2), biased=True)
+        assert (index, value) == (0, 1)
+        assert sink.qsize() == 0  # the put was not taken
+        index, value = select(source.get_op(), sink.put_op(2), biased=True)
+        assert (index, value) == (1, None)  # nothing to get: the put goes in
+        assert sink.get_nowait() == 2
+        with Workers(lambda: select(source.get_op(), timeout=10)) as w:
+            wait_for_waiters(source, 1)
+            source.put(3)
+        assert w.results == [(0, 3)]
+        source.shutdown()
+        with pytest.raises(threadkit.queue.ShutDown):
+            select(source.get_op())
+
     def test_event_wait_op(self) -> None:
         event = threadkit.Event()
         with Workers(lambda: select(event.wait_op(), timeout=10)) as w:
