@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 import threadkit
-from conftest import STRESS, Workers, wait_for_waiters
+from conftest import STRESS, Workers, wait_for_waiters, wait_until
 from threadkit import ChannelClosed, EndOfChannel, Receiver, Sender, WouldBlock
 
 CAPACITIES = [0, 1, 64, math.inf]
@@ -284,6 +284,20 @@ class TestBehaviour:
         with pytest.raises(ChannelClosed):
             tx.send(1, timeout=5)
         tx.close()
+
+    def test_collected_while_its_lock_is_held_closes_later(self, capacity: float) -> None:
+        """The garbage collector may finalise an end inside a channel operation of the same
+        thread, which holds the channel's lock: the close must not deadlock."""
+        tx, rx = threadkit.open_channel(capacity)
+        tx2 = tx.clone()
+        lock = tx._flavor.lock
+        with lock, pytest.warns(ResourceWarning, match=r"^unclosed Sender of a channel"):
+            del tx2  # finalised here, lock held
+        wait_until(lambda: rx.statistics().open_senders == 1, what="the deferred close")
+        tx.close()
+        with pytest.raises(EndOfChannel):
+            rx.recv(timeout=5)
+        rx.close()
 
     def test_repr(self, chan: tuple[Sender[int], Receiver[int]], capacity: float) -> None:
         tx, rx = chan

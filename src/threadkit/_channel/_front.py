@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar, final
 
 from .._core import SelectOp, WouldBlock, check_timeout, get_clock
+from .._core import _primitives as _p
 from ._array import ArrayFlavor
 from ._errors import ChannelClosed
 from ._list import ListFlavor
@@ -157,12 +158,21 @@ class _End:
         if getattr(self, "_closed", True):
             return
         warnings.warn(
-            f"unclosed {type(self).__name__} {self!r}; close it (or use 'with')",
+            f"unclosed {type(self).__name__} of a channel of capacity "
+            f"{self._flavor.capacity}; close it (or use 'with')",
             ResourceWarning,
             stacklevel=2,
             source=self,
         )
-        self.close()
+        lock = self._flavor.lock
+        if lock.acquire(False):
+            lock.release()
+            self.close()
+        else:
+            # The garbage collector may run this in the middle of a channel operation of
+            # this very thread, which holds the (non-reentrant) lock: closing here would
+            # deadlock, so another thread closes once the lock is free.
+            _p.StdThread(target=self.close, name="threadkit-channel-close", daemon=True).start()
 
 
 @final
