@@ -87,6 +87,19 @@ class TestCommand:
 
 
 class TestTour:
+    def test_a_closed_pipe_is_not_an_error(self) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "threadkit", "tour"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # as `threadkit tour | head -1` does
+        _, err = proc.communicate(timeout=25)
+        assert proc.returncode == 0
+        assert err == b""
+
     def test_runs_every_scene_in_order(self, capsys: pytest.CaptureFixture[str]) -> None:
         status, out, err = run(capsys, "tour")
         assert (status, err) == (0, "")

@@ -29,4 +29,14 @@ def test_the_public_classes_have_examples() -> None:
     # through the public module (their __module__ is "threadkit").
     for cls in (threadkit.Event, threadkit.Semaphore, threadkit.Thread, threadkit.MockClock):
         assert ">>>" in (cls.__doc__ or ""), cls
-    assert doctest.testmod(threadkit, optionflags=doctest.ELLIPSIS).attempted >= 4
+    result = doctest.testmod(threadkit, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in threadkit"
+
+
+def test_the_queue_module_examples_run() -> None:
+    import threadkit.queue
+
+    result = doctest.testmod(threadkit.queue, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 3
+    assert result.failed == 0

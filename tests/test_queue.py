@@ -773,6 +773,33 @@ class TestQueue:
         assert everything == Counter(range(producers * per_producer))
         assert q.statistics() == QueueStatistics(0, maxsize, 0, True, 0, 0, 0)
 
+    def test_get_nowait_never_blocks_when_an_item_is_taken_meanwhile(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for call in (lambda q: q.get_nowait(), lambda q: q.get(timeout=0)):
+            q: Queue[int] = Queue()
+            q.put(1)
+            real = q._get_locked
+
+            def thief(q: Queue[int] = q, real: Any = real) -> tuple[bool, int | None]:
+                # A lock-free get takes the item between _qsize() and _get(), once.
+                q.queue.popleft()
+                monkeypatch.setattr(q, "_get_locked", real)
+                return False, None
+
+            monkeypatch.setattr(q, "_pop_lock_free", lambda: (False, None))  # lost a race...
+            monkeypatch.setattr(q, "_get_locked", thief)  # ...and another
+            with pytest.raises(Empty):
+                call(q)
+
+    @pytest.mark.parametrize("timeout", [-1, math.nan])
+    def test_bad_timeout_rejected_even_with_an_item_there(self, timeout: float) -> None:
+        q: Queue[int] = Queue()
+        q.put(1)
+        with pytest.raises(ValueError, match=NEGATIVE_TIMEOUT if timeout == -1 else NAN_TIMEOUT):
+            q.get(timeout=timeout)
+        assert q.get(block=False, timeout=-1) == 1  # ignored when not blocking, as in the stdlib
+
     def test_lock_free_get_only_for_the_default_container(self) -> None:
         class Custom(Queue[int]):
             def _get(self) -> int:

@@ -9,6 +9,7 @@ returns the exit status. ``main()`` never raises ``SystemExit``: it returns the 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -104,4 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stdout)
         return 0
-    return handler(args, sys.stdout, sys.stderr)
+    try:
+        return handler(args, sys.stdout, sys.stderr)
+    except BrokenPipeError:  # `threadkit tour | head`: the reader left; that is not an error
+        # Python would report the failed flush of stdout at exit: point it at devnull.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

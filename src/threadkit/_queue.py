@@ -400,6 +400,8 @@ class Queue(Generic[_T]):
             ValueError: a negative or NaN timeout.
         """
         fast = None
+        # Validated first, as the stdlib does, even when an item is there to take.
+        deadline = None if timeout is None or not block else _deadline(timeout)
         if self._lock_free_get and self._maxsize <= 0:
             done, item = self._pop_lock_free()
             if done:
@@ -421,8 +423,9 @@ class Queue(Generic[_T]):
             self._getters,
             self._try_get_locked,
             self._get_ready_locked,
-            None if timeout is None else _deadline(timeout),
+            deadline,
             Empty,
+            block=block,  # not block: a lock-free get took the item we saw; one more try
             fast=fast,
         )
         return result

@@ -133,7 +133,10 @@ class Event:
 
     def wait_op(self) -> SelectOp[bool]:
         """Return a select operation that fires when the flag is set (its value: True)."""
-        return WaitOp("wait_op", self._waiters, self.is_set, self._flag_set)
+        # Woken by set(): it fired, as wait() returns True, even if cleared meanwhile.
+        return WaitOp(
+            "wait_op", self._waiters, self.is_set, self._flag_set, fired=lambda _: (True, True)
+        )
 
     def _flag_set(self) -> tuple[bool, bool]:
         return self._flag, True

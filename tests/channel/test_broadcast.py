@@ -93,6 +93,19 @@ class TestBroadcast:
                 sub.try_recv()
         assert b.statistics().closed
 
+    def test_closing_a_subscriber_wakes_its_blocked_recv(self) -> None:
+        b: Broadcast[int] = Broadcast(2)
+        sub = b.subscribe()
+
+        def blocked() -> None:
+            with pytest.raises(ChannelClosed, match=r"^receive on a closed Subscriber$"):
+                sub.recv(timeout=10)
+
+        with Workers(blocked):
+            wait_for_waiters(b, 1)
+            sub.close()
+        assert b.statistics().threads_waiting == 0
+
     def test_statistics_and_repr(self) -> None:
         b: Broadcast[int] = Broadcast(2)
         b.subscribe()

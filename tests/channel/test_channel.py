@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 
@@ -297,6 +298,69 @@ class TestBehaviour:
         tx.close()
         with pytest.raises(EndOfChannel):
             rx.recv(timeout=5)
+        rx.close()
+
+    def test_closing_a_clone_wakes_the_threads_blocked_on_it(
+        self, chan: tuple[Sender[int], Receiver[int]], capacity: float
+    ) -> None:
+        tx, rx = chan
+        rx2 = rx.clone()
+
+        def blocked() -> None:
+            with pytest.raises(ChannelClosed, match=r"^receive on a closed Receiver$"):
+                rx2.recv(timeout=10)
+
+        with Workers(blocked, lambda: rx.recv(timeout=10)) as w:
+            waiting_receivers(rx, 2)
+            rx2.close()  # rx stays open: the channel does not end
+            waiting_receivers(rx, 1)  # the other receiver waits on
+            if capacity == 0:
+                with Workers(lambda: tx.send(5)):
+                    pass
+            else:
+                tx.send(5)
+        assert w.results[1] == 5
+
+    @pytest.mark.parametrize("capacity", [0, 1])  # an unbounded send never blocks
+    def test_closing_a_sender_clone_wakes_its_blocked_send(self, capacity: float) -> None:
+        tx, rx = threadkit.open_channel(capacity)
+        tx2 = tx.clone()
+        if capacity:
+            tx.send(0)
+
+        def blocked() -> None:
+            with pytest.raises(ChannelClosed, match=r"^send on a closed Sender$") as info:
+                tx2.send(7, timeout=10)
+            assert info.value.item == 7
+
+        with Workers(blocked):
+            waiting_senders(tx, 1)
+            tx2.close()
+        assert not rx.ended
+        tx.close()
+        assert list(rx) == ([0] if capacity else [])
+        rx.close()
+
+    def test_dropping_a_receiver_after_recv_op_closes_at_once(self, capacity: float) -> None:
+        tx, rx = threadkit.open_channel(capacity)
+        rx.recv_op()
+        with pytest.warns(ResourceWarning):
+            del rx  # no reference cycle through the op: finalised here
+        with pytest.raises(ChannelClosed):
+            tx.send(1, timeout=5)
+        tx.close()
+
+    def test_collected_end_closes_even_if_the_warning_raises(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        tx, rx = threadkit.open_channel(math.inf)
+        unraisable: list[object] = []
+        monkeypatch.setattr("sys.unraisablehook", unraisable.append)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            del tx
+        assert len(unraisable) == 1
+        assert rx.ended
         rx.close()
 
     def test_repr(self, chan: tuple[Sender[int], Receiver[int]], capacity: float) -> None:

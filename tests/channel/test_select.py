@@ -66,6 +66,14 @@ class TestArguments:
         with pytest.raises(ValueError, match=message):
             select(never(), timeout=timeout)
 
+    @pytest.mark.parametrize("count", [1, 2, 3])
+    def test_timeout_is_checked_even_when_an_operation_is_ready(self, count: int) -> None:
+        ops = [after(0) for _ in range(count)]
+        with pytest.raises(ValueError, match=r"^timeout must be >= 0, not -1$"):
+            select(*ops, timeout=-1)
+        with pytest.raises(TypeError, match=r"^timeout must be a number or None, not str$"):
+            select(*ops, timeout="soon")  # type: ignore[arg-type]
+
     def test_timeout(self) -> None:
         with pytest.raises(TimeoutError, match=r"^timed out waiting on select$"):
             select(never(), timeout=0.01)
@@ -281,6 +289,15 @@ class TestOps:
             event.set()
         assert w.results == [(0, True)]
         assert select(event.wait_op()) == (0, True)
+
+    def test_event_set_then_cleared_still_fires_the_select(self) -> None:
+        """As wait() returns True for a set() it slept through, so does the select."""
+        event = threadkit.Event()
+        with Workers(lambda: event.wait(10), lambda: select(event.wait_op(), timeout=10)) as w:
+            wait_for_waiters(event, 2)
+            event.set()
+            event.clear()
+        assert w.results == [True, (0, True)]
 
     def test_semaphore_acquire_op_not_taken_keeps_the_unit(self, two) -> None:  # type: ignore[no-untyped-def]
         (tx1, rx1), _ = two

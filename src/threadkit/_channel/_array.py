@@ -9,7 +9,7 @@ queue touched only when someone waits.
 from __future__ import annotations
 
 from collections import deque
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .._core import Arm
 from ._protocol import Flavor
@@ -42,7 +42,7 @@ class ArrayFlavor(Flavor[_T]):
             self.receivers.unpark(1)
         return True
 
-    def send(self, item: _T, deadline: float | None) -> None:
+    def send(self, item: _T, deadline: float | None, end: Any) -> None:
         with self.lock:  # the first try of _send_locked, inlined: the hot path
             items = self.items
             if not self.closed and len(items) < self.capacity:
@@ -50,9 +50,9 @@ class ArrayFlavor(Flavor[_T]):
                 if self.receivers:
                     self.receivers.unpark(1)
                 return
-        super().send(item, deadline)
+        super().send(item, deadline, end)
 
-    def recv(self, deadline: float | None) -> _T:
+    def recv(self, deadline: float | None, end: Any) -> _T:
         with self.lock:  # the first try of _recv_locked, inlined: the hot path
             items = self.items
             if items:
@@ -60,7 +60,7 @@ class ArrayFlavor(Flavor[_T]):
                 if self.senders:
                     self.senders.unpark(1)
                 return item
-        return super().recv(deadline)
+        return super().recv(deadline, end)
 
     def _recv_locked(self) -> tuple[bool, _T | None]:
         items = self.items

@@ -64,10 +64,17 @@ class Broadcast(Generic[_T]):
         Traceback (most recent call last):
           ...
         threadkit.Lagged: fell behind: 1 item missed
-        >>> s1.recv(), s2.try_recv()
-        ('b', 'b')
-        >>> b.close(); list(s1), list(s2)
-        (['c'], ['c'])
+        >>> s1.recv()
+        'b'
+        >>> b.close()
+        >>> list(s1)
+        ['c']
+        >>> s2.try_recv()  # s2 fell behind too: it is told once, then goes on
+        Traceback (most recent call last):
+          ...
+        threadkit.Lagged: fell behind: 1 item missed
+        >>> list(s2)
+        ['b', 'c']
     """
 
     def __init__(self, capacity: int) -> None:
@@ -203,7 +210,9 @@ class Subscriber(Receiving[_T]):
         Raises:
             Lagged: items were overwritten before this subscriber got them (once).
             EndOfChannel: the broadcast is closed and everything was received.
+            ChannelClosed: this subscriber is closed (also while blocked).
             TimeoutError: ``timeout`` seconds passed first.
+            ValueError: ``timeout`` is negative or NaN.
         """
         deadline = None
         if timeout is not None:
@@ -230,10 +239,12 @@ class Subscriber(Receiving[_T]):
 
     def close(self) -> None:
         """Unsubscribe (idempotent)."""
-        with self._broadcast._lock:
+        b = self._broadcast
+        with b._lock:
             if not self._closed:
                 self._closed = True
-                self._broadcast._subscribers -= 1
+                b._subscribers -= 1
+                b._waiters.unpark_all()  # a thread blocked on this one re-checks and raises
 
     def __iter__(self) -> Subscriber[_T]:
         return self

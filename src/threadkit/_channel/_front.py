@@ -7,17 +7,18 @@ does the work. Data flows from left to right: ``tx, rx = open_channel(capacity)`
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar, final
 
-from .._core import SelectOp, WouldBlock, check_timeout, get_clock
+from .._core import SelectOp, WaitQueue, WouldBlock, check_timeout, get_clock
 from .._core import _primitives as _p
 from ._array import ArrayFlavor
 from ._errors import ChannelClosed
 from ._list import ListFlavor
-from ._protocol import Flavor, Receiving, RecvOp, SendOp
+from ._protocol import Flavor, Receiving, SendOp
 from ._zero import ZeroFlavor
 
 __all__ = ["ChannelStatistics", "Receiver", "Sender", "open_channel"]
@@ -105,6 +106,10 @@ class _End:
     def _last_closed(self) -> None:
         raise NotImplementedError
 
+    def _waiters(self) -> WaitQueue:
+        """The wait queue where threads blocked on this kind of end wait."""
+        raise NotImplementedError
+
     @property
     def closed(self) -> bool:
         """True once this handle is closed."""
@@ -123,6 +128,8 @@ class _End:
             last = self._count(-1) == 0
         if last:
             self._last_closed()
+        else:  # wake the threads blocked on this handle (they re-check and raise)
+            self._flavor.wake_all(self._waiters())
 
     def _clone(self) -> Any:
         with self._flavor.lock:
@@ -154,25 +161,33 @@ class _End:
     ) -> None:
         self.close()
 
-    def __del__(self) -> None:
+    def __del__(
+        self,
+        _warn: Any = warnings.warn,
+        _thread: Any = _p.StdThread,
+        _finalizing: Any = sys.is_finalizing,
+    ) -> None:
+        # The module globals may be gone at interpreter exit: what is needed is bound here.
         if getattr(self, "_closed", True):
             return
-        warnings.warn(
-            f"unclosed {type(self).__name__} of a channel of capacity "
-            f"{self._flavor.capacity}; close it (or use 'with')",
-            ResourceWarning,
-            stacklevel=2,
-            source=self,
-        )
-        lock = self._flavor.lock
-        if lock.acquire(False):
-            lock.release()
-            self.close()
-        else:
-            # The garbage collector may run this in the middle of a channel operation of
-            # this very thread, which holds the (non-reentrant) lock: closing here would
-            # deadlock, so another thread closes once the lock is free.
-            _p.StdThread(target=self.close, name="threadkit-channel-close", daemon=True).start()
+        try:
+            lock = self._flavor.lock
+            if lock.acquire(False):
+                lock.release()
+                self.close()
+            elif not _finalizing():
+                # The garbage collector may run this in the middle of a channel operation of
+                # this very thread, which holds the (non-reentrant) lock: closing here would
+                # deadlock, so another thread closes once the lock is free.
+                _thread(target=self.close, name="threadkit-channel-close", daemon=True).start()
+        finally:  # closed first: a warnings filter that raises must not keep it open
+            _warn(
+                f"unclosed {type(self).__name__} of a channel of capacity "
+                f"{self._flavor.capacity}; close it (or use 'with')",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
 
 
 @final
@@ -195,6 +210,9 @@ class Sender(_End, Generic[_T]):
     def _last_closed(self) -> None:
         self._flavor.close_senders()
 
+    def _waiters(self) -> WaitQueue:
+        return self._flavor.senders
+
     def _check(self, item: object) -> None:
         if self._closed:
             raise ChannelClosed("send on a closed Sender", item)
@@ -209,7 +227,7 @@ class Sender(_End, Generic[_T]):
         """
         if self._closed:
             raise ChannelClosed("send on a closed Sender", item)
-        self._flavor.send(item, None if timeout is None else _deadline(timeout))
+        self._flavor.send(item, None if timeout is None else _deadline(timeout), self)
 
     def try_send(self, item: _T) -> None:
         """Send ``item`` if that can be done without blocking, else raise ``WouldBlock``."""
@@ -242,8 +260,7 @@ class Receiver(_End, Receiving[_T]):
     another Receiver (each item goes to one of them).
     """
 
-    __slots__ = ("_op",)  # the RecvOp, made once: it holds no per-call state
-    _op: RecvOp[_T]
+    __slots__ = ()
 
     def _count(self, delta: int) -> int:
         self._channel.open_receivers += delta
@@ -251,6 +268,9 @@ class Receiver(_End, Receiving[_T]):
 
     def _last_closed(self) -> None:
         self._flavor.close_receivers()
+
+    def _waiters(self) -> WaitQueue:
+        return self._flavor.receivers
 
     def _check(self, item: object) -> None:
         if self._closed:
@@ -268,7 +288,7 @@ class Receiver(_End, Receiving[_T]):
         if self._closed:
             raise ChannelClosed("receive on a closed Receiver")
         deadline = None if timeout is None else _deadline(timeout)
-        return self._flavor.recv(deadline)  # type: ignore[no-any-return]
+        return self._flavor.recv(deadline, self)  # type: ignore[no-any-return]
 
     def try_recv(self) -> _T:
         """Receive an item if one is there now, else raise ``WouldBlock``."""
@@ -295,11 +315,9 @@ class Receiver(_End, Receiving[_T]):
         """Return a select operation that receives an item (its value)."""
         if self._closed:
             raise ChannelClosed("receive on a closed Receiver")
-        try:
-            return self._op
-        except AttributeError:
-            self._op = self._flavor.recv_op(self)
-            return self._op
+        # Not cached on the Receiver: the op refers to it, and a cycle would keep an unclosed
+        # Receiver (and its channel) open until the cyclic garbage collector ran.
+        return self._flavor.recv_op(self)
 
     def clone(self) -> Receiver[_T]:
         """Return another Receiver for the same channel (close each one)."""

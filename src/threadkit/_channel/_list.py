@@ -40,7 +40,7 @@ class ListFlavor(Flavor[_T]):
             self.receivers.unpark(1)
         return True
 
-    def send(self, item: _T, deadline: float | None) -> None:
+    def send(self, item: _T, deadline: float | None, end: Any) -> None:
         with self.lock:  # _send_locked, inlined: this is the hot path
             if self.closed:
                 self._check_send_locked(item)
@@ -63,11 +63,11 @@ class ListFlavor(Flavor[_T]):
         except IndexError:
             return super().try_recv()
 
-    def recv(self, deadline: float | None) -> _T:
+    def recv(self, deadline: float | None, end: Any) -> _T:
         try:
             return self.items.popleft()
         except IndexError:
-            return super().recv(deadline)
+            return super().recv(deadline, end)
 
     def recv_op(self, end: Any) -> RecvOp[_T]:
         return _ListRecvOp(self, end)

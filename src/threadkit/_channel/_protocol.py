@@ -104,11 +104,14 @@ class Flavor(Generic[_T]):
         with self.lock:
             return self._recv_locked()
 
-    def send(self, item: _T, deadline: float | None) -> None:
-        self._block(self.senders, lambda: (self._send_locked(item), None), deadline, "send")
+    def send(self, item: _T, deadline: float | None, end: Any) -> None:
+        """Send, blocking until ``deadline``; ``end`` is the Sender (checked after a wake-up)."""
+        attempt = lambda: (self._send_locked(item), None)  # noqa: E731
+        self._block(self.senders, attempt, deadline, "send", end, item=item)
 
-    def recv(self, deadline: float | None) -> _T:
-        return self._block(self.receivers, self._recv_locked, deadline, "receive")  # type: ignore[no-any-return]
+    def recv(self, deadline: float | None, end: Any) -> _T:
+        """Receive, blocking until ``deadline``; ``end`` is the Receiver."""
+        return self._block(self.receivers, self._recv_locked, deadline, "receive", end)  # type: ignore[no-any-return]
 
     def _block(
         self,
@@ -116,8 +119,16 @@ class Flavor(Generic[_T]):
         attempt: Callable[[], tuple[bool, Any]],
         deadline: float | None,
         what: str,
+        end: Any,
+        *,
+        item: object = None,
     ) -> Any:
-        """Retry ``attempt`` (lock held) until it succeeds, parking on ``queue`` between."""
+        """Retry ``attempt`` (lock held) until it succeeds, parking on ``queue`` between.
+
+        After each wake-up the handle ``end`` is checked: closing it (while other handles
+        keep the channel open) wakes the threads blocked on the channel, and those blocked
+        on that very handle raise ``ChannelClosed`` (with ``item``, for a send).
+        """
         front = False
         while True:
             with self.lock:
@@ -134,12 +145,19 @@ class Flavor(Generic[_T]):
                 raise
             if not woken:
                 raise TimeoutError(f"timed out waiting to {what}")
+            if end._closed:
+                end._check(item)
             front = True  # woken but beaten to it: wait again at the head
 
     def pass_on(self, queue: WaitQueue) -> None:
         """Give a wake-up that will not be used to the next waiter of ``queue``."""
         with self.lock:
             queue.unpark(1)
+
+    def wake_all(self, queue: WaitQueue) -> None:
+        """Wake every thread in ``queue`` to re-check (a handle of theirs may have closed)."""
+        with self.lock:
+            queue.unpark_all(CLOSED)
 
     def close_senders(self) -> None:
         """The last Sender closed: wake everyone, so receivers drain and then end."""

@@ -63,6 +63,9 @@ def select(
     """
     if not ops:
         raise ValueError("select() needs at least one operation")
+    deadline = None
+    if timeout is not None:
+        deadline = get_clock().now() + check_timeout(timeout)  # type: ignore[operator]
     if rng is None:
         rng = _random._current
     # The first pass of run_select (try each operation once), inlined: most selects end
@@ -82,9 +85,6 @@ def select(
             raise
     else:
         _check_ops(ops)
-    deadline = None
-    if timeout is not None:
-        deadline = get_clock().now() + check_timeout(timeout)  # type: ignore[operator]
     return run_select(ops, deadline, default, biased, rng)
 
 

@@ -10,11 +10,10 @@ select that already fired is skipped and the item goes to the next waiter (after
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .._core import Arm, WaitQueue
-from ._errors import ChannelClosed
-from ._protocol import _SENDERS_GONE, CLOSED, Flavor
+from ._protocol import CLOSED, Flavor
 
 __all__ = ["ZeroFlavor"]
 
@@ -45,35 +44,39 @@ class ZeroFlavor(Flavor[_T]):
             raise self._end()
         return False, None
 
-    def send(self, item: _T, deadline: float | None) -> None:
+    def send(self, item: _T, deadline: float | None, end: Any) -> None:
         senders = self.senders
-        with self.lock:
-            if self._send_locked(item):
-                return
-            waiter = senders.enqueue()
-            waiter.payload = item
-        try:
-            woken = senders.park(waiter, deadline)
-        except BaseException:
-            senders.abandon(waiter)
-            raise  # if WOKEN, the item was taken: the send happened
-        finally:
-            waiter.payload = None
-        if not woken:
-            raise TimeoutError("timed out waiting to send")
-        if waiter.value is CLOSED:
+        front = False
+        while True:
             with self.lock:
-                self._check_send_locked(item)
-            raise ChannelClosed(_SENDERS_GONE, item)  # pragma: no cover - closing sets a flag
+                if self._send_locked(item):
+                    return
+                waiter = senders.enqueue(front=front)
+                waiter.payload = item
+            try:
+                woken = senders.park(waiter, deadline)
+            except BaseException:
+                senders.abandon(waiter)
+                raise  # if WOKEN, the item was taken: the send happened
+            finally:
+                waiter.payload = None
+            if not woken:
+                raise TimeoutError("timed out waiting to send")
+            if waiter.value is not CLOSED:
+                return  # a receiver took the item
+            if end._closed:  # woken because this Sender was closed
+                end._check(item)
+            front = True  # a closing elsewhere woke us: the loop re-checks the channel
 
-    def recv(self, deadline: float | None) -> _T:
+    def recv(self, deadline: float | None, end: Any) -> _T:
         receivers = self.receivers
+        front = False
         while True:
             with self.lock:
                 done, item = self._recv_locked()
                 if done:
                     return item  # type: ignore[return-value]
-                waiter = receivers.enqueue()
+                waiter = receivers.enqueue(front=front)
             try:
                 woken = receivers.park(waiter, deadline)
             except BaseException:
@@ -83,6 +86,9 @@ class ZeroFlavor(Flavor[_T]):
                 raise TimeoutError("timed out waiting to receive")
             if waiter.value is not CLOSED:
                 return waiter.value  # type: ignore[return-value]
+            if end._closed:  # woken because this Receiver was closed
+                end._check(None)
+            front = True
 
     def pass_on(self, queue: WaitQueue) -> None:
         """A rendezvous wake-up is a completed hand-over: there is nothing to pass on."""

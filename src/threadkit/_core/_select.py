@@ -94,11 +94,14 @@ class WaitOp(SelectOp[_T_co]):
 
     ``attempt()`` performs the operation if it can (``(done, result)``, no effect when not
     done); ``ready()`` says, with ``queue.lock`` held, whether it could now; ``pass_on()``
-    (lock not held) gives an unused wake-up to the next waiter. The object wakes the queue's
-    waiters whenever the operation may have become possible, as it does for blocking calls.
+    (lock not held) gives an unused wake-up to the next waiter; ``fired(value)``, if given,
+    finishes the operation from what the waker passed instead of retrying it (an Event's
+    ``set()`` is a fact even if the flag was cleared again before the selecting thread ran).
+    The object wakes the queue's waiters whenever the operation may have become possible, as
+    it does for blocking calls.
     """
 
-    __slots__ = ("_attempt", "_name", "_pass_on", "_queue", "_ready")
+    __slots__ = ("_attempt", "_fired", "_name", "_pass_on", "_queue", "_ready")
 
     def __init__(
         self,
@@ -107,12 +110,15 @@ class WaitOp(SelectOp[_T_co]):
         ready: Callable[[], bool],
         attempt: Callable[[], tuple[bool, _T_co]],
         pass_on: Callable[[], object] | None = None,
+        *,
+        fired: Callable[[object], tuple[bool, _T_co]] | None = None,
     ) -> None:
         self._name = name
         self._queue = queue
         self._ready = ready
         self._attempt = attempt
         self._pass_on = pass_on
+        self._fired = fired
 
     def __repr__(self) -> str:
         return f"<{self._name} of {self._queue.owner!r}>"
@@ -127,6 +133,11 @@ class WaitOp(SelectOp[_T_co]):
                 return True
             queue.register(arm)
             return False
+
+    def complete(self, arm: Arm, value: object) -> tuple[bool, _T_co]:
+        if self._fired is not None:
+            return self._fired(value)
+        return self._attempt()
 
     def pass_on(self, arm: Arm, value: object) -> None:
         if self._pass_on is not None:

@@ -119,7 +119,7 @@ class SelectContext:
     that won (None if the select was aborted), ``value`` what its waker passed.
     """
 
-    __slots__ = ("claim", "fired", "settled", "value", "waiter")
+    __slots__ = ("claim", "fired", "released", "settled", "value", "waiter")
 
     def __init__(self) -> None:
         waiter = _waiter()
@@ -132,6 +132,7 @@ class SelectContext:
         self.fired: Arm | None = None
         self.value: object = None
         self.settled = False  # the selecting thread knows the outcome (only it sets this)
+        self.released = False  # set by the claimer once it has released the waiter
 
     def __repr__(self) -> str:
         return f"<SelectContext fired={None if self.fired is None else self.fired.index}>"
@@ -149,19 +150,26 @@ class SelectContext:
         waiter.state = WOKEN
         waiter.value = value
         waiter.lock.release()
+        self.released = True
         return True
 
-    def abort(self) -> bool:
+    def abort(self, *, interrupted: bool = False) -> bool:
         """End the select with no winner; False if an arm fired first (then take its wake-up).
 
-        Called by the selecting thread only; idempotent.
+        Called by the selecting thread only; idempotent. ``interrupted``: an exception left
+        ``park`` at an unknown point, so the wake-up may already have been taken.
         """
         if not self.settled:
             self.settled = True
             self.waiter.busy = False
             if self.claim.acquire(False):
                 return True
-            self.waiter.lock.acquire()  # the release that fire() made
+            if interrupted:
+                while not self.released:  # the claimer is between claim and release
+                    _primitives.sleep(0)
+                self.waiter.lock.acquire(False)  # taken now, unless park had taken it
+            else:
+                self.waiter.lock.acquire()  # the release that fire() made
         return self.fired is None
 
     def park(self, deadline: float | None) -> Arm | None:
@@ -189,7 +197,7 @@ class SelectContext:
                             break
             self.settled = True
         except BaseException:
-            self.abort()
+            self.abort(interrupted=True)
             raise
         finally:
             waiter.busy = False
@@ -199,6 +207,7 @@ class SelectContext:
         """A virtual clock's deadline: abort the select, unless an arm fired first."""
         if self.claim.acquire(False):
             self.waiter.lock.release()
+            self.released = True
 
 
 _tls = _primitives.local()
