@@ -221,7 +221,8 @@ class Sender(_End, Generic[_T]):
         """Send ``item``, blocking while the channel is full.
 
         Raises:
-            ChannelClosed: this Sender or every Receiver is closed (``item`` is on it).
+            ChannelClosed: this Sender or every Receiver is closed, also while blocked
+                (``item`` is on it).
             TimeoutError: ``timeout`` seconds passed first.
             ValueError: ``timeout`` is negative or NaN.
         """
@@ -279,9 +280,12 @@ class Receiver(_End, Receiving[_T]):
     def recv(self, timeout: float | None = None) -> _T:
         """Receive the next item, blocking until there is one.
 
+        On a rendezvous channel, an item handed over just as an interrupt
+        (``KeyboardInterrupt``) arrives is lost with it: the sender has already returned.
+
         Raises:
             EndOfChannel: every Sender is closed and the buffer is empty.
-            ChannelClosed: this Receiver is closed.
+            ChannelClosed: this Receiver is closed (also while blocked).
             TimeoutError: ``timeout`` seconds passed first.
             ValueError: ``timeout`` is negative or NaN.
         """

@@ -51,6 +51,11 @@ def select(
         Exception: whatever the chosen operation raises (``EndOfChannel`` for a receive
             on a channel that ended, ...), with a note naming its index.
 
+    Interrupted (``KeyboardInterrupt``) just as an operation fired, a select passes a
+    buffered item's wake-up on to another waiter; but an item a rendezvous sender already
+    handed over is lost with the interrupt, as with a plain ``recv()`` (the sender has
+    returned). ``Receiver.ended`` tells which receivers ended after an ``EndOfChannel``.
+
     Example:
         >>> import math, threadkit
         >>> tx1, rx1 = threadkit.open_channel(math.inf)
