@@ -44,6 +44,7 @@ EXPECTED_ALL = [
     "SemaphoreStatistics",
     "Sender",
     "Subscriber",
+    "SubscriberStatistics",
     "TIMEOUT_MAX",
     "Thread",
     "ThreadError",
@@ -122,6 +123,7 @@ OWN_CLASSES = [
     "SemaphoreStatistics",
     "Sender",
     "Subscriber",
+    "SubscriberStatistics",
     "Thread",
     "ThreadStatistics",
     "WouldBlock",
@@ -188,6 +190,7 @@ def test_public_classes_say_module_threadkit(name: str) -> None:
         lambda: threadkit.ThreadStatistics("t", None, "initial", False, False),
         lambda: threadkit.ChannelStatistics(0, 0, 1, 1, 0, 0),
         lambda: threadkit.BroadcastStatistics(1, 0, 0, 0, False, 0),
+        lambda: threadkit.SubscriberStatistics(0, 0, False),
     ],
 )
 def test_statistics_records_pickle_by_public_name(make: Callable[[], object]) -> None:

@@ -24,6 +24,7 @@ from ._channel import Receiver as Receiver
 from ._channel import Select as Select
 from ._channel import Sender as Sender
 from ._channel import Subscriber as Subscriber
+from ._channel import SubscriberStatistics as SubscriberStatistics
 from ._channel import after as after
 from ._channel import never as never
 from ._channel import open_channel as open_channel
@@ -107,6 +108,7 @@ __all__ = [
     "SemaphoreStatistics",
     "Sender",
     "Subscriber",
+    "SubscriberStatistics",
     "Thread",
     "ThreadError",
     "ThreadStatistics",

@@ -8,7 +8,15 @@ import pytest
 
 import threadkit
 from conftest import STRESS, Workers, wait_for_waiters
-from threadkit import Broadcast, ChannelClosed, EndOfChannel, Lagged, Subscriber, WouldBlock
+from threadkit import (
+    Broadcast,
+    ChannelClosed,
+    EndOfChannel,
+    Lagged,
+    Subscriber,
+    SubscriberStatistics,
+    WouldBlock,
+)
 
 
 class TestBroadcast:
@@ -46,6 +54,8 @@ class TestBroadcast:
         slow = b.subscribe()
         for i in range(10):
             b.send(i)
+        assert slow.statistics() == SubscriberStatistics(pending=3, missed=7, closed=False)
+        assert repr(slow) == "<threadkit.Subscriber (open) pending=3 missed=7>"
         with pytest.raises(Lagged, match=r"^fell behind: 7 items missed$") as info:
             slow.recv()
         assert info.value.missed == 7

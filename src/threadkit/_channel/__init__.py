@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._broadcast import Broadcast, BroadcastStatistics, Subscriber
+from ._broadcast import Broadcast, BroadcastStatistics, Subscriber, SubscriberStatistics
 from ._errors import ChannelClosed, EndOfChannel, Lagged
 from ._front import ChannelStatistics, Receiver, Sender, open_channel
 from ._select import Select, select
@@ -19,6 +19,7 @@ __all__ = [
     "Select",
     "Sender",
     "Subscriber",
+    "SubscriberStatistics",
     "after",
     "never",
     "open_channel",

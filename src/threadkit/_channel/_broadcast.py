@@ -22,7 +22,7 @@ from .._core import Arm, SelectOp, WaitQueue, WouldBlock, check_timeout, get_clo
 from ._errors import ChannelClosed, EndOfChannel, Lagged
 from ._protocol import Receiving
 
-__all__ = ["Broadcast", "BroadcastStatistics", "Subscriber"]
+__all__ = ["Broadcast", "BroadcastStatistics", "Subscriber", "SubscriberStatistics"]
 
 _T = TypeVar("_T")
 
@@ -46,6 +46,22 @@ class BroadcastStatistics:
     subscribers: int
     closed: bool
     threads_waiting: int
+
+
+@dataclass(frozen=True)
+class SubscriberStatistics:
+    """A snapshot of one ``Subscriber``.
+
+    Attributes:
+        pending: items it can receive now without blocking.
+        missed: items overwritten before it got them (its next receive raises ``Lagged``
+            with this count, if not zero).
+        closed: whether this subscriber is closed.
+    """
+
+    pending: int
+    missed: int
+    closed: bool
 
 
 @final
@@ -237,6 +253,14 @@ class Subscriber(Receiving[_T]):
         """Return a select operation that receives the next item (its value)."""
         return _SubscriberRecvOp(self)
 
+    def statistics(self) -> SubscriberStatistics:
+        """Return how far behind this subscriber is."""
+        b = self._broadcast
+        with b._lock:
+            oldest = b._sent - len(b._ring)
+            missed = max(oldest - self._next, 0)
+            return SubscriberStatistics(b._sent - max(self._next, oldest), missed, self._closed)
+
     def close(self) -> None:
         """Unsubscribe (idempotent)."""
         b = self._broadcast
@@ -256,7 +280,9 @@ class Subscriber(Receiving[_T]):
         self.close()
 
     def __repr__(self) -> str:
-        return f"<threadkit.Subscriber at item {self._next} of {self._broadcast!r}>"
+        s = self.statistics()
+        state = "closed" if s.closed else "open"
+        return f"<threadkit.Subscriber ({state}) pending={s.pending} missed={s.missed}>"
 
 
 class _SubscriberRecvOp(SelectOp[_T]):
