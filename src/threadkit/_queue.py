@@ -16,6 +16,14 @@ queue. Every blocking slow path is one loop, ``_park_until``, which also serves 
 operations (``_Op``): they try, register and pass wake-ups on with the same ``attempt`` and
 ``ready`` functions as the blocking calls.
 
+Wake-ups (after ``java.util.concurrent.LinkedBlockingQueue``): a put wakes a getter only when
+it makes the queue non-empty (size <= 1 after it: a lock-free get may already have taken the
+item), and a get that leaves items behind while getters sleep wakes the next one. A getter
+sleeps only after finding the queue empty under the mutex, so the first item after that
+wakes one, and each woken getter passes the baton on while items remain: no item waits for a
+sleeping getter, and a burst of puts does not wake every getter at once, which with the GIL
+costs more than it helps.
+
 ``SimpleQueue`` puts without any lock (see its Design note), which keeps ``put`` reentrant:
 a ``put`` from a ``__del__`` that the garbage collector runs in the middle of another ``put``
 cannot deadlock (bpo-14976).
@@ -369,10 +377,20 @@ class Queue(Generic[_T]):
             if self.is_shutdown:
                 raise ShutDown
             maxsize = self._maxsize
+            if maxsize <= 0 and self._lock_free_get:
+                # The default container, inlined: no Python call while the mutex is held,
+                # so a GIL switch rarely lands inside it (a thread switched out holding the
+                # mutex makes the other putters queue up behind it: a lock convoy).
+                queue = self.queue
+                queue.append(item)
+                self.unfinished_tasks += 1
+                if self._getters and len(queue) <= 1:  # see "Wake-ups" in the Design
+                    self._getters.unpark()
+                return
             if maxsize <= 0 or ((timeout is None or not block) and self._qsize() < maxsize):
                 self._put(item)
                 self.unfinished_tasks += 1
-                if self._getters:
+                if self._getters and self._qsize() <= 1:  # see "Wake-ups" in the Design
                     self._getters.unpark()
                 return
             if not block:
@@ -412,8 +430,7 @@ class Queue(Generic[_T]):
                 if timeout is None or not block:
                     done, item = self._get_locked()
                     if done:
-                        if self._putters and self._qsize() < self._maxsize:
-                            self._putters.unpark()
+                        self._after_get_locked()
                         return item  # type: ignore[return-value]
             elif self.is_shutdown:
                 raise ShutDown
@@ -570,7 +587,7 @@ class Queue(Generic[_T]):
             return False, None
         self._put(item)
         self.unfinished_tasks += 1
-        if self._getters:
+        if self._getters and self._qsize() <= 1:
             self._getters.unpark()
         return True, None
 
@@ -591,6 +608,9 @@ class Queue(Generic[_T]):
         if self._putters:  # maxsize was made positive meanwhile: a putter may fit now
             with self.mutex:
                 _pass_on(self._putters, self._put_ready_locked)
+        if self._getters and self.queue:  # items left and getters asleep: wake the next
+            with self.mutex:
+                _pass_on(self._getters, self._get_ready_locked)
         return True, item
 
     def _get_locked(self) -> tuple[bool, _T | None]:
@@ -610,9 +630,16 @@ class Queue(Generic[_T]):
         done, item = self._get_locked()
         if not done:
             return self._try_get_locked()
-        if self._putters and self._qsize() < self._maxsize:
-            self._putters.unpark()
+        self._after_get_locked()
         return True, item
+
+    def _after_get_locked(self) -> None:
+        """Wake whoever an item taken may let proceed (mutex held); see "Wake-ups"."""
+        size = self._qsize()
+        if self._putters and size < self._maxsize:
+            self._putters.unpark()
+        if self._getters and size:
+            self._getters.unpark()
 
     def _try_get_many_locked(self, max_items: int) -> tuple[bool, list[_T] | None]:
         size = self._qsize()
@@ -630,6 +657,8 @@ class Queue(Generic[_T]):
             items.append(item)  # type: ignore[arg-type]
         if self._putters:
             self._putters.unpark(min(len(items), self._maxsize - self._qsize()))
+        if self._getters and self._qsize():
+            self._getters.unpark()
         return True, items
 
     def _put_ready_locked(self) -> bool:

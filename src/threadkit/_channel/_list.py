@@ -6,6 +6,12 @@ only take an item that is there. Everything else happens under the lock, so a re
 found the buffer empty and queued itself (lock held) is always seen by the next send (lock
 held), which wakes it: no wake-up is lost. A woken receiver may find its item taken by a
 lock-free pop (barging); it then waits again at the head of the queue.
+
+Wake-ups (after ``java.util.concurrent.LinkedBlockingQueue``): a send wakes a receiver only
+when it makes the buffer non-empty, and a receive that leaves items behind while receivers
+sleep wakes the next one, so each woken receiver passes the baton on while items remain and
+a burst of sends does not wake every receiver at once (with the GIL, that costs more than it
+helps).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ class ListFlavor(Flavor[_T]):
         if self.closed:
             self._check_send_locked(item)
         self.items.append(item)
-        if self.receivers:
+        if self.receivers and len(self.items) <= 1:
             self.receivers.unpark(1)
         return True
 
@@ -44,30 +50,49 @@ class ListFlavor(Flavor[_T]):
         with self.lock:  # _send_locked, inlined: this is the hot path
             if self.closed:
                 self._check_send_locked(item)
-            self.items.append(item)
-            if self.receivers:
+            items = self.items
+            items.append(item)
+            if self.receivers and len(items) <= 1:  # see "Wake-ups" above
                 self.receivers.unpark(1)
 
     def _recv_locked(self) -> tuple[bool, _T | None]:
+        items = self.items
         try:  # not "if items: popleft()": a lock-free pop may take the item in between
-            return True, self.items.popleft()
+            item = items.popleft()
         except IndexError:
             pass
+        else:
+            if items and self.receivers:  # see "Wake-ups" above
+                self.receivers.unpark(1)
+            return True, item
         if self.closed:
             raise self._end()
         return False, None
 
+    def took(self) -> None:
+        """After a lock-free pop: items left and receivers asleep, wake the next one."""
+        if self.items and self.receivers:
+            with self.lock:
+                if self.items:
+                    self.receivers.unpark(1)
+
     def try_recv(self) -> tuple[bool, _T | None]:
         try:
-            return True, self.items.popleft()
+            item = self.items.popleft()
         except IndexError:
             return super().try_recv()
+        if self.receivers:
+            self.took()
+        return True, item
 
     def recv(self, deadline: float | None, end: Any) -> _T:
         try:
-            return self.items.popleft()
+            item = self.items.popleft()
         except IndexError:
             return super().recv(deadline, end)
+        if self.receivers:
+            self.took()
+        return item
 
     def recv_op(self, end: Any) -> RecvOp[_T]:
         return _ListRecvOp(self, end)
@@ -85,16 +110,20 @@ class ListFlavor(Flavor[_T]):
 class _ListRecvOp(RecvOp[_T]):
     """The receive operation, with the lock-free pop inlined: select's hottest path."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_list")
 
     def __init__(self, flavor: ListFlavor[_T], end: Any) -> None:
         super().__init__(flavor, end)
         self._items = flavor.items
+        self._list = flavor
 
     def try_select(self) -> tuple[bool, _T]:
         if self._end._closed:
             self._end._check(None)
         try:
-            return True, self._items.popleft()
+            item = self._items.popleft()
         except IndexError:
             return self._try_recv()  # type: ignore[return-value]
+        if self._list.receivers:
+            self._list.took()
+        return True, item
