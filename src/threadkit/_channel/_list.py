@@ -118,8 +118,9 @@ class _ListRecvOp(RecvOp[_T]):
         self._list = flavor
 
     def try_select(self) -> tuple[bool, _T]:
-        if self._end._closed:
-            self._end._check(None)
+        end = self._end()
+        if end is None or end._closed:
+            self._closed()
         try:
             item = self._items.popleft()
         except IndexError:
