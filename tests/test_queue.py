@@ -810,6 +810,16 @@ class TestQueue:
         assert not PriorityQueue()._lock_free_get
         assert not Custom()._lock_free_get
 
+    def test_a_subclass_put_hook_alone_is_honoured(self) -> None:
+        class Tenfold(Queue[int]):
+            def _put(self, item: int) -> None:
+                self.queue.append(item * 10)
+
+        q = Tenfold()
+        assert not q._lock_free_get
+        q.put(1)
+        assert q.get_nowait() == 10
+
     def test_a_subclass_index_error_still_propagates(self) -> None:
         class Broken(Queue[int]):
             def _get(self) -> int:

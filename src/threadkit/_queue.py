@@ -288,10 +288,14 @@ class Queue(Generic[_T]):
         self.unfinished_tasks = 0
         self.is_shutdown = False
         self._init(maxsize)
-        # The lock-free get (see get()): only for the default deque container.
+        # The lock-free get (see get()) and the inlined put: only for the default container,
+        # with none of its four hooks overridden.
         cls = type(self)
         self._lock_free_get = (
-            cls._init is Queue._init and cls._get is Queue._get and cls._qsize is Queue._qsize
+            cls._init is Queue._init
+            and cls._get is Queue._get
+            and cls._qsize is Queue._qsize
+            and cls._put is Queue._put
         )
 
     @property

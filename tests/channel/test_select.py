@@ -183,6 +183,12 @@ class TestBlocking:
             tx1.send(2)
         assert sorted([w.results[0][1], w.results[1]]) == [1, 2]  # type: ignore[index]
 
+    def test_an_op_keeps_its_receiver_alive(self, two) -> None:  # type: ignore[no-untyped-def]
+        (tx1, rx1), _ = two
+        tx1.send(5)
+        with pytest.warns(ResourceWarning, match=r"^unclosed Receiver"):
+            assert select(rx1.clone().recv_op(), timeout=5) == (0, 5)  # the clone is not closed
+
     def test_close_ends_a_blocked_select(self, two) -> None:  # type: ignore[no-untyped-def]
         (tx1, rx1), (_, rx2) = two
         errors: list[BaseException] = []

@@ -18,7 +18,7 @@ from .._core import _primitives as _p
 from ._array import ArrayFlavor
 from ._errors import ChannelClosed
 from ._list import ListFlavor
-from ._protocol import Flavor, Receiving, RecvOp, SendOp
+from ._protocol import Flavor, Receiving, SendOp
 from ._zero import ZeroFlavor
 
 __all__ = ["ChannelStatistics", "Receiver", "Sender", "open_channel"]
@@ -261,8 +261,7 @@ class Receiver(_End, Receiving[_T]):
     another Receiver (each item goes to one of them).
     """
 
-    __slots__ = ("_op",)
-    _op: RecvOp[_T]
+    __slots__ = ()
 
     def _count(self, delta: int) -> int:
         self._channel.open_receivers += delta
@@ -320,11 +319,7 @@ class Receiver(_End, Receiving[_T]):
         """Return a select operation that receives an item (its value)."""
         if self._closed:
             raise ChannelClosed("receive on a closed Receiver")
-        try:
-            return self._op  # made once (it holds the Receiver weakly: no cycle)
-        except AttributeError:
-            self._op = self._flavor.recv_op(self)
-            return self._op
+        return self._flavor.recv_op(self)  # a new one each time: see RecvOp
 
     def clone(self) -> Receiver[_T]:
         """Return another Receiver for the same channel (close each one)."""

@@ -110,21 +110,17 @@ class ListFlavor(Flavor[_T]):
 class _ListRecvOp(RecvOp[_T]):
     """The receive operation, with the lock-free pop inlined: select's hottest path."""
 
-    __slots__ = ("_items", "_list")
-
-    def __init__(self, flavor: ListFlavor[_T], end: Any) -> None:
-        super().__init__(flavor, end)
-        self._items = flavor.items
-        self._list = flavor
+    __slots__ = ()
+    _flavor: ListFlavor[_T]
 
     def try_select(self) -> tuple[bool, _T]:
-        end = self._end()
-        if end is None or end._closed:
-            self._closed()
+        if self._end._closed:
+            self._end._check(None)
+        flavor = self._flavor
         try:
-            item = self._items.popleft()
+            item = flavor.items.popleft()
         except IndexError:
-            return self._try_recv()  # type: ignore[return-value]
-        if self._list.receivers:
-            self._list.took()
+            return flavor.try_recv()  # type: ignore[return-value]
+        if flavor.receivers:
+            flavor.took()
         return True, item

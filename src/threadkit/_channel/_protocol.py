@@ -19,7 +19,6 @@ share it.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .._core import WOKEN, Arm, SelectOp, WaitQueue
@@ -236,40 +235,32 @@ class SendOp(SelectOp[None]):
 class RecvOp(SelectOp[_T]):
     """``rx.recv_op()``: receive an item when the select takes this operation.
 
-    ``end`` is the Receiver, held weakly (the Receiver keeps its op, made once, and a strong
-    reference back would make a cycle that keeps an unclosed Receiver alive until the
-    cyclic garbage collector runs). Its ``_closed`` flag is read on every try.
+    ``end`` is the Receiver: its ``_closed`` flag is read on every try. A new op is made
+    for each ``recv_op()`` call: one cached on the Receiver would make a reference cycle
+    (keeping an unclosed Receiver alive until the cyclic collector ran), and one holding
+    the Receiver weakly would let a temporary end (``rx.clone().recv_op()``) close at once.
     """
 
-    __slots__ = ("_end", "_flavor", "_try_recv")
+    __slots__ = ("_end", "_flavor")
 
     def __init__(self, flavor: Flavor[_T], end: Any) -> None:
         self._flavor = flavor
-        self._end = weakref.ref(end)
-        self._try_recv = flavor.try_recv  # bound once: try_select is select's hot path
+        self._end = end
 
     def __repr__(self) -> str:
         return "<recv_op()>"
 
-    def _closed(self) -> None:
-        end = self._end()
-        if end is None:  # pragma: no cover - the op outlived its Receiver
-            raise ChannelClosed("receive on a closed Receiver")
-        end._check(None)
-
     def try_select(self) -> tuple[bool, _T]:
-        end = self._end()
-        if end is None or end._closed:
-            self._closed()
-        return self._try_recv()  # type: ignore[return-value]
+        if self._end._closed:
+            self._end._check(None)
+        return self._flavor.try_recv()  # type: ignore[return-value]
 
     def register(self, arm: Arm) -> bool:
         return self._flavor.register_recv(arm)
 
     def complete(self, arm: Arm, value: object) -> tuple[bool, _T]:
-        end = self._end()
-        if end is None or end._closed:
-            self._closed()
+        if self._end._closed:
+            self._end._check(None)
         return self._flavor.complete_recv(value)  # type: ignore[return-value]
 
     def pass_on(self, arm: Arm, value: object) -> None:
