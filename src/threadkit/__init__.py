@@ -32,6 +32,12 @@ from ._channel import select as select
 from ._channel import tick as tick
 from ._core import _primitives as _p
 from ._core import fixup_module_metadata as _fixup
+from ._core._cancel import Cancelled as Cancelled
+from ._core._cancel import CancelScope as CancelScope
+from ._core._cancel import checkpoint as checkpoint
+from ._core._cancel import current_deadline as current_deadline
+from ._core._cancel import fail_after as fail_after
+from ._core._cancel import move_on_after as move_on_after
 from ._core._clock import MockClock as MockClock
 from ._core._clock import use_clock as use_clock
 from ._core._exceptions import BrokenBarrierError as BrokenBarrierError
@@ -50,6 +56,7 @@ from ._sync import Mutex as Mutex
 from ._sync import MutexStatistics as MutexStatistics
 from ._sync import Semaphore as Semaphore
 from ._sync import SemaphoreStatistics as SemaphoreStatistics
+from ._sync import sleep as sleep
 from ._threads import Thread as Thread
 from ._threads import ThreadStatistics as ThreadStatistics
 from ._threads import activeCount as activeCount
@@ -86,6 +93,8 @@ __all__ = [
     "Broadcast",
     "BroadcastStatistics",
     "BrokenBarrierError",
+    "CancelScope",
+    "Cancelled",
     "ChannelClosed",
     "ChannelStatistics",
     "Condition",
@@ -116,21 +125,26 @@ __all__ = [
     "activeCount",
     "active_count",
     "after",
+    "checkpoint",
     "currentThread",
+    "current_deadline",
     "current_thread",
     "enumerate",
     "excepthook",
+    "fail_after",
     "get_ident",
     "get_native_id",
     "getprofile",
     "gettrace",
     "local",
     "main_thread",
+    "move_on_after",
     "never",
     "open_channel",
     "select",
     "setprofile",
     "settrace",
+    "sleep",
     "stack_size",
     "tick",
     "use_clock",

@@ -24,7 +24,9 @@ from ._core import (
     SelectOp,
     WaitOp,
     WaitQueue,
+    check_timeout,
     describe_thread,
+    get_clock,
     lock_deadline,
     remaining,
     wait_deadline,
@@ -32,6 +34,7 @@ from ._core import (
 from ._core import _primitives as _p
 
 __all__ = [
+    "sleep",
     "Barrier",
     "BarrierStatistics",
     "BoundedSemaphore",
@@ -926,3 +929,25 @@ class Mutex:
         if not s.locked:
             return f"{_where(self)}: unlocked{_waiting(s.threads_waiting)}>"
         return f"{_where(self)}: locked by {describe_thread(s.owner)}{_waiting(s.threads_waiting)}>"
+
+
+def sleep(seconds: float) -> None:
+    """Sleep ``seconds``, as ``time.sleep`` does, but as a cancellation point.
+
+    In a cancel scope the sleep ends at once when the scope is cancelled (``Cancelled``),
+    and it follows the threadkit clock, so a ``MockClock`` advances it in tests.
+
+    Raises:
+        ValueError: ``seconds`` is negative or NaN.
+        Cancelled: the calling thread's cancel scope was cancelled.
+    """
+    check_timeout(seconds, "seconds")
+    queue = WaitQueue("sleep")
+    deadline = get_clock().now() + seconds
+    with queue.lock:
+        waiter = queue.enqueue()
+    try:
+        queue.park(waiter, deadline)
+    except BaseException:
+        queue.abandon(waiter)
+        raise

@@ -5,7 +5,8 @@ Feature modules use only what this package exports; nothing in ``_core`` imports
 
 from __future__ import annotations
 
-from . import _hooks, _primitives, _random
+from . import _cancel, _hooks, _primitives, _random
+from ._cancel import Cancelled, CancelScope, checkpoint, current_scopes, inherited
 from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
@@ -20,6 +21,8 @@ __all__ = [
     "TIMED_OUT",
     "WOKEN",
     "Arm",
+    "CancelScope",
+    "Cancelled",
     "BrokenBarrierError",
     "Clock",
     "DeadlockError",
@@ -31,14 +34,18 @@ __all__ = [
     "WaitOp",
     "Waiter",
     "WouldBlock",
+    "_cancel",
     "_hooks",
     "_primitives",
     "_random",
     "check_timeout",
+    "checkpoint",
+    "current_scopes",
     "describe_thread",
     "fixup_module_metadata",
     "get_clock",
     "get_random",
+    "inherited",
     "lock_deadline",
     "remaining",
     "run_select",

@@ -44,10 +44,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Final
 
-from . import _clock, _hooks, _primitives
+from . import _cancel, _clock, _hooks, _primitives
 
 __all__ = [
     "ABANDONED",
+    "CANCELLED",
     "QUEUED",
     "TIMED_OUT",
     "WOKEN",
@@ -61,8 +62,10 @@ QUEUED: Final = 0
 WOKEN: Final = 1
 TIMED_OUT: Final = 2
 ABANDONED: Final = 3
+CANCELLED: Final = 4
 
 _TIMEOUT_MAX = _primitives.TIMEOUT_MAX
+_INF = float("inf")
 
 
 class Waiter:
@@ -177,7 +180,35 @@ class SelectContext:
 
         Called with no lock held, after every arm was registered. On return the context is
         claimed and the thread's parker is acquired again; the caller unregisters the arms.
+        In a cancel scope, a cancellation wakes it too (it returns None, and the caller's
+        next park raises ``Cancelled``), and ``Cancelled`` is raised before parking.
         """
+        state = _cancel.current_state()
+        if state is None:
+            return self._park(deadline)
+        with state.lock:
+            exc = state.pending()
+            if exc is None:
+                state.parked = (self, None)
+        if exc is not None:
+            self.abort()
+            raise exc
+        scope_deadline = state.deadline()
+        if scope_deadline != _INF and (deadline is None or scope_deadline < deadline):
+            deadline = scope_deadline
+        try:
+            return self._park(deadline)
+        finally:
+            with state.lock:
+                state.parked = None
+
+    def cancel_waiter(self, _: object) -> None:
+        """Wake the selecting thread because its scope was cancelled (unless an arm fired)."""
+        if self.claim.acquire(False):
+            self.waiter.lock.release()
+            self.released = True
+
+    def _park(self, deadline: float | None) -> Arm | None:
         waiter = self.waiter
         try:
             if deadline is None:
@@ -318,7 +349,48 @@ class WaitQueue(deque["Waiter | Arm"]):
         Called without ``lock``. On return the waiter is out of the queue either way. If the
         wait is interrupted (``KeyboardInterrupt`` from a signal handler), the waiter is
         ABANDONED, or stays WOKEN if a wake-up won the race; the caller may pass that wake-up on.
+
+        In a cancel scope (``_cancel``), the thread also wakes when the scope is cancelled or
+        its deadline passes, and raises ``Cancelled`` (the waiter is out of the queue, and the
+        caller's ``except BaseException`` cleans up as for an interrupt). A wake-up that wins
+        the race with the cancellation is returned as usual: the operation completed, and the
+        next cancellation point raises.
         """
+        state = _cancel.current_state()
+        if state is None:
+            return self._park(waiter, deadline)
+        with state.lock:
+            exc = state.pending()
+            if exc is None:
+                state.parked = (self, waiter)
+        if exc is not None:
+            raise exc
+        scope_deadline = state.deadline()
+        by_scope = deadline is None or scope_deadline <= deadline
+        try:
+            woken = self._park(
+                waiter, scope_deadline if by_scope and scope_deadline != _INF else deadline
+            )
+        finally:
+            with state.lock:
+                state.parked = None
+        if woken:
+            return True
+        if waiter.state is CANCELLED or by_scope:
+            exc = state.pending()
+            if exc is not None:
+                raise exc
+        return False
+
+    def cancel_waiter(self, waiter: Waiter) -> None:
+        """Wake ``waiter`` because its thread's scope was cancelled (if it is still queued)."""
+        with self.lock:
+            if waiter.state is QUEUED:
+                self.remove(waiter)
+                waiter.state = CANCELLED
+                waiter.lock.release()
+
+    def _park(self, waiter: Waiter, deadline: float | None) -> bool:
         try:
             if _hooks.enabled:
                 _hooks.emit("park", self.owner, deadline)
