@@ -1,0 +1,349 @@
+"""Cancel scopes: origin, plumbing and deadlines, and every blocking call as a cancellation point.
+
+For each blocking call: cancelled before it blocks, while it is blocked, and racing with its
+completion (the item or permit ends up in exactly one place). Threads synchronise on the
+primitives' ``statistics()``, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import threadkit
+import threadkit.queue as tq
+from conftest import STRESS, Workers, wait_for_waiters
+from threadkit import Cancelled, CancelScope, MockClock
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def in_scope(block: Callable[[], object], scopes: list[CancelScope]) -> Callable[[], object]:
+    """A thread body: run ``block`` inside a new scope, appended to ``scopes``."""
+
+    def run() -> object:
+        with CancelScope() as scope:
+            scopes.append(scope)
+            return block()
+        return "cancelled"
+
+    return run
+
+
+# Each case: (name, make) -> (block, waiting(n), release()). ``block`` blocks until
+# ``release()`` makes it possible; ``waiting(n)`` waits until n threads block in it.
+Case = tuple[Callable[[], object], Callable[[int], None], Callable[[], None], Callable[[], object]]
+
+
+def _event() -> Case:
+    ev = threadkit.Event()
+    return ev.wait, lambda n: wait_for_waiters(ev, n), ev.set, ev.is_set
+
+
+def _semaphore() -> Case:
+    sem = threadkit.Semaphore(0)
+    return sem.acquire, lambda n: wait_for_waiters(sem, n), sem.release, lambda: sem.value
+
+
+def _mutex() -> Case:
+    m = threadkit.Mutex()
+    m.acquire()
+    return m.acquire, lambda n: wait_for_waiters(m, n), m.release, m.locked
+
+
+def _condition() -> Case:
+    cv = threadkit.Condition()
+
+    def wait() -> bool:
+        with cv:
+            return cv.wait()
+
+    def notify() -> None:
+        with cv:
+            cv.notify()
+
+    return wait, lambda n: wait_for_waiters(cv, n), notify, lambda: None
+
+
+def _queue_get() -> Case:
+    q: tq.Queue[int] = tq.Queue()
+    return q.get, lambda n: wait_for_waiters(q, n), lambda: q.put(1), q.qsize
+
+
+def _queue_put() -> Case:
+    q: tq.Queue[int] = tq.Queue(maxsize=1)
+    q.put(0)
+    return (lambda: q.put(1)), lambda n: wait_for_waiters(q, n), q.get, q.qsize
+
+
+# Channel ends the cases open; closed after each test (the autouse fixture below).
+_ENDS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_ends() -> Iterator[None]:
+    yield
+    while _ENDS:
+        _ENDS.pop().close()
+
+
+def _channel(capacity: float) -> Callable[[], Case]:
+    def make() -> Case:
+        tx, rx = threadkit.open_channel(capacity)
+        _ENDS.extend((tx, rx))
+        def release() -> None:
+            # A rendezvous send waits for a receiver: if the receiver was cancelled, the
+            # item stays with the sender (TimeoutError), which is the one place it may be.
+            try:
+                tx.send(1, timeout=None if capacity else 2)
+            except TimeoutError:
+                assert capacity == 0
+
+        return (
+            rx.recv,
+            lambda n: wait_for_waiters(rx, n, field="threads_waiting_receive"),
+            release,
+            lambda: rx.statistics().buffer_used,
+        )
+
+    return make
+
+
+def _select() -> Case:
+    tx, rx = threadkit.open_channel(math.inf)
+    _ENDS.extend((tx, rx))
+    ev = threadkit.Event()
+    return (
+        lambda: threadkit.select(rx.recv_op(), ev.wait_op()),
+        lambda n: wait_for_waiters(rx, n, field="threads_waiting_receive"),
+        lambda: tx.send(1),
+        lambda: rx.statistics().buffer_used,
+    )
+
+
+CASES = {
+    "Event.wait": _event,
+    "Semaphore.acquire": _semaphore,
+    "Mutex.acquire": _mutex,
+    "Condition.wait": _condition,
+    "Queue.get": _queue_get,
+    "Queue.put": _queue_put,
+    "recv(0)": _channel(0),
+    "recv(4)": _channel(4),
+    "recv(inf)": _channel(math.inf),
+    "select": _select,
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def name(request: pytest.FixtureRequest) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def case(name: str) -> Case:
+    return CASES[name]()
+
+
+class TestCancellationPoints:
+    def test_cancel_while_blocked(self, case: Case) -> None:
+        block, waiting, _release, _ = case
+        scopes: list[CancelScope] = []
+        with Workers(in_scope(block, scopes)) as w:
+            waiting(1)
+            scopes[0].cancel("stop")
+        assert w.results == ["cancelled"]
+        assert scopes[0].cancelled_caught
+        waiting(0)  # no waiter left registered
+
+    def test_cancel_before_blocking(self, case: Case) -> None:
+        block, waiting, _, _ = case
+
+        def run() -> object:
+            with CancelScope() as scope:
+                scope.cancel()
+                block()
+            return scope.cancelled_caught
+
+        with Workers(run) as w:
+            pass
+        assert w.results == [True]
+        waiting(0)
+
+    def test_primitive_still_works_after_a_cancelled_wait(self, case: Case) -> None:
+        block, waiting, release, _ = case
+        scopes: list[CancelScope] = []
+        with Workers(in_scope(block, scopes)):
+            waiting(1)
+            scopes[0].cancel()
+        with Workers(block) as w:  # a plain waiter, served by the next release
+            waiting(1)
+            release()
+        assert w.errors == []
+
+    @pytest.mark.timeout(120)
+    def test_cancel_racing_completion_one_place(self, name: str) -> None:
+        """Cancel and release at once: either the blocked call completed (its scope caught
+        nothing) or it was cancelled, and then what was released is still there for the
+        next taker (a Condition's notify and a rendezvous are not kept: they are only
+        checked for a hang)."""
+        for _ in range(20 * STRESS):
+            block, waiting, release, _ = CASES[name]()
+            scopes: list[CancelScope] = []
+            with Workers(in_scope(block, scopes)) as w:
+                waiting(1)
+                go = threading.Barrier(2)
+                with Workers(lambda: (go.wait(), scopes[0].cancel())):
+                    go.wait()
+                    release()
+            waiting(0)
+            if w.results == ["cancelled"] and name not in {"Condition.wait", "recv(0)"}:
+                with Workers(block) as again:  # takes it without blocking
+                    pass
+                assert again.errors == []
+
+
+class TestScopes:
+    def test_nested_outer_cancel_passes_through_inner(self) -> None:
+        with CancelScope() as outer:
+            with CancelScope() as inner:
+                outer.cancel()
+                with pytest.raises(Cancelled) as info:
+                    threadkit.checkpoint()
+                assert info.value.scope is outer
+                assert info.value.source == "parent"
+                raise info.value
+        assert outer.cancelled_caught
+        assert not inner.cancelled_caught
+
+    def test_shield_keeps_outer_cancellation_out(self) -> None:
+        with CancelScope() as outer:
+            outer.cancel()
+            with CancelScope(shield=True) as shielded:
+                threadkit.checkpoint()  # does not raise
+                assert threadkit.sleep(0) is None
+            assert not shielded.cancelled_caught
+            threadkit.checkpoint()
+        assert outer.cancelled_caught
+
+    def test_shielded_thread_is_not_woken_by_outer_cancel(self) -> None:
+        ev = threadkit.Event()
+        scopes: list[CancelScope] = []
+
+        def run() -> bool:
+            with CancelScope() as outer:
+                scopes.append(outer)
+                with CancelScope(shield=True):
+                    return ev.wait(10)
+            return False
+
+        with Workers(run) as w:
+            wait_for_waiters(ev, 1)
+            scopes[0].cancel()
+            ev.set()
+        assert w.results == [True]
+
+    def test_child_never_extends_parent_deadline(self) -> None:
+        clock = MockClock()
+        with threadkit.use_clock(clock):
+            with CancelScope(timeout=1):
+                with CancelScope(timeout=100):
+                    assert threadkit.current_deadline() == 1.0
+        assert threadkit.current_deadline() == math.inf
+
+    def test_deadline_in_virtual_time(self) -> None:
+        clock = MockClock()
+        with threadkit.use_clock(clock):
+            ev = threadkit.Event()
+            caught: list[bool] = []
+
+            def run() -> None:
+                with CancelScope(timeout=5) as scope:
+                    ev.wait()
+                caught.append(scope.cancelled_caught)
+
+            with Workers(run):
+                wait_for_waiters(ev, 1)
+                clock.advance(4.9)
+                assert caught == []
+                clock.advance(0.2)
+            assert caught == [True]
+
+    def test_deadline_message_and_source(self) -> None:
+        with CancelScope(timeout=0) as scope:
+            with pytest.raises(Cancelled, match=r"its deadline passed$") as info:
+                threadkit.checkpoint()
+            assert info.value.source == "deadline"
+            raise info.value
+        assert scope.cancelled_caught
+
+    def test_call_timeout_earlier_than_scope_deadline_returns_false(self) -> None:
+        with CancelScope(timeout=10) as scope:
+            assert threadkit.Event().wait(0.01) is False
+        assert not scope.cancelled_caught
+
+    def test_fail_after_raises_timeout_error(self) -> None:
+        with pytest.raises(TimeoutError, match=r"^the block did not finish within 0.01 seconds$"):
+            with threadkit.fail_after(0.01):
+                threadkit.sleep(10)
+
+    def test_fail_after_explicit_cancel_is_not_a_timeout(self) -> None:
+        with threadkit.fail_after(10) as scope:
+            scope.cancel()
+            threadkit.checkpoint()
+        assert scope.cancelled_caught
+
+    def test_move_on_after(self) -> None:
+        with threadkit.move_on_after(0.01) as scope:
+            threadkit.Event().wait()
+        assert scope.cancelled_caught
+
+    def test_cancelled_is_not_an_exception(self) -> None:
+        assert issubclass(Cancelled, BaseException)
+        assert not issubclass(Cancelled, Exception)
+
+    def test_scope_enters_once_and_exits_in_order(self) -> None:
+        scope = CancelScope()
+        with scope:
+            pass
+        with pytest.raises(RuntimeError, match=r"^a CancelScope can be entered only once$"):
+            scope.__enter__()
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"timeout": -1}, r"^timeout must be >= 0, not -1$"),
+            ({"deadline": math.nan}, r"^deadline must be a number, not NaN$"),
+        ],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, Any], message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            CancelScope(**kwargs)
+
+    def test_sleep_validates(self) -> None:
+        with pytest.raises(ValueError, match=r"^seconds must be >= 0, not -1$"):
+            threadkit.sleep(-1)
+
+    def test_checkpoint_outside_any_scope_is_free(self) -> None:
+        threadkit.checkpoint()
+        assert threadkit.current_deadline() == math.inf
+
+    def test_repr(self) -> None:
+        scope = CancelScope(shield=True)
+        assert repr(scope) == "<threadkit.CancelScope active shielded>"
+        scope.cancel()
+        assert repr(scope) == "<threadkit.CancelScope cancelled shielded>"
+
+    def test_an_operation_that_need_not_block_completes_in_a_cancelled_scope(self) -> None:
+        """Calls check for cancellation when they would block; checkpoint() always does."""
+        sem = threadkit.Semaphore(1)
+        with CancelScope() as scope:
+            scope.cancel()
+            assert sem.acquire()
+            threadkit.checkpoint()
+        assert scope.cancelled_caught
+        assert sem.value == 0
