@@ -7,10 +7,12 @@ import re
 import threading
 import warnings
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 
 import pytest
 
 import threadkit
+from conftest import wait_until
 from threadkit import Condition, Event, Thread, ThreadStatistics
 
 pytestmark = pytest.mark.timeout(20)
@@ -297,3 +299,85 @@ def test_deprecation_warning_points_at_the_caller() -> None:
         Event().isSet()
         _condition_notify_all()
     assert [w.filename for w in record] == [__file__] * 3
+
+
+class TestThreadCancel:
+    def test_cancel_a_thread_stuck_in_queue_get(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import threadkit.queue
+
+        hooked: list[object] = []
+        monkeypatch.setattr(threading, "excepthook", hooked.append)
+        q: threadkit.queue.Queue[int] = threadkit.queue.Queue()
+        t = Thread(target=q.get, name="stuck")
+        t.start()
+        wait_until(lambda: q.statistics().threads_waiting_get == 1)
+        assert not t.cancelled
+        t.cancel("shutting down")
+        assert t.cancelled
+        t.join(10)
+        assert not t.is_alive()
+        with pytest.raises(CancelledError, match=r"^thread 'stuck' was cancelled$") as info:
+            t.result()
+        assert isinstance(info.value.__cause__, threadkit.Cancelled)
+        assert "(shutting down)" in str(info.value.__cause__)
+        with pytest.raises(CancelledError):
+            t.exception()
+        assert hooked == []  # a cancelled thread is not an error for the excepthook
+        assert q.statistics().threads_waiting_get == 0
+
+    def test_cancel_before_start(self) -> None:
+        ev = Event()
+        t = Thread(target=ev.wait)
+        t.cancel()
+        t.start()
+        t.join(10)
+        assert not t.is_alive()
+        with pytest.raises(CancelledError):
+            t.result()
+
+    def test_cancel_a_computing_thread_at_its_checkpoint(self) -> None:
+        started = Event()
+
+        def compute() -> int:
+            n = 0
+            started.set()
+            while True:
+                n += 1
+                threadkit.checkpoint()
+
+        t = Thread(target=compute)
+        t.start()
+        assert started.wait(10)
+        t.cancel()
+        t.join(10)
+        assert not t.is_alive()
+
+    def test_cancel_after_the_thread_finished_is_harmless(self) -> None:
+        t = Thread(target=lambda: 7)
+        t.start()
+        assert t.result(10) == 7
+        t.cancel()
+        assert t.result() == 7
+
+    def test_join_is_a_cancellation_point(self) -> None:
+        ev = Event()
+        t = Thread(target=ev.wait, args=(10,))
+        t.start()
+        with threadkit.CancelScope() as scope:
+            scope.cancel()
+            t.join()
+        assert scope.cancelled_caught
+        assert t.is_alive()
+        ev.set()
+        t.join(10)
+
+    def test_join_timeout_in_a_scope(self) -> None:
+        ev = Event()
+        t = Thread(target=ev.wait, args=(10,))
+        t.start()
+        with threadkit.CancelScope(timeout=10):
+            t.join(0.01)
+            assert t.is_alive()
+        ev.set()
+        t.join(10)
+        assert not t.is_alive()

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any
 
-from ._core import SelectOp, WaitOp, WaitQueue, check_timeout
+from ._core import (
+    Cancelled,
+    CancelScope,
+    SelectOp,
+    WaitOp,
+    WaitQueue,
+    _cancel,
+    check_timeout,
+    inherited,
+    wait_deadline,
+)
 from ._core import _primitives as _p
 
 __all__ = [
@@ -85,6 +96,9 @@ class Thread(_p.StdThread):
         # join_op()'s waiters; its lock guards _tk_done, set once as the target returns.
         self._tk_joiners = WaitQueue(self)
         self._tk_done = False
+        # The thread's root cancel scope: cancel() cancels it; run() runs inside it.
+        self._tk_scope = CancelScope()
+        self._tk_cancelled: CancelledError | None = None  # written once, by the thread
 
     def start(self) -> None:
         """Start the thread; ``RuntimeError`` if called more than once, as in the stdlib."""
@@ -96,7 +110,17 @@ class Thread(_p.StdThread):
 
     def _tk_capture(self, run: Callable[[], object]) -> None:
         try:
-            self._tk_result = run()
+            with inherited([self._tk_scope]):
+                self._tk_result = run()
+        except Cancelled as exc:
+            if exc.scope is not self._tk_scope:
+                self._tk_exception = exc
+                raise
+            # Cancelled through cancel(): the thread ends quietly (not an error for the
+            # excepthook); result() and exception() report it.
+            error = CancelledError(f"thread {self.name!r} was cancelled")
+            error.__cause__ = exc
+            self._tk_cancelled = error
         except BaseException as exc:
             self._tk_exception = exc
             raise  # on to threading.excepthook, as in the stdlib
@@ -117,11 +141,55 @@ class Thread(_p.StdThread):
             # has a member that points to the thread (the stdlib does the same).
             del self._target, self._args, self._kwargs  # type: ignore[attr-defined]
 
+    def cancel(self, reason: object = None) -> None:
+        """Cancel the thread: its next threadkit cancellation point raises ``Cancelled``.
+
+        A thread blocked in a threadkit call (an Event, a queue, a channel, ``sleep``, ...)
+        wakes at once; one computing wakes at its next ``checkpoint()``. The thread's
+        ``run()`` then ends quietly, and ``result()``/``exception()`` raise
+        ``concurrent.futures.CancelledError``. Callable from any thread, before or after
+        ``start()``, and more than once. A thread blocked outside threadkit (a C ``Lock``,
+        a socket) is not woken: it sees the cancellation at its next cancellation point.
+        """
+        self._tk_scope.cancel(reason)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once ``cancel()`` was called."""
+        return self._tk_scope.cancel_called
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the thread ends, as ``threading.Thread.join``; a cancellation point.
+
+        Inside a cancel scope, cancelling the scope ends the wait with ``Cancelled``.
+        """
+        if _cancel.current_state() is not None and getattr(self, "_tk_wrapped", False):
+            # Park on join_op()'s queue (which a cancellation wakes) until run() returned;
+            # the thread is then only finishing, which the stdlib's join() waits for.
+            deadline = wait_deadline(timeout)
+            joiners = self._tk_joiners
+            with joiners.lock:
+                done = self._tk_done
+                if not done:
+                    waiter = joiners.enqueue()
+            if not done:
+                try:
+                    done = joiners.park(waiter, deadline)
+                except BaseException:
+                    joiners.abandon(waiter)
+                    raise
+            if not done:
+                return  # timed out, as the stdlib's join() does: the caller checks is_alive()
+            timeout = None
+        super().join(timeout)
+
     def _finish(self, timeout: float | None) -> None:
         check_timeout(timeout)
         self.join(timeout)
         if self.is_alive():
             raise TimeoutError(f"thread {self.name!r} did not finish within {timeout} seconds")
+        if self._tk_cancelled is not None:
+            raise self._tk_cancelled
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the thread to finish; return the target's result or raise its exception.

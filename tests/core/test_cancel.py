@@ -95,6 +95,7 @@ def _channel(capacity: float) -> Callable[[], Case]:
     def make() -> Case:
         tx, rx = threadkit.open_channel(capacity)
         _ENDS.extend((tx, rx))
+
         def release() -> None:
             # A rendezvous send waits for a receiver: if the receiver was cancelled, the
             # item stays with the sender (TimeoutError), which is the one place it may be.
