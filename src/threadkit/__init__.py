@@ -57,6 +57,8 @@ from ._sync import MutexStatistics as MutexStatistics
 from ._sync import Semaphore as Semaphore
 from ._sync import SemaphoreStatistics as SemaphoreStatistics
 from ._sync import sleep as sleep
+from ._taskgroup import Task as Task
+from ._taskgroup import TaskGroup as TaskGroup
 from ._threads import Thread as Thread
 from ._threads import ThreadStatistics as ThreadStatistics
 from ._threads import activeCount as activeCount
@@ -118,6 +120,8 @@ __all__ = [
     "Sender",
     "Subscriber",
     "SubscriberStatistics",
+    "Task",
+    "TaskGroup",
     "Thread",
     "ThreadError",
     "ThreadStatistics",

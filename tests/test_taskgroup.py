@@ -1,0 +1,163 @@
+"""TaskGroup: structured concurrency for threads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import threadkit
+from conftest import Workers, wait_for_waiters, wait_until
+from threadkit import Cancelled, Event, TaskGroup
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class TestTaskGroup:
+    def test_results_and_join_on_exit(self) -> None:
+        with TaskGroup(name="sums") as tg:
+            tasks = [tg.start(sum, [i, i]) for i in range(5)]
+        assert all(t.done() for t in tasks)
+        assert [t.result() for t in tasks] == [0, 2, 4, 6, 8]
+        assert tasks[0].name == "sums-task-1"
+        assert repr(tg) == "<threadkit.TaskGroup 'sums': 0 running>"
+
+    def test_first_failure_cancels_siblings_and_all_are_raised(self) -> None:
+        blocked = Event()
+        never = Event()
+
+        def fail(message: str) -> None:
+            assert blocked.wait(10)
+            raise ValueError(message)
+
+        def wait_forever() -> None:
+            blocked.set()
+            never.wait()
+
+        tasks = []
+
+        def run() -> None:
+            with TaskGroup(name="g") as tg:
+                tasks.append(tg.start(wait_forever))
+                tg.start(fail, "boom")
+
+        with pytest.raises(ExceptionGroup, match=r"^1 task\(s\) of 'g' failed") as info:
+            run()
+        sibling = tasks[0]
+        assert [str(e) for e in info.value.exceptions] == ["boom"]
+        assert isinstance(sibling.exception(), Cancelled)
+
+    def test_several_failures_are_grouped(self) -> None:
+        def fail(n: int) -> None:
+            raise KeyError(n)
+
+        def run() -> None:
+            with TaskGroup() as tg:
+                for n in range(3):
+                    tg.start(fail, n)
+
+        with pytest.raises(ExceptionGroup) as info:
+            run()
+        assert sorted(e.args[0] for e in info.value.exceptions) == [0, 1, 2]
+
+    def test_the_block_raising_cancels_the_tasks(self) -> None:
+        never = Event()
+        tasks = []
+
+        def run() -> None:
+            with TaskGroup() as tg:
+                tasks.append(tg.start(never.wait))
+                wait_for_waiters(never, 1)
+                raise RuntimeError("in the block")
+
+        with pytest.raises(ExceptionGroup) as info:
+            run()
+        assert [str(e) for e in info.value.exceptions] == ["in the block"]
+        assert isinstance(tasks[0].exception(), Cancelled)
+
+    def test_cancel_scope_stops_everything_quietly(self) -> None:
+        never = Event()
+        with TaskGroup() as tg:
+            for _ in range(3):
+                tg.start(never.wait)
+            wait_for_waiters(never, 3)
+            tg.cancel_scope.cancel()
+            never.wait()  # the block itself is cancelled too
+        assert tg.cancel_scope.cancelled_caught
+
+    def test_enclosing_scope_cancels_the_tasks(self) -> None:
+        never = Event()
+        with threadkit.CancelScope() as outer:
+            with TaskGroup() as tg:
+                task = tg.start(never.wait)
+                wait_for_waiters(never, 1)
+                outer.cancel()
+                never.wait()
+        assert outer.cancelled_caught
+        assert isinstance(task.exception(), Cancelled)
+
+    def test_deadline_of_the_enclosing_scope(self) -> None:
+        with threadkit.move_on_after(0.05) as scope:
+            with TaskGroup() as tg:
+                task = tg.start(threadkit.sleep, 10)
+        assert scope.cancelled_caught
+        assert isinstance(task.exception(), Cancelled)
+
+    def test_limit_bounds_concurrency(self) -> None:
+        gate = Event()
+        running = 0
+        peak = 0
+        lock = threading.Lock()
+
+        def work() -> None:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            gate.wait(10)
+            with lock:
+                running -= 1
+
+        with TaskGroup(limit=2) as tg:
+            tg.start(work)
+            tg.start(work)
+            assert tg.try_start(work) is False
+            with Workers(lambda: tg.start(work)):  # blocks for a slot
+                wait_until(
+                    lambda: tg._slots is not None and tg._slots.statistics().threads_waiting == 1
+                )
+                gate.set()
+        assert peak == 2
+
+    def test_start_after_the_block_ended(self) -> None:
+        with TaskGroup(name="done") as tg:
+            pass
+        with pytest.raises(
+            RuntimeError, match=r"^TaskGroup 'done' has ended: it cannot start tasks$"
+        ):
+            tg.start(print)
+
+    @pytest.mark.parametrize(
+        ("limit", "exc"), [(0, ValueError), (1.5, TypeError), (True, TypeError)]
+    )
+    def test_bad_limit(self, limit: object, exc: type[Exception]) -> None:
+        with pytest.raises(exc, match=r"^limit must be"):
+            TaskGroup(limit=limit)  # type: ignore[arg-type]
+
+    def test_tasks_can_start_siblings(self) -> None:
+        with TaskGroup() as tg:
+
+            def parent() -> int:
+                return tg.start(sum, [2, 3]).result(10)  # type: ignore[no-any-return]
+
+            task = tg.start(parent)
+        assert task.result() == 5
+
+    def test_task_result_timeout(self) -> None:
+        gate = Event()
+        with TaskGroup() as tg:
+            task = tg.start(gate.wait, 10)
+            with pytest.raises(TimeoutError, match=r"did not finish within 0.01 seconds$"):
+                task.result(0.01)
+            gate.set()
+        assert task.result() is True
