@@ -54,6 +54,7 @@ EXPECTED_ALL = [
     "ThreadError",
     "ThreadStatistics",
     "WouldBlock",
+    "acquire",
     "activeCount",
     "active_count",
     "after",
@@ -150,6 +151,7 @@ def test_all_is_pinned() -> None:
 
 def test_own_and_stdlib_names_cover_all_of_it() -> None:
     own_functions = [
+        "acquire",
         "activeCount",
         "after",
         "checkpoint",

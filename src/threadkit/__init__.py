@@ -56,6 +56,7 @@ from ._sync import Mutex as Mutex
 from ._sync import MutexStatistics as MutexStatistics
 from ._sync import Semaphore as Semaphore
 from ._sync import SemaphoreStatistics as SemaphoreStatistics
+from ._sync import acquire as acquire
 from ._sync import sleep as sleep
 from ._taskgroup import Task as Task
 from ._taskgroup import TaskGroup as TaskGroup
@@ -126,6 +127,7 @@ __all__ = [
     "ThreadError",
     "ThreadStatistics",
     "WouldBlock",
+    "acquire",
     "activeCount",
     "active_count",
     "after",

@@ -9,6 +9,7 @@ additions and a ``statistics()`` method whose frozen record is what ``repr()`` s
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -32,8 +33,10 @@ from ._core import (
     wait_deadline,
 )
 from ._core import _primitives as _p
+from ._core._cancel import checkpoint, current_deadline
 
 __all__ = [
+    "acquire",
     "sleep",
     "Barrier",
     "BarrierStatistics",
@@ -951,3 +954,38 @@ def sleep(seconds: float) -> None:
     except BaseException:
         queue.abandon(waiter)
         raise
+
+
+def acquire(lock: Any, timeout: float | None = None) -> bool:
+    """Acquire a C ``Lock``/``RLock`` (or any lock) within the calling thread's cancel scope.
+
+    The C locks are not cancellation points: they keep their full speed and no thread can
+    wake one that waits for them. This helper gives them the part of cancellation that can
+    be had without that: it is a cancellation point on entry, and it waits at most until
+    the scope's deadline (or ``timeout`` seconds, whichever is earlier), raising
+    ``Cancelled`` if the scope's deadline ended the wait. An explicit ``cancel()`` while it
+    waits is seen at the thread's next cancellation point once the lock is acquired (it is
+    never raised with the lock held). Use ``Mutex`` for a lock whose wait a ``cancel()``
+    ends at once. The scope deadline is read in real time (the C lock cannot wait on a
+    ``MockClock``).
+
+    Returns:
+        True if the lock was acquired, False if ``timeout`` passed first.
+
+    Raises:
+        Cancelled: the scope was cancelled before the call, or its deadline passed.
+        ValueError: ``timeout`` is negative or NaN.
+    """
+    check_timeout(timeout)
+    checkpoint()
+    scope_deadline = current_deadline()
+    if scope_deadline == math.inf:
+        return bool(lock.acquire(True, -1 if timeout is None else timeout))
+    left = scope_deadline - get_clock().now()
+    by_scope = timeout is None or left <= timeout
+    wait = max(left if by_scope or timeout is None else timeout, 0.0)
+    if lock.acquire(True, min(wait, _p.TIMEOUT_MAX)):
+        return True
+    if by_scope:
+        checkpoint()  # the deadline passed: raises Cancelled
+    return False

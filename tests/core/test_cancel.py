@@ -348,3 +348,36 @@ class TestScopes:
             threadkit.checkpoint()
         assert scope.cancelled_caught
         assert sem.value == 0
+
+
+class TestCLocks:
+    def test_acquire_honours_the_scope_deadline(self) -> None:
+        lock = threadkit.Lock()
+        lock.acquire()
+        with threadkit.move_on_after(0.02) as scope:
+            threadkit.acquire(lock)
+        assert scope.cancelled_caught
+        lock.release()
+
+    def test_acquire_with_an_earlier_timeout_returns_false(self) -> None:
+        lock = threadkit.RLock()
+        with Workers(lock.acquire) as w:
+            pass
+        assert w.results == [True]  # held by a finished thread: never released
+        with CancelScope(timeout=10) as scope:
+            assert threadkit.acquire(lock, timeout=0.01) is False
+        assert not scope.cancelled_caught
+
+    def test_acquire_is_a_cancellation_point_on_entry(self) -> None:
+        lock = threadkit.Lock()
+        with CancelScope() as scope:
+            scope.cancel()
+            threadkit.acquire(lock)
+        assert scope.cancelled_caught
+        assert not lock.locked()
+
+    def test_acquire_outside_a_scope_is_plain(self) -> None:
+        lock = threadkit.Lock()
+        assert threadkit.acquire(lock)
+        assert threadkit.acquire(lock, timeout=0) is False
+        lock.release()
