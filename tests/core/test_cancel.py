@@ -16,7 +16,7 @@ import pytest
 
 import threadkit
 import threadkit.queue as tq
-from conftest import STRESS, Workers, wait_for_waiters
+from conftest import STRESS, Workers, wait_for_waiters, wait_until
 from threadkit import Cancelled, CancelScope, MockClock
 
 pytestmark = pytest.mark.timeout(30)
@@ -381,3 +381,30 @@ class TestCLocks:
         assert threadkit.acquire(lock)
         assert threadkit.acquire(lock, timeout=0) is False
         lock.release()
+
+
+class TestCancelledOp:
+    def test_fires_when_cancelled_from_another_thread(self) -> None:
+        scope = CancelScope()
+        tx, rx = threadkit.open_channel(math.inf)
+        _ENDS.extend((tx, rx))
+        with Workers(lambda: threadkit.select(rx.recv_op(), scope.cancelled_op(), timeout=10)) as w:
+            wait_for_waiters(rx, 1, field="threads_waiting_receive")
+            scope.cancel()
+        assert w.results == [(1, scope)]
+        assert rx.statistics().threads_waiting_receive == 0
+
+    def test_already_cancelled_fires_at_once(self) -> None:
+        scope = CancelScope()
+        scope.cancel()
+        assert threadkit.select(scope.cancelled_op(), default=True) == (0, scope)
+
+    def test_fires_at_the_deadline_in_virtual_time(self) -> None:
+        clock = MockClock()
+        with threadkit.use_clock(clock):
+            scope = CancelScope(deadline=5.0)
+            with Workers(lambda: threadkit.select(scope.cancelled_op())) as w:
+                wait_until(lambda: clock.pending() >= 1)
+                clock.advance(5.0)
+        assert w.results == [(0, scope)]
+        assert scope.cancel_called

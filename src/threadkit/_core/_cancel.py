@@ -173,6 +173,7 @@ class CancelScope:
         self._source = EXPLICIT
         self._reason: object = None
         self._entered = False
+        self._watchers: Any = None  # the WaitQueue of cancelled_op() arms, made on first use
         self.cancelled_caught = False
 
     def __repr__(self) -> str:
@@ -207,12 +208,31 @@ class CancelScope:
             self._source = source
             self._reason = reason
             threads = list(self._threads)
+            watchers = self._watchers
+        if watchers is not None:
+            with watchers.lock:
+                watchers.unpark_all()
         for state in threads:
             with state.lock:
                 parked = state.parked
                 # Only where this scope applies (a shield inside it keeps the thread out).
                 if parked is not None and self in state.effective():
                     parked[0].cancel_waiter(parked[1])
+
+    def cancelled_op(self) -> Any:
+        """Return a select operation that fires once this scope is cancelled.
+
+        Its value is the scope. For a thread outside the scope, such as a supervisor that
+        waits for "an item, or this scope cancelled": ``select(rx.recv_op(),
+        scope.cancelled_op())``.
+        """
+        from ._select import CancelledOp
+        from ._waitqueue import WaitQueue
+
+        with self._lock:
+            if self._watchers is None:
+                self._watchers = WaitQueue(self)
+            return CancelledOp(self, self._watchers)
 
     # -- threads in the scope ------------------------------------------------------------------
 

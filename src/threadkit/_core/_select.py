@@ -28,10 +28,10 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from . import _clock
+from . import _cancel, _clock
 from ._waitqueue import Arm, SelectContext, WaitQueue
 
-__all__ = ["SelectOp", "WaitOp", "run_select"]
+__all__ = ["CancelledOp", "SelectOp", "WaitOp", "run_select"]
 
 _T_co = TypeVar("_T_co", covariant=True)
 
@@ -142,6 +142,43 @@ class WaitOp(SelectOp[_T_co]):
     def pass_on(self, arm: Arm, value: object) -> None:
         if self._pass_on is not None:
             self._pass_on()
+
+
+class CancelledOp(SelectOp["_cancel.CancelScope"]):
+    """``scope.cancelled_op()``: fires once the scope is cancelled (its value: the scope).
+
+    It fires for an explicit ``cancel()`` and when the scope's deadline passes. Meant for a
+    thread outside the scope (a supervisor): inside it, the select is itself cancelled.
+    """
+
+    __slots__ = ("_queue", "_scope")
+
+    def __init__(self, scope: _cancel.CancelScope, queue: WaitQueue) -> None:
+        self._scope = scope
+        self._queue = queue
+
+    def __repr__(self) -> str:
+        return f"<cancelled_op of {self._scope!r}>"
+
+    def _fired(self) -> bool:
+        scope = self._scope
+        if not scope._cancel_called and scope._deadline <= _clock._current.now():
+            scope._cancel(_cancel.DEADLINE, None)
+        return scope._cancel_called
+
+    def try_select(self) -> tuple[bool, _cancel.CancelScope]:
+        return self._fired(), self._scope
+
+    def register(self, arm: Arm) -> bool:
+        with self._queue.lock:
+            if self._scope._cancel_called:
+                return True
+            self._queue.register(arm)
+        return self._fired()
+
+    def deadline(self) -> float | None:
+        deadline = self._scope._deadline
+        return None if deadline == float("inf") else deadline
 
 
 _ORDERS: tuple[tuple[int, ...], ...] = ((), (0,), (0, 1))
