@@ -24,6 +24,7 @@ SCENES = [
     "barrier",
     "condition",
     "worker-shutdown",
+    "cancel",
 ]
 
 
@@ -237,3 +238,27 @@ class TestScenes:
             "(the item, 3, is handed back on it)"
         ) in out
         assert "'for item in q:' got [1, 2] and ended at q.shutdown(); q.put(3) after it" in out
+
+    def test_cancel(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "cancel")
+        assert "== Chapter 3: cancelling a thread ==" in out
+        # stdlib: nothing stops a thread blocked in get(); join(timeout=...) just gives up.
+        assert "blocked in queue.Queue().get(): there is no cancel() or kill()" in out
+        assert "thread.join(timeout=0.2) returns None and thread.is_alive() -> True" in out
+        # threadkit: cancel() wakes it; result() raises CancelledError caused by Cancelled.
+        assert re.search(r"t\.cancel\(\) -> the thread ended \d+\.\d ms later", out)
+        assert (
+            "t.result() raises CancelledError: thread 'getter' was cancelled, whose __cause__ "
+            "is Cancelled: <threadkit.CancelScope cancelled>: cancel() was called "
+            "(the tour is done with it)"
+        ) in out
+        assert "qsize=0, threads_waiting_get=0" in out
+        # TaskGroup: the failure is raised in a group, the blocked sibling is cancelled.
+        assert (
+            "the block raises ExceptionGroup: 1 task(s) of 'tour' failed (1 sub-exception): "
+            "[ValueError('bad input')]"
+        ) in out
+        assert (
+            "'receiver' was cancelled at once: its task's exception() -> Cancelled "
+            "(source='explicit', reason=\"task 'failer' raised ValueError\")"
+        ) in out

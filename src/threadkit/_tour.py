@@ -30,6 +30,7 @@ import sys
 import textwrap
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -693,4 +694,82 @@ def _worker_shutdown(out: Printer) -> None:
     out.threadkit(
         f"threadkit.queue.Queue keeps the queue API: 'for item in q:' got {got} and ended at "
         f"q.shutdown(); q.put(3) after it -> {put_after}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3: cancelling a thread
+
+chapter(3, "cancelling a thread")
+
+
+@scene("cancel", "you can't forcibly kill a thread; you can cancel one", chapter=3, order=10)
+def _cancel(out: Printer) -> None:
+    wait = 0.2
+    q: stdlib_queue.Queue[object] = stdlib_queue.Queue()
+    # A daemon, so that a bug here cannot keep the interpreter from exiting.
+    stuck = threading.Thread(target=q.get, name="stuck-getter", daemon=True)
+    stuck.start()
+    try:
+        _wait_until(lambda: _stdlib_waiting(q.not_empty) == 1, "the getter to block")
+        stuck.join(timeout=wait)  # the only thing the standard library offers: give up waiting
+        alive = stuck.is_alive()
+    finally:
+        q.put("unblock")  # nothing else can end it: give it an item
+        stuck.join(_GUARD)
+    out.stdlib(
+        f"a threading.Thread blocked in queue.Queue().get(): there is no cancel() or kill(); "
+        f"thread.join(timeout={wait}) returns None and thread.is_alive() -> {alive}. Only "
+        "an item put in the queue ends it (done here, so the tour leaves no thread behind)"
+    )
+
+    tq: threadkit.queue.Queue[object] = threadkit.queue.Queue()
+    with _Crew() as crew:
+        getter = crew.start(lambda: tq.get(timeout=_GUARD), "getter")
+        _wait_until(lambda: tq.statistics().threads_waiting_get == 1, "the getter to block")
+        started = _p.monotonic()
+        getter.cancel("the tour is done with it")
+        getter.join(_GUARD)
+        took = _p.monotonic() - started
+    try:
+        getter.result()
+        raised = "nothing"
+    except CancelledError as exc:
+        raised = f"{_describe(exc)}, whose __cause__ is {_describe(exc.__cause__)}"
+    stats = tq.statistics()
+    out.threadkit(
+        f"a threadkit.Thread blocked in threadkit.queue.Queue().get(): t.cancel() -> the "
+        f"thread ended {took * 1000:.1f} ms later, woken by the canceller (no polling); "
+        f"t.result() raises {raised}. The queue is left as it was: "
+        f"qsize={stats.qsize}, threads_waiting_get={stats.threads_waiting_get}"
+    )
+
+    tx, rx = threadkit.open_channel(0)
+
+    def fail() -> None:
+        raise ValueError("bad input")
+
+    group: ExceptionGroup[Exception] | None = None
+    tasks: list[threadkit.Task[Any]] = []
+    try:
+        with tx, rx, threadkit.TaskGroup(name="tour") as tg:
+            tasks.append(tg.start(lambda: rx.recv(timeout=_GUARD), name="receiver"))
+            _wait_until(
+                lambda: rx.statistics().threads_waiting_receive == 1, "the receiver to block"
+            )
+            tasks.append(tg.start(fail, name="failer"))
+    except ExceptionGroup as exc:
+        group = exc
+    finally:
+        for task in tasks:  # the group waited for the functions; the threads end just after
+            if task.thread is not None:
+                task.thread.join(_GUARD)
+    assert group is not None
+    receiver = tasks[0].exception()
+    assert isinstance(receiver, threadkit.Cancelled)
+    out.threadkit(
+        f"a TaskGroup: 'receiver' blocked in rx.recv(), then 'failer' raises -> the block "
+        f"raises {_describe(group)}: {list(group.exceptions)}; 'receiver' was cancelled "
+        f"at once: its task's exception() -> Cancelled (source={receiver.source!r}, "
+        f"reason={receiver.reason!r})"
     )
