@@ -58,9 +58,9 @@ class Cancelled(BaseException):
         self.scope = scope
         self.source = source
         self.reason = reason
-        super().__init__(self._message())
+        super().__init__()
 
-    def _message(self) -> str:
+    def __str__(self) -> str:  # made when printed, not when raised: raising stays cheap
         how = "its deadline passed" if self.scope._source == DEADLINE else "cancel() was called"
         text = f"{self.scope!r}: {how}"
         if self.reason is not None:
