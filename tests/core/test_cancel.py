@@ -100,7 +100,7 @@ def _channel(capacity: float) -> Callable[[], Case]:
             # A rendezvous send waits for a receiver: if the receiver was cancelled, the
             # item stays with the sender (TimeoutError), which is the one place it may be.
             try:
-                tx.send(1, timeout=None if capacity else 2)
+                tx.send(1, timeout=None if capacity else 0.2)
             except TimeoutError:
                 assert capacity == 0
 
@@ -187,23 +187,37 @@ class TestCancellationPoints:
         assert w.errors == []
 
     @pytest.mark.timeout(120)
-    def test_cancel_racing_completion_one_place(self, name: str) -> None:
-        """Cancel and release at once: either the blocked call completed (its scope caught
-        nothing) or it was cancelled, and then what was released is still there for the
-        next taker (a Condition's notify and a rendezvous are not kept: they are only
-        checked for a hang)."""
-        for _ in range(20 * STRESS):
+    def test_cancel_and_release_in_either_order_and_racing(self, name: str) -> None:
+        """Cancel first: the call raises Cancelled and what is released afterwards stays
+        for the next taker. Release first: the call completes (its scope catches nothing).
+        Both at once: one or the other, never both and never neither. (A Condition's notify
+        and a rendezvous are not kept: for them only the outcome is checked.)"""
+        for i in range(30 * STRESS):
             block, waiting, release, _ = CASES[name]()
             scopes: list[CancelScope] = []
+            order = i % 3
             with Workers(in_scope(block, scopes)) as w:
                 waiting(1)
-                go = threading.Barrier(2)
-                with Workers(lambda: (go.wait(), scopes[0].cancel())):
-                    go.wait()
+                if order == 0:
+                    scopes[0].cancel()
+                    waiting(0)
                     release()
+                elif order == 1:
+                    release()
+                    scopes[0].cancel()
+                else:
+                    go = threading.Barrier(2)
+                    with Workers(lambda: (go.wait(), scopes[0].cancel())):
+                        go.wait()
+                        release()
             waiting(0)
-            if w.results == ["cancelled"] and name not in {"Condition.wait", "recv(0)"}:
-                with Workers(block) as again:  # takes it without blocking
+            cancelled = w.results == ["cancelled"]
+            if order == 0:
+                assert cancelled
+            elif order == 1:
+                assert not cancelled
+            if cancelled and name not in {"Condition.wait", "recv(0)"}:
+                with Workers(block) as again:  # what was released is still there
                     pass
                 assert again.errors == []
 
