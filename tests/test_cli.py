@@ -259,6 +259,6 @@ class TestScenes:
             "[ValueError('bad input')]"
         ) in out
         assert (
-            "'receiver' was cancelled at once: its task's exception() -> Cancelled "
-            "(source='explicit', reason=\"task 'failer' raised ValueError\")"
+            "'receiver' was cancelled at once: its task's exception() -> CancelledError, "
+            "from Cancelled (source='explicit', reason=\"task 'failer' raised ValueError\")"
         ) in out

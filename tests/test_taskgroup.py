@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import CancelledError
 
 import pytest
 
 import threadkit
 from conftest import Workers, wait_for_waiters, wait_until
-from threadkit import Cancelled, Event, TaskGroup
+from threadkit import Event, TaskGroup
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -45,7 +46,7 @@ class TestTaskGroup:
             run()
         sibling = tasks[0]
         assert [str(e) for e in info.value.exceptions] == ["boom"]
-        assert isinstance(sibling.exception(), Cancelled)
+        assert isinstance(sibling.exception(), CancelledError)
 
     def test_several_failures_are_grouped(self) -> None:
         def fail(n: int) -> None:
@@ -73,7 +74,7 @@ class TestTaskGroup:
         with pytest.raises(ExceptionGroup) as info:
             run()
         assert [str(e) for e in info.value.exceptions] == ["in the block"]
-        assert isinstance(tasks[0].exception(), Cancelled)
+        assert isinstance(tasks[0].exception(), CancelledError)
 
     def test_cancel_scope_stops_everything_quietly(self) -> None:
         never = Event()
@@ -94,14 +95,14 @@ class TestTaskGroup:
                 outer.cancel()
                 never.wait()
         assert outer.cancelled_caught
-        assert isinstance(task.exception(), Cancelled)
+        assert isinstance(task.exception(), CancelledError)
 
     def test_deadline_of_the_enclosing_scope(self) -> None:
         with threadkit.move_on_after(0.05) as scope:
             with TaskGroup() as tg:
                 task = tg.start(threadkit.sleep, 10)
         assert scope.cancelled_caught
-        assert isinstance(task.exception(), Cancelled)
+        assert isinstance(task.exception(), CancelledError)
 
     def test_limit_bounds_concurrency(self) -> None:
         gate = Event()

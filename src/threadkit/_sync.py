@@ -966,8 +966,8 @@ def acquire(lock: Any, timeout: float | None = None) -> bool:
     ``Cancelled`` if the scope's deadline ended the wait. An explicit ``cancel()`` while it
     waits is seen at the thread's next cancellation point once the lock is acquired (it is
     never raised with the lock held). Use ``Mutex`` for a lock whose wait a ``cancel()``
-    ends at once. The scope deadline is read in real time (the C lock cannot wait on a
-    ``MockClock``).
+    ends at once. Under a virtual clock (``MockClock``) the scope's deadline does not bound
+    the wait: a C lock can only wait in real time.
 
     Returns:
         True if the lock was acquired, False if ``timeout`` passed first.
@@ -979,7 +979,7 @@ def acquire(lock: Any, timeout: float | None = None) -> bool:
     check_timeout(timeout)
     checkpoint()
     scope_deadline = current_deadline()
-    if scope_deadline == math.inf:
+    if scope_deadline == math.inf or get_clock().virtual:  # a C lock cannot wait in virtual time
         return bool(lock.acquire(True, -1 if timeout is None else timeout))
     left = scope_deadline - get_clock().now()
     by_scope = timeout is None or left <= timeout

@@ -10,6 +10,7 @@ which behaves differently with and without the GIL.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar, final
 
@@ -36,8 +37,23 @@ class Task(Generic[_T]):
         self._exception: BaseException | None = None  # written once, before _done is set
 
     def __repr__(self) -> str:
-        state = "running" if not self._done.is_set() else "failed" if self._exception else "done"
+        if not self._done.is_set():
+            state = "running"
+        elif isinstance(self._exception, Cancelled):
+            state = "cancelled"
+        else:
+            state = "failed" if self._exception else "done"
         return f"<threadkit.Task {self.name!r} {state}>"
+
+    def _outcome(self) -> BaseException | None:
+        """What ``result()`` raises: a cancelled task reports ``CancelledError``, as a
+        cancelled ``Thread`` does (never the scope-bound ``Cancelled`` itself)."""
+        exc = self._exception
+        if isinstance(exc, Cancelled):
+            error = CancelledError(f"task {self.name!r} was cancelled")
+            error.__cause__ = exc
+            return error
+        return exc
 
     def done(self) -> bool:
         """True once the function returned or raised."""
@@ -51,15 +67,17 @@ class Task(Generic[_T]):
         """
         if not self._done.wait(timeout):
             raise TimeoutError(f"task {self.name!r} did not finish within {timeout} seconds")
-        if self._exception is not None:
-            raise self._exception
+        exc = self._outcome()
+        if exc is not None:
+            raise exc
         return self._result  # type: ignore[no-any-return]
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        """Wait for the task; return what it raised, or None."""
+        """Wait for the task; return what it raised (``CancelledError`` if it was
+        cancelled), or None."""
         if not self._done.wait(timeout):
             raise TimeoutError(f"task {self.name!r} did not finish within {timeout} seconds")
-        return self._exception
+        return self._outcome()
 
 
 @final
@@ -191,6 +209,9 @@ class TaskGroup:
             with CancelScope(shield=True):
                 for task in pending:
                     task._done.wait()
+        for task in self._tasks:  # and the threads themselves, which end right after
+            if task.thread is not None:
+                task.thread.join()
         failures = [e for t in self._tasks if (e := t._exception) is not None and self._failed(e)]
         swallowed = self.cancel_scope.__exit__(exc_type, exc, tb)
         if exc is not None and not swallowed:

@@ -765,11 +765,13 @@ def _cancel(out: Printer) -> None:
             if task.thread is not None:
                 task.thread.join(_GUARD)
     assert group is not None
-    receiver = tasks[0].exception()
+    outcome = tasks[0].exception()
+    assert isinstance(outcome, CancelledError)
+    receiver = outcome.__cause__
     assert isinstance(receiver, threadkit.Cancelled)
     out.threadkit(
         f"a TaskGroup: 'receiver' blocked in rx.recv(), then 'failer' raises -> the block "
         f"raises {_describe(group)}: {list(group.exceptions)}; 'receiver' was cancelled "
-        f"at once: its task's exception() -> Cancelled (source={receiver.source!r}, "
-        f"reason={receiver.reason!r})"
+        f"at once: its task's exception() -> CancelledError, from Cancelled "
+        f"(source={receiver.source!r}, reason={receiver.reason!r})"
     )
