@@ -162,3 +162,97 @@ class TestTaskGroup:
                 task.result(0.01)
             gate.set()
         assert task.result() is True
+
+
+class TestTaskGroupRegressions:
+    def test_tasks_get_the_groups_scopes_whoever_starts_them(self) -> None:
+        never = Event()
+
+        def fail() -> None:
+            wait_for_waiters(never, 1)
+            raise ValueError("x")
+
+        def run() -> None:
+            with TaskGroup() as tg:
+                with threadkit.CancelScope(shield=True):  # shield in the block: irrelevant
+                    tg.start(never.wait)
+                tg.start(fail)
+
+        with pytest.raises(ExceptionGroup):
+            run()
+
+    def test_a_scope_that_ended_does_not_follow_the_task(self) -> None:
+        with TaskGroup() as tg:
+            with threadkit.move_on_after(0.01):
+                task = tg.start(threadkit.sleep, 0.05)
+        assert task.exception() is None
+
+    def test_start_from_an_unrelated_thread_is_covered_by_the_outer_scope(self) -> None:
+        never = Event()
+        with threadkit.CancelScope() as outer:
+            with TaskGroup() as tg:
+                with Workers(lambda: tg.start(never.wait)):
+                    pass
+                wait_for_waiters(never, 1)
+                outer.cancel()
+        assert outer.cancelled_caught
+
+    def test_keyboard_interrupt_in_the_block_is_raised_as_is(self) -> None:
+        never = Event()
+
+        def run() -> None:
+            with TaskGroup() as tg:
+                tg.start(never.wait)
+                wait_for_waiters(never, 1)
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            run()
+        assert threadkit._core.current_scopes() == []
+
+    def test_interrupted_while_joining_leaves_no_scope_behind(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        never = Event()
+        calls = []
+        real = TaskGroup._join_all
+
+        def interrupted(self: TaskGroup) -> None:
+            calls.append(1)
+            if len(calls) == 1:
+                raise KeyboardInterrupt
+            real(self)
+
+        monkeypatch.setattr(TaskGroup, "_join_all", interrupted)
+
+        def run() -> None:
+            with TaskGroup() as tg:
+                tg.start(never.wait)
+                wait_for_waiters(never, 1)
+
+        with pytest.raises(KeyboardInterrupt):
+            run()
+        assert threadkit._core.current_scopes() == []
+
+    def test_a_task_whose_thread_cannot_start(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def refuse(self: threading.Thread) -> None:
+            raise RuntimeError("can't start new thread")
+
+        with pytest.raises(ExceptionGroup):  # noqa: PT012
+            with TaskGroup() as tg:
+                monkeypatch.setattr(threading.Thread, "start", refuse)
+                with pytest.raises(RuntimeError, match=r"^can't start new thread$"):
+                    tg.start(print)
+                monkeypatch.undo()
+
+    def test_a_thread_cannot_join_itself(self) -> None:
+        def self_join() -> str:
+            try:
+                threading.current_thread().join()
+            except RuntimeError as exc:
+                return str(exc)
+            return "joined"
+
+        t = threadkit.Thread(target=self_join)
+        t.start()
+        assert t.result(10) == "cannot join current thread"

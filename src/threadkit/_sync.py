@@ -33,7 +33,7 @@ from ._core import (
     wait_deadline,
 )
 from ._core import _primitives as _p
-from ._core._cancel import checkpoint, current_deadline
+from ._core._cancel import CancelScope, checkpoint, current_deadline, current_state
 
 __all__ = [
     "acquire",
@@ -568,7 +568,11 @@ class Condition:
                     waiters.unpark(1)
             raise
         finally:
-            self._acquire_restore(saved_state)
+            if current_state() is None:
+                self._acquire_restore(saved_state)
+            else:  # the lock is taken back even in a cancelled scope (a Mutex could refuse)
+                with CancelScope(shield=True):
+                    self._acquire_restore(saved_state)
 
     def wait_for(self, predicate: Callable[[], _T], timeout: float | None = None) -> _T | bool:
         """Wait until ``predicate()`` is true, or ``timeout`` passes; return its last value."""
@@ -981,11 +985,12 @@ def acquire(lock: Any, timeout: float | None = None) -> bool:
     scope_deadline = current_deadline()
     if scope_deadline == math.inf or get_clock().virtual:  # a C lock cannot wait in virtual time
         return bool(lock.acquire(True, -1 if timeout is None else timeout))
-    left = scope_deadline - get_clock().now()
-    by_scope = timeout is None or left <= timeout
-    wait = max(left if by_scope or timeout is None else timeout, 0.0)
-    if lock.acquire(True, min(wait, _p.TIMEOUT_MAX)):
-        return True
-    if by_scope:
-        checkpoint()  # the deadline passed: raises Cancelled
+    clock = get_clock()
+    end = scope_deadline if timeout is None else min(scope_deadline, clock.now() + timeout)
+    while True:
+        if lock.acquire(True, min(max(end - clock.now(), 0.0), _p.TIMEOUT_MAX)):
+            return True
+        if clock.now() >= end:
+            break  # (a timed wait can end a hair early by the clock: then wait again)
+    checkpoint()  # raises Cancelled if it was the scope's deadline
     return False

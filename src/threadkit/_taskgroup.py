@@ -115,6 +115,7 @@ class TaskGroup:
         self._tasks: list[Task[Any]] = []
         self._closed = False
         self._count = 0
+        self._scopes: list[CancelScope] = []  # set by __enter__
 
     def __repr__(self) -> str:
         with self._lock:
@@ -123,6 +124,9 @@ class TaskGroup:
 
     def __enter__(self) -> TaskGroup:
         self.cancel_scope.__enter__()
+        # Every task runs inside exactly these scopes (the group's and those around it),
+        # whichever thread starts it and whatever scopes that thread is in at the time.
+        self._scopes = current_scopes()
         return self
 
     def start(self, fn: Callable[..., _T], /, *args: Any, name: str | None = None) -> Task[_T]:
@@ -153,14 +157,19 @@ class TaskGroup:
             self._count += 1
             task: Task[_T] = Task(name or f"{self.name}-task-{self._count}")
             self._tasks.append(task)
-        scopes = current_scopes()
-        if self.cancel_scope not in scopes:  # started from outside the block's thread tree
-            scopes.append(self.cancel_scope)
         thread = _p.StdThread(
-            target=self._run, args=(task, fn, args, scopes), name=task.name, daemon=True
+            target=self._run, args=(task, fn, args, self._scopes), name=task.name, daemon=True
         )
         task.thread = thread
-        thread.start()
+        try:
+            thread.start()
+        except BaseException as exc:  # "can't start new thread": the task never ran
+            task._exception = exc
+            task.thread = None
+            if self._slots is not None:
+                self._slots.release()
+            task._done.set()
+            raise
         return task
 
     def _run(
@@ -177,6 +186,22 @@ class TaskGroup:
             if self._slots is not None:
                 self._slots.release()
             task._done.set()
+
+    def _join_all(self) -> None:
+        """Wait for every task, whatever happens to this thread meanwhile: they end soon,
+        since they share the scope (and any enclosing one) that would cancel this wait."""
+        while True:
+            with self._lock:
+                pending = [t for t in self._tasks if not t.done()]
+                if not pending:
+                    self._closed = True
+                    break
+            with CancelScope(shield=True):
+                for task in pending:
+                    task._done.wait()
+        for task in self._tasks:  # and the threads themselves, which end right after
+            if task.thread is not None:
+                task.thread.join()
 
     @staticmethod
     def _failed(exc: BaseException) -> bool:
@@ -198,23 +223,20 @@ class TaskGroup:
     ) -> bool:
         if exc is not None and self._failed(exc):
             self.cancel_scope.cancel(f"the block of {self.name!r} raised {type(exc).__name__}")
-        # Wait for every task, whatever happens to this thread meanwhile: they end soon,
-        # since they share the scope (and any enclosing one) that would cancel this wait.
-        while True:
-            with self._lock:
-                pending = [t for t in self._tasks if not t.done()]
-                if not pending:
-                    self._closed = True
-                    break
-            with CancelScope(shield=True):
-                for task in pending:
-                    task._done.wait()
-        for task in self._tasks:  # and the threads themselves, which end right after
-            if task.thread is not None:
-                task.thread.join()
+        try:
+            self._join_all()
+        except BaseException:
+            # Interrupted while waiting (KeyboardInterrupt): stop the tasks, still wait for
+            # them, and leave the scope stack as it was.
+            self.cancel_scope.cancel("the wait for the tasks was interrupted")
+            self._join_all()
+            self.cancel_scope.__exit__(None, None, None)
+            raise
         failures = [e for t in self._tasks if (e := t._exception) is not None and self._failed(e)]
         swallowed = self.cancel_scope.__exit__(exc_type, exc, tb)
         if exc is not None and not swallowed:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                return False  # an interrupt goes on as it is (tasks keep their outcomes)
             if isinstance(exc, Cancelled):  # an enclosing scope's: it goes on, after failures
                 if failures:
                     raise self._group(failures) from exc

@@ -163,6 +163,8 @@ class Thread(_p.StdThread):
 
         Inside a cancel scope, cancelling the scope ends the wait with ``Cancelled``.
         """
+        if self is _p.current_thread():
+            raise RuntimeError("cannot join current thread")
         if _cancel.current_state() is not None and getattr(self, "_tk_wrapped", False):
             # Park on join_op()'s queue (which a cancellation wakes) until run() returned;
             # the thread is then only finishing, which the stdlib's join() waits for.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -422,3 +423,47 @@ class TestCancelledOp:
                 clock.advance(5.0)
         assert w.results == [(0, scope)]
         assert scope.cancel_called
+
+
+class TestReviewRegressions:
+    """Found by review: each would hang or corrupt state."""
+
+    def test_deadline_passed_before_a_blocking_call(self) -> None:
+        with CancelScope(timeout=0) as scope:
+            threadkit.Event().wait(timeout=5)  # used to deadlock noticing the deadline
+        assert scope.cancelled_caught
+        with CancelScope(timeout=0) as scope:
+            threadkit.select(threadkit.never(), timeout=5)
+        assert scope.cancelled_caught
+
+    def test_deadline_passed_while_a_task_computes(self) -> None:
+        def task() -> None:
+            deadline = time.monotonic() + 0.05
+            while time.monotonic() < deadline:  # computing, not at a cancellation point
+                pass
+            threadkit.sleep(5)
+
+        with pytest.raises(TimeoutError):
+            with threadkit.fail_after(0.02), threadkit.TaskGroup() as tg:
+                tg.start(task)
+
+    def test_out_of_order_exit_recovers(self) -> None:
+        a = CancelScope()
+        b = CancelScope()
+        a.__enter__()
+        b.__enter__()
+        with pytest.raises(RuntimeError, match=r"^CancelScope exited out of order"):
+            a.__exit__(None, None, None)
+        a.cancel()
+        b.__exit__(None, None, None)
+        threadkit.checkpoint()  # a no longer applies
+        assert threadkit.current_deadline() == math.inf
+
+    def test_condition_on_a_mutex_keeps_its_lock_when_cancelled(self) -> None:
+        m = threadkit.Mutex()
+        cv = threadkit.Condition(m)
+        with CancelScope() as scope, cv:
+            scope.cancel()
+            cv.wait()
+        assert scope.cancelled_caught
+        assert not m.locked()

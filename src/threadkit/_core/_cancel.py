@@ -94,20 +94,28 @@ class _ThreadState:
                 break
         return out
 
-    def pending(self) -> Cancelled | None:
-        """The Cancelled this thread should raise now, or None (notices passed deadlines)."""
-        scopes = self.effective()
-        if not scopes:
-            return None
+    def notice(self) -> None:
+        """Cancel the scopes whose deadline passed (call it with no lock held: cancelling
+        takes the locks of every thread in the scope, this one's included)."""
         now = _clock._current.now()
-        innermost = scopes[0]
-        for scope in scopes:
+        for scope in self.effective():
             if not scope._cancel_called and scope._deadline <= now:
                 scope._cancel(DEADLINE, None)
+
+    def check(self) -> Cancelled | None:
+        """The Cancelled this thread should raise now, or None (reads only: safe under
+        ``lock``; call ``notice()`` first to see passed deadlines)."""
+        scopes = self.effective()
+        for scope in scopes:
             if scope._cancel_called:
-                source = scope._source if scope is innermost else PARENT
+                source = scope._source if scope is scopes[0] else PARENT
                 return Cancelled(scope, source, scope._reason)
         return None
+
+    def pending(self) -> Cancelled | None:
+        """``notice()`` then ``check()`` (no lock held)."""
+        self.notice()
+        return self.check()
 
     def deadline(self) -> float:
         """The earliest deadline of the scopes that apply (``inf`` if none)."""
@@ -263,6 +271,11 @@ class CancelScope:
     ) -> bool:
         state = _state()
         if not state.scopes or state.scopes[-1] is not self:
+            # Recover (trio does the same): take this scope out wherever it is, so it stops
+            # applying, then report the misuse.
+            if self in state.scopes:
+                state.scopes.remove(self)
+                self._detach(state)
             raise RuntimeError("CancelScope exited out of order (not the innermost scope)")
         state.scopes.pop()
         self._detach(state)

@@ -226,6 +226,7 @@ def run_select(
             if index >= 0:
                 exc.add_note(f"raised by select operation {index} ({ops[index]!r})")
             raise
+        _cancel.checkpoint()  # woken by a cancellation: that, not a timeout, is the outcome
         if deadline is not None and _clock._current.now() >= deadline:
             raise TimeoutError("timed out waiting on select")
 

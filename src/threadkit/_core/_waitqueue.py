@@ -186,8 +186,9 @@ class SelectContext:
         state = _cancel.current_state()
         if state is None:
             return self._park(deadline)
+        state.notice()  # a passed deadline cancels its scope: done before taking state.lock
         with state.lock:
-            exc = state.pending()
+            exc = state.check()
             if exc is None:
                 state.parked = (self, None)
         if exc is not None:
@@ -359,8 +360,9 @@ class WaitQueue(deque["Waiter | Arm"]):
         state = _cancel.current_state()
         if state is None:
             return self._park(waiter, deadline)
+        state.notice()  # a passed deadline cancels its scope: done before taking state.lock
         with state.lock:
-            exc = state.pending()
+            exc = state.check()
             if exc is None:
                 state.parked = (self, waiter)
         if exc is not None:
