@@ -13,6 +13,7 @@ import sys as _sys
 import types as _types
 
 # The mirror of the stdlib's ``queue`` module, as ``threadkit.queue`` after ``import threadkit``.
+from . import futures as futures
 from . import queue as queue
 from ._channel import Broadcast as Broadcast
 from ._channel import BroadcastStatistics as BroadcastStatistics

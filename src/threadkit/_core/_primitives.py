@@ -39,6 +39,7 @@ __all__ = [
     "local",
     "main_thread",
     "monotonic",
+    "register_atexit",
     "setprofile",
     "settrace",
     "sleep",
@@ -81,6 +82,10 @@ getprofile = _threading.getprofile
 # The module itself, for the few attributes that differ between Python versions
 # (``settrace_all_threads`` is 3.12+) and for the tour's "what the stdlib does" scenes.
 threading_module = _threading
+
+# threading's own hook for work that must finish before the interpreter exits (what
+# concurrent.futures.thread uses; it runs before non-daemon threads are joined).
+register_atexit = _threading._register_atexit  # type: ignore[attr-defined]
 
 monotonic = _time.monotonic
 sleep = _time.sleep

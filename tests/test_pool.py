@@ -1,0 +1,123 @@
+"""threadkit.futures: the ThreadPoolExecutor drop-in and Future's additions.
+
+CPython's own tests for the executor, wait/as_completed, shutdown, initializer and Future
+run against threadkit in the conformance suite; these cover what that suite does not.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import gc
+import threading
+
+import pytest
+
+import threadkit
+import threadkit.futures as tf
+from conftest import wait_until
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class TestExecutor:
+    def test_submit_map_and_context_manager(self) -> None:
+        with tf.ThreadPoolExecutor(2, thread_name_prefix="tk") as pool:
+            futures = [pool.submit(pow, 2, n) for n in range(10)]
+            assert [f.result(10) for f in futures] == [2**n for n in range(10)]
+            assert list(pool.map(abs, [-1, -2, 3])) == [1, 2, 3]
+            names = {f.result() for f in [pool.submit(lambda: threading.current_thread().name)]}
+        assert all(isinstance(f, cf.Future) for f in futures)
+        assert names <= {"tk_0", "tk_1"}
+
+    def test_works_with_the_stdlib_wait_and_as_completed(self) -> None:
+        with tf.ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(sum, [n, n]) for n in range(5)]
+            done, not_done = cf.wait(futures, timeout=10)
+            assert (len(done), len(not_done)) == (5, 0)
+            assert sorted(f.result() for f in cf.as_completed(futures)) == [0, 2, 4, 6, 8]
+
+    def test_messages(self) -> None:
+        with pytest.raises(ValueError, match=r"^max_workers must be greater than 0$"):
+            tf.ThreadPoolExecutor(0)
+        with pytest.raises(TypeError, match=r"^initializer must be a callable$"):
+            tf.ThreadPoolExecutor(1, initializer=3)  # type: ignore[arg-type]
+        pool = tf.ThreadPoolExecutor(1)
+        pool.shutdown()
+        with pytest.raises(RuntimeError, match=r"^cannot schedule new futures after shutdown$"):
+            pool.submit(print)
+
+    def test_shutdown_cancel_futures_loses_nothing(self) -> None:
+        gate = threadkit.Event()
+        pool = tf.ThreadPoolExecutor(1)
+        running = pool.submit(gate.wait, 10)
+        queued = [pool.submit(print) for _ in range(5)]
+        wait_until(running.running)
+        with threadkit.TaskGroup() as tg:
+            tg.start(lambda: pool.shutdown(True, cancel_futures=True))
+            wait_until(lambda: all(f.cancelled() for f in queued))
+            gate.set()
+        assert running.result() is True
+        assert all(f.done() for f in [running, *queued])
+
+    def test_initializer_failure_breaks_the_pool(self, caplog: pytest.LogCaptureFixture) -> None:
+        def fail() -> None:
+            raise ValueError("no")
+
+        pool = tf.ThreadPoolExecutor(1, initializer=fail)
+        future = pool.submit(print)
+        with pytest.raises(tf.BrokenThreadPool):
+            future.result(10)
+        with pytest.raises(tf.BrokenThreadPool, match=r"^A thread initializer failed"):
+            pool.submit(print)
+        pool.shutdown()
+        assert "Exception in initializer" in caplog.text
+
+    def test_idle_workers_are_reused(self) -> None:
+        with tf.ThreadPoolExecutor(4) as pool:
+            for _ in range(20):
+                pool.submit(print, end="").result(10)
+            assert len(pool._core.threads) == 1
+
+    def test_collected_executor_stops_its_workers(self) -> None:
+        pool = tf.ThreadPoolExecutor(2)
+        pool.submit(print, end="").result(10)
+        threads = list(pool._core.threads)
+        del pool
+        gc.collect()
+        for thread in threads:
+            thread.join(10)
+        assert not any(t.is_alive() for t in threads)
+
+
+class TestFuture:
+    def test_state_and_now(self) -> None:
+        f: tf.Future[int] = tf.Future()
+        assert f.state() == "pending"
+        with pytest.raises(cf.InvalidStateError, match=r"^result_now\(\) on a pending future$"):
+            f.result_now()
+        with pytest.raises(cf.InvalidStateError, match=r"^exception_now\(\) on a pending future$"):
+            f.exception_now()
+        f.set_exception(KeyError("k"))
+        assert f.state() == "finished"
+        assert isinstance(f.exception_now(), KeyError)
+        with pytest.raises(KeyError):
+            f.result_now()
+        g: tf.Future[int] = tf.Future()
+        g.cancel()
+        assert g.state() == "cancelled"
+
+    def test_done_op_in_select(self) -> None:
+        with tf.ThreadPoolExecutor(1) as pool:
+            gate = threadkit.Event()
+            f = pool.submit(gate.wait, 10)
+            assert threadkit.select(f.done_op(), default=True) == (-1, None)
+            with threadkit.TaskGroup() as tg:
+                task = tg.start(lambda: threadkit.select(f.done_op(), timeout=10))
+                gate.set()
+            assert task.result() == (0, f)
+
+    def test_result_in_a_cancelled_scope(self) -> None:
+        f: tf.Future[int] = tf.Future()
+        with threadkit.move_on_after(0.01) as scope:
+            threadkit.select(f.done_op())
+        assert scope.cancelled_caught
