@@ -7,9 +7,9 @@ stdlib's do. ``submit`` appends a work item and wakes one parked worker under th
 lock, or starts a worker if none is idle and fewer than ``max_workers`` run; a worker takes
 items with a lock-free ``deque.popleft()`` and parks on threadkit's wait queue only when the
 deque is empty (checked again under the lock, so no item waits for a sleeping worker).
-``_idle`` counts the workers that are not running a task (a threadkit ``Semaphore`` whose
-uncontended ``acquire(False)`` is one lock-free pop): a submit that finds one does not start a
-thread, which is how the stdlib reuses idle threads.
+``idle`` holds a token per worker that is not running a task (appended and popped without a
+lock): a submit that takes one does not start a thread, which is how the stdlib reuses idle
+threads.
 
 Wake-ups (as in ``threadkit.queue``, after ``LinkedBlockingQueue``): a submit wakes a parked
 worker only when it makes the deque non-empty, and a worker that takes an item and leaves
@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 from ._core import WaitQueue
 from ._core import _primitives as _p
 from ._futures import Future
-from ._sync import Semaphore
 
 __all__ = ["BrokenThreadPool", "ThreadPoolExecutor"]
 
@@ -54,7 +53,10 @@ class _Core:
         self.parked = WaitQueue("ThreadPoolExecutor workers")
         self.lock = self.parked.lock  # guards shutdown, broken, threads, and appends to work
         self.work: deque[_WorkItem | None] = deque()  # appended under lock, popped anywhere
-        self.idle = Semaphore(0)  # workers not running a task
+        # One token per worker that is not running a task: appended by the worker when it
+        # finishes one, popped by a submit that it will serve (both atomic deque operations,
+        # no lock: the stdlib's idle Semaphore, without its lock).
+        self.idle: deque[None] = deque()
         self.shutdown = False
         self.broken: str | None = None
         self.threads: set[_p.StdThread] = set()
@@ -126,7 +128,7 @@ def _worker(
                         parked.unpark(1)
             item.run()
             del item
-            core.idle.release()
+            core.idle.append(None)
     except BaseException:
         _base.LOGGER.critical("Exception in worker", exc_info=True)
 
@@ -152,7 +154,7 @@ class ThreadPoolExecutor(_base.Executor):
     accept them.
 
     Unlike ``concurrent.futures.ThreadPoolExecutor``, idle workers park on threadkit's wait
-    queue and take work without a lock, which makes a submit-and-wait several times cheaper.
+    queue and take work without a lock, which makes a submit-and-wait cheaper (see bench).
 
     Example:
         >>> with ThreadPoolExecutor(2) as pool:
@@ -215,7 +217,9 @@ class ThreadPoolExecutor(_base.Executor):
             work.append(item)
             if core.parked and len(work) <= 1:  # see "wake-ups" in the module docstring
                 core.parked.unpark(1)
-        if not core.idle.acquire(False):
+        try:
+            core.idle.pop()
+        except IndexError:
             self._adjust_thread_count()
         return future
 
