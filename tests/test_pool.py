@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gc
+import queue
 import threading
 
 import pytest
@@ -121,3 +122,86 @@ class TestFuture:
         with threadkit.move_on_after(0.01) as scope:
             threadkit.select(f.done_op())
         assert scope.cancelled_caught
+
+
+class TestBackpressure:
+    def _pool(self, on_full: str) -> tuple[tf.ThreadPoolExecutor, threadkit.Event, cf.Future[bool]]:
+        """One worker, busy behind a gate, and one task queued: the queue (max 1) is full."""
+        gate = threadkit.Event()
+        pool = tf.ThreadPoolExecutor(1, max_queue=1, on_full=on_full)  # type: ignore[arg-type]
+        running = pool.submit(gate.wait, 10)
+        wait_until(running.running)
+        pool.submit(print, end="")
+        return pool, gate, running
+
+    def test_block_waits_for_room(self) -> None:
+        pool, gate, _ = self._pool("block")
+        with threadkit.TaskGroup() as tg:
+            task = tg.start(lambda: pool.submit(sum, [1, 2]))
+            wait_until(lambda: len(pool._core.room) == 1)
+            gate.set()
+        assert task.result().result(10) == 3
+        pool.shutdown()
+
+    def test_block_is_a_cancellation_point(self) -> None:
+        pool, gate, _ = self._pool("block")
+        with threadkit.move_on_after(0.02) as scope:
+            pool.submit(print)
+        assert scope.cancelled_caught
+        gate.set()
+        pool.shutdown()
+
+    def test_raise(self) -> None:
+        pool, gate, _ = self._pool("raise")
+        with pytest.raises(queue.Full, match=r"^the pool's queue is full \(max_queue=1\)$"):
+            pool.submit(print)
+        gate.set()
+        pool.shutdown()
+
+    def test_caller_runs(self) -> None:
+        pool, gate, _ = self._pool("caller_runs")
+        f = pool.submit(lambda: threading.current_thread().name)
+        assert f.result(0) == threading.current_thread().name
+        gate.set()
+        pool.shutdown()
+
+    def test_discard_oldest_cancels_its_future(self) -> None:
+        gate = threadkit.Event()
+        pool = tf.ThreadPoolExecutor(1, max_queue=1, on_full="discard_oldest")
+        running = pool.submit(gate.wait, 10)
+        wait_until(running.running)
+        oldest = pool.submit(print, end="")
+        newest = pool.submit(sum, [2, 2])
+        assert oldest.cancelled()
+        gate.set()
+        assert newest.result(10) == 4
+        pool.shutdown()
+
+    def test_shutdown_wakes_a_blocked_submit(self) -> None:
+        pool, gate, _ = self._pool("block")
+
+        def submit() -> str:
+            try:
+                pool.submit(print)
+            except RuntimeError as exc:
+                return str(exc)
+            return "queued"
+
+        with threadkit.TaskGroup() as tg:
+            task = tg.start(submit)
+            wait_until(lambda: len(pool._core.room) == 1)
+            pool.shutdown(wait=False)
+            gate.set()
+        assert task.result() == "cannot schedule new futures after shutdown"
+        pool.shutdown()
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"max_queue": 0}, r"^max_queue must be an int >= 1 or None, not 0$"),
+            ({"on_full": "drop"}, r"^on_full must be one of 'block', 'raise', 'caller_runs', "),
+        ],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, object], message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            tf.ThreadPoolExecutor(1, **kwargs)  # type: ignore[arg-type]

@@ -28,7 +28,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import _base
 from concurrent.futures.thread import BrokenThreadPool
-from typing import Any, TypeVar
+from queue import Full
+from typing import Any, Literal, TypeVar
 
 from ._core import WaitQueue
 from ._core import _primitives as _p
@@ -37,6 +38,9 @@ from ._futures import Future
 __all__ = ["BrokenThreadPool", "ThreadPoolExecutor"]
 
 _T = TypeVar("_T")
+
+OnFull = Literal["block", "raise", "caller_runs", "discard_oldest"]
+_ON_FULL: tuple[str, ...] = ("block", "raise", "caller_runs", "discard_oldest")
 
 # Set at interpreter exit (see _python_exit): no new work anywhere, workers drain and stop.
 _global_shutdown = False
@@ -47,11 +51,23 @@ _cores: weakref.WeakSet[_Core] = weakref.WeakSet()
 class _Core:
     """What the workers of one pool share; they never hold the executor itself."""
 
-    __slots__ = ("__weakref__", "broken", "idle", "lock", "parked", "shutdown", "threads", "work")
+    __slots__ = (
+        "__weakref__",
+        "broken",
+        "idle",
+        "lock",
+        "parked",
+        "room",
+        "shutdown",
+        "threads",
+        "work",
+    )
 
     def __init__(self) -> None:
         self.parked = WaitQueue("ThreadPoolExecutor workers")
         self.lock = self.parked.lock  # guards shutdown, broken, threads, and appends to work
+        # Submitters waiting for room in a bounded queue (max_queue, on_full="block").
+        self.room = WaitQueue("ThreadPoolExecutor submitters", self.lock)
         self.work: deque[_WorkItem | None] = deque()  # appended under lock, popped anywhere
         # One token per worker that is not running a task: appended by the worker when it
         # finishes one, popped by a submit that it will serve (both atomic deque operations,
@@ -66,6 +82,7 @@ class _Core:
         with self.lock:
             self.shutdown = True
             self.parked.unpark_all()
+            self.room.unpark_all()
 
 
 class _WorkItem:
@@ -122,6 +139,9 @@ def _worker(
                 continue
             if item is None:  # pragma: no cover - not used as a sentinel any more
                 continue
+            if core.room:  # a submitter waits for room in a bounded queue
+                with core.lock:
+                    core.room.unpark(1)
             if work and parked:  # more work and workers asleep: pass the baton on
                 with core.lock:
                     if work:
@@ -153,8 +173,11 @@ class ThreadPoolExecutor(_base.Executor):
     ``concurrent.futures.Future``s, so ``concurrent.futures.wait`` and ``as_completed``
     accept them.
 
-    Unlike ``concurrent.futures.ThreadPoolExecutor``, idle workers park on threadkit's wait
-    queue and take work without a lock, which makes a submit-and-wait cheaper (see bench).
+    Unlike ``concurrent.futures.ThreadPoolExecutor``, its queue can be bounded:
+    ``max_queue=n`` with ``on_full="block" | "raise" | "caller_runs" | "discard_oldest"``
+    (cpython issue 73781: the stdlib's queue grows without limit). Idle workers park on
+    threadkit's wait queue and take work without a lock, which makes a submit-and-wait
+    cheaper (see bench).
 
     Example:
         >>> with ThreadPoolExecutor(2) as pool:
@@ -170,7 +193,20 @@ class ThreadPoolExecutor(_base.Executor):
         thread_name_prefix: str = "",
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
+        *,
+        max_queue: int | None = None,
+        on_full: OnFull = "block",
     ) -> None:
+        if max_queue is not None and (
+            isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 1
+        ):
+            raise ValueError(f"max_queue must be an int >= 1 or None, not {max_queue!r}")
+        if on_full not in _ON_FULL:
+            raise ValueError(
+                f"on_full must be one of {', '.join(map(repr, _ON_FULL))}, not {on_full!r}"
+            )
+        self._max_queue = max_queue
+        self._on_full = on_full
         if max_workers is None:
             cpus = getattr(os, "process_cpu_count", os.cpu_count)() or 1
             max_workers = min(32, cpus + 4)
@@ -199,24 +235,56 @@ class ThreadPoolExecutor(_base.Executor):
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         """Schedule ``fn(*args, **kwargs)`` and return its ``Future``.
 
+        With ``max_queue`` set and that many tasks waiting, ``on_full`` decides: ``"block"``
+        waits for room (a cancellation point), ``"raise"`` raises ``queue.Full``,
+        ``"caller_runs"`` runs the task in the calling thread, ``"discard_oldest"`` cancels
+        the oldest waiting task's future and queues this one.
+
         Raises:
-            RuntimeError: after ``shutdown()`` or at interpreter exit.
+            RuntimeError: after ``shutdown()`` or at interpreter exit (also while blocked).
             BrokenThreadPool: an initializer failed.
+            queue.Full: the queue is full and ``on_full="raise"``.
         """
         core = self._core
         future: Future[_T] = Future()
         item = _WorkItem(future, fn, args, kwargs)
-        with core.lock:
-            if core.broken:
-                raise BrokenThreadPool(core.broken)
-            if core.shutdown:
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            if _global_shutdown:
-                raise RuntimeError("cannot schedule new futures after interpreter shutdown")
-            work = core.work
-            work.append(item)
-            if core.parked and len(work) <= 1:  # see "wake-ups" in the module docstring
-                core.parked.unpark(1)
+        run_here = False
+        while True:
+            discarded = None
+            with core.lock:
+                if core.broken:
+                    raise BrokenThreadPool(core.broken)
+                if core.shutdown:
+                    raise RuntimeError("cannot schedule new futures after shutdown")
+                if _global_shutdown:
+                    raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+                work = core.work
+                if self._max_queue is None or len(work) < self._max_queue:
+                    work.append(item)
+                    if core.parked and len(work) <= 1:  # see "wake-ups" in the docstring
+                        core.parked.unpark(1)
+                    break
+                policy = self._on_full
+                if policy == "discard_oldest":
+                    discarded = work.popleft()
+                    work.append(item)
+                    break
+                if policy == "raise":
+                    raise Full(f"the pool's queue is full (max_queue={self._max_queue})")
+                if policy == "caller_runs":
+                    run_here = True
+                    break
+                waiter = core.room.enqueue()
+            try:
+                core.room.park(waiter, None)  # a cancellation point: nothing was queued
+            except BaseException:
+                core.room.abandon(waiter)
+                raise
+        if discarded is not None:
+            discarded.future.cancel()  # never lost silently: its future says so
+        if run_here:
+            item.run()  # the queue was full: the submitting thread runs it
+            return future
         try:
             core.idle.pop()
         except IndexError:
