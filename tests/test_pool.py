@@ -205,3 +205,21 @@ class TestBackpressure:
     def test_bad_arguments(self, kwargs: dict[str, object], message: str) -> None:
         with pytest.raises(ValueError, match=message):
             tf.ThreadPoolExecutor(1, **kwargs)  # type: ignore[arg-type]
+
+
+class TestStats:
+    def test_counts(self) -> None:
+        gate = threadkit.Event()
+        pool = tf.ThreadPoolExecutor(1, max_queue=1, on_full="raise")
+        assert pool.stats() == tf.PoolStatistics(0, 0, 0, 0, 0, 0)
+        pool.submit(print, end="").result(10)
+        running = pool.submit(gate.wait, 10)
+        wait_until(running.running)
+        pool.submit(print, end="")
+        with pytest.raises(queue.Full):
+            pool.submit(print)
+        s = pool.stats()
+        assert (s.workers, s.queued, s.completed, s.rejected) == (1, 1, 1, 1)
+        gate.set()
+        pool.shutdown()
+        assert pool.stats().completed == 3

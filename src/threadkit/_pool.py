@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import _base
 from concurrent.futures.thread import BrokenThreadPool
+from dataclasses import dataclass
 from queue import Full
 from typing import Any, Literal, TypeVar
 
@@ -35,7 +36,7 @@ from ._core import WaitQueue
 from ._core import _primitives as _p
 from ._futures import Future
 
-__all__ = ["BrokenThreadPool", "ThreadPoolExecutor"]
+__all__ = ["BrokenThreadPool", "PoolStatistics", "ThreadPoolExecutor"]
 
 _T = TypeVar("_T")
 
@@ -54,9 +55,11 @@ class _Core:
     __slots__ = (
         "__weakref__",
         "broken",
+        "done_counts",
         "idle",
         "lock",
         "parked",
+        "rejected",
         "room",
         "shutdown",
         "threads",
@@ -76,6 +79,9 @@ class _Core:
         self.shutdown = False
         self.broken: str | None = None
         self.threads: set[_p.StdThread] = set()
+        # Tasks each worker has run: one single-writer cell per worker (summed by stats()).
+        self.done_counts: list[list[int]] = []
+        self.rejected = 0  # tasks refused or discarded by on_full; guarded by lock
 
     def stop(self) -> None:
         """No more work: wake every parked worker so it drains the deque and exits."""
@@ -83,6 +89,27 @@ class _Core:
             self.shutdown = True
             self.parked.unpark_all()
             self.room.unpark_all()
+
+
+@dataclass(frozen=True)
+class PoolStatistics:
+    """A snapshot of a ``ThreadPoolExecutor``, from ``stats()``.
+
+    Attributes:
+        workers: worker threads alive.
+        idle: workers not running a task (approximate while tasks start and end).
+        queued: tasks waiting for a worker.
+        completed: tasks run to the end (successfully or not).
+        rejected: tasks refused (``on_full="raise"``), run by the caller, or discarded.
+        threads_waiting_submit: threads blocked in ``submit`` for room in the queue.
+    """
+
+    workers: int
+    idle: int
+    queued: int
+    completed: int
+    rejected: int
+    threads_waiting_submit: int
 
 
 class _WorkItem:
@@ -120,6 +147,9 @@ def _worker(
             return
     work = core.work
     parked = core.parked
+    done = [0]  # written by this worker only
+    with core.lock:
+        core.done_counts.append(done)
     try:
         while True:
             try:
@@ -148,6 +178,7 @@ def _worker(
                         parked.unpark(1)
             item.run()
             del item
+            done[0] += 1
             core.idle.append(None)
     except BaseException:
         _base.LOGGER.critical("Exception in worker", exc_info=True)
@@ -265,6 +296,8 @@ class ThreadPoolExecutor(_base.Executor):
                         core.parked.unpark(1)
                     break
                 policy = self._on_full
+                if policy != "block":
+                    core.rejected += 1
                 if policy == "discard_oldest":
                     discarded = work.popleft()
                     work.append(item)
@@ -290,6 +323,20 @@ class ThreadPoolExecutor(_base.Executor):
         except IndexError:
             self._adjust_thread_count()
         return future
+
+    def stats(self) -> PoolStatistics:
+        """Return a snapshot of the pool's workers, queue and counts."""
+        core = self._core
+        with core.lock:
+            workers = sum(t.is_alive() for t in core.threads)
+            return PoolStatistics(
+                workers=workers,
+                idle=min(len(core.idle), workers),
+                queued=len(core.work),
+                completed=sum(cell[0] for cell in core.done_counts),
+                rejected=core.rejected,
+                threads_waiting_submit=len(core.room),
+            )
 
     def _adjust_thread_count(self) -> None:
         core = self._core

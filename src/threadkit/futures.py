@@ -25,7 +25,7 @@ from concurrent.futures import (
 
 from ._core import fixup_module_metadata as _fixup
 from ._futures import Future
-from ._pool import BrokenThreadPool, ThreadPoolExecutor
+from ._pool import BrokenThreadPool, PoolStatistics, ThreadPoolExecutor
 
 __all__ = [
     "ALL_COMPLETED",
@@ -37,6 +37,7 @@ __all__ = [
     "Executor",
     "Future",
     "InvalidStateError",
+    "PoolStatistics",
     "ThreadPoolExecutor",
     "TimeoutError",
     "as_completed",
