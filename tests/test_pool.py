@@ -117,6 +117,20 @@ class TestFuture:
                 gate.set()
             assert task.result() == (0, f)
 
+    def test_then(self) -> None:
+        with tf.ThreadPoolExecutor(2) as pool:
+            assert pool.submit(sum, [1, 2]).then(lambda x: x * 10).result(10) == 30
+            failing = pool.submit(int, "x").then(lambda x: x + 1)
+            with pytest.raises(ValueError, match=r"invalid literal"):
+                failing.result(10)
+            raising = pool.submit(abs, -1).then(lambda x: 1 / (x - 1))
+            with pytest.raises(ZeroDivisionError):
+                raising.result(10)
+        pending: tf.Future[int] = tf.Future()
+        chained = pending.then(lambda x: x)
+        pending.cancel()
+        assert chained.cancelled()
+
     def test_result_in_a_cancelled_scope(self) -> None:
         f: tf.Future[int] = tf.Future()
         with threadkit.move_on_after(0.01) as scope:

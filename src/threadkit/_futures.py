@@ -8,6 +8,7 @@ operation, through a wait queue woken by a done-callback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures as _cf
 from typing import Any, Literal, TypeVar
 
@@ -16,6 +17,7 @@ from ._core import SelectOp, WaitOp, WaitQueue
 __all__ = ["Future"]
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 
 State = Literal["pending", "running", "cancelled", "finished"]
 _STATES: dict[str, State] = {
@@ -67,6 +69,42 @@ class Future(_cf.Future[_T]):
         if not self.done():
             raise _cf.InvalidStateError(f"exception_now() on a {self.state()} future")
         return self.exception(0)
+
+    def then(self, fn: Callable[[_T], _U], /) -> Future[_U]:
+        """Return a future of ``fn(result)``, run as soon as this future succeeds.
+
+        ``fn`` runs in the thread that completes this future (or at once, in the calling
+        thread, if it is already done). If this future raised, the new one raises the same
+        exception; if it was cancelled, the new one is cancelled; if ``fn`` raises, the new
+        one raises that.
+
+        Example:
+            >>> f = Future()
+            >>> g = f.then(lambda x: x * 2)
+            >>> f.set_result(21)
+            >>> g.result()
+            42
+        """
+        chained: Future[_U] = Future()
+
+        def follow(done: _cf.Future[_T]) -> None:
+            if done.cancelled():
+                chained.cancel()
+                chained.set_running_or_notify_cancel()
+                return
+            exc = done.exception()
+            if exc is not None:
+                chained.set_exception(exc)
+                return
+            try:
+                value = fn(done.result())
+            except BaseException as error:
+                chained.set_exception(error)
+            else:
+                chained.set_result(value)
+
+        self.add_done_callback(follow)
+        return chained
 
     def done_op(self) -> SelectOp[Future[_T]]:
         """Return a select operation that fires when the future is done (its value: the future)."""
