@@ -26,6 +26,7 @@ from ._core import (
     WaitOp,
     WaitQueue,
     check_timeout,
+    deadline_after,
     describe_thread,
     get_clock,
     lock_deadline,
@@ -948,9 +949,8 @@ def sleep(seconds: float) -> None:
         ValueError: ``seconds`` is negative or NaN.
         Cancelled: the calling thread's cancel scope was cancelled.
     """
-    check_timeout(seconds, "seconds")
+    deadline = deadline_after(seconds, "seconds")
     queue = WaitQueue("sleep")
-    deadline = get_clock().now() + seconds
     with queue.lock:
         waiter = queue.enqueue()
     try:

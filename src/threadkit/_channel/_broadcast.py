@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Generic, TypeVar, final
 
-from .._core import Arm, SelectOp, WaitQueue, WouldBlock, check_timeout, get_clock
+from .._core import Arm, SelectOp, WaitQueue, WouldBlock, deadline_after
 from ._errors import ChannelClosed, EndOfChannel, Lagged
 from ._protocol import Receiving
 
@@ -230,9 +230,7 @@ class Subscriber(Receiving[_T]):
             TimeoutError: ``timeout`` seconds passed first.
             ValueError: ``timeout`` is negative or NaN.
         """
-        deadline = None
-        if timeout is not None:
-            deadline = get_clock().now() + check_timeout(timeout)  # type: ignore[operator]
+        deadline = deadline_after(timeout)
         b = self._broadcast
         waiters = b._waiters
         while True:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar, final
 
-from .._core import SelectOp, WaitQueue, WouldBlock, check_timeout, get_clock
+from .._core import SelectOp, WaitQueue, WouldBlock, deadline_after
 from .._core import _primitives as _p
 from ._array import ArrayFlavor
 from ._errors import ChannelClosed
@@ -68,12 +68,6 @@ class _Channel(Generic[_T]):
                 len(flavor.senders),
                 len(flavor.receivers),
             )
-
-
-def _deadline(timeout: float | None) -> float | None:
-    if timeout is None:
-        return None
-    return get_clock().now() + check_timeout(timeout)  # type: ignore[operator]
 
 
 def _no_constructor(cls: type) -> NoReturn:
@@ -228,7 +222,7 @@ class Sender(_End, Generic[_T]):
         """
         if self._closed:
             raise ChannelClosed("send on a closed Sender", item)
-        self._flavor.send(item, None if timeout is None else _deadline(timeout), self)
+        self._flavor.send(item, None if timeout is None else deadline_after(timeout), self)
 
     def try_send(self, item: _T) -> None:
         """Send ``item`` if that can be done without blocking, else raise ``WouldBlock``."""
@@ -291,7 +285,7 @@ class Receiver(_End, Receiving[_T]):
         """
         if self._closed:
             raise ChannelClosed("receive on a closed Receiver")
-        deadline = None if timeout is None else _deadline(timeout)
+        deadline = None if timeout is None else deadline_after(timeout)
         return self._flavor.recv(deadline, self)  # type: ignore[no-any-return]
 
     def try_recv(self) -> _T:

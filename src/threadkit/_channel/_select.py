@@ -10,7 +10,7 @@ import random
 from collections.abc import Sequence
 from typing import Any, final
 
-from .._core import SelectOp, _random, check_timeout, get_clock, run_select
+from .._core import SelectOp, _random, deadline_after, run_select
 
 __all__ = ["Select", "select"]
 
@@ -68,9 +68,7 @@ def select(
     """
     if not ops:
         raise ValueError("select() needs at least one operation")
-    deadline = None
-    if timeout is not None:
-        deadline = get_clock().now() + check_timeout(timeout)  # type: ignore[operator]
+    deadline = deadline_after(timeout)
     if rng is None:
         rng = _random._current
     # The first pass of run_select (try each operation once), inlined: most selects end

@@ -7,7 +7,7 @@ the earliest deadline of its operations, so a timer costs no thread.
 
 from __future__ import annotations
 
-from .._core import Arm, SelectOp, check_timeout, get_clock
+from .._core import Arm, SelectOp, check_timeout, deadline_after, get_clock
 from .._core import _primitives as _p
 
 __all__ = ["after", "never", "tick"]
@@ -19,7 +19,7 @@ class _After(SelectOp[float]):
     __slots__ = ("_at", "_taken")
 
     def __init__(self, delay: float) -> None:
-        self._at = get_clock().now() + check_timeout(delay, "delay")  # type: ignore[operator]
+        self._at = deadline_after(delay, "delay")
         self._taken = _p.allocate_lock()  # acquired once, by whoever takes the message
 
     def __repr__(self) -> str:

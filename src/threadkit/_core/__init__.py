@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import _cancel, _hooks, _primitives, _random
 from ._cancel import Cancelled, CancelScope, checkpoint, current_scopes, inherited
 from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
-from ._deadlines import check_timeout, lock_deadline, remaining, wait_deadline
+from ._deadlines import check_timeout, deadline_after, lock_deadline, remaining, wait_deadline
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
 from ._random import get_random, use_random
 from ._select import SelectOp, WaitOp, run_select
@@ -41,6 +41,7 @@ __all__ = [
     "check_timeout",
     "checkpoint",
     "current_scopes",
+    "deadline_after",
     "describe_thread",
     "fixup_module_metadata",
     "get_clock",

@@ -21,11 +21,13 @@ NaN is rejected in every dialect (the standard library hangs on ``Semaphore.acqu
 from __future__ import annotations
 
 import math
+from typing import overload
 
 from . import _clock, _primitives
 
 __all__ = [
     "check_timeout",
+    "deadline_after",
     "lock_deadline",
     "remaining",
     "wait_deadline",
@@ -104,6 +106,22 @@ def check_timeout(timeout: float | None, name: str = "timeout") -> float | None:
     if timeout < 0:
         raise ValueError(f"{name} must be >= 0, not {timeout!r}")
     return timeout
+
+
+@overload
+def deadline_after(timeout: float, name: str = "timeout") -> float: ...
+@overload
+def deadline_after(timeout: None, name: str = "timeout") -> None: ...
+def deadline_after(timeout: float | None, name: str = "timeout") -> float | None:
+    """Validate a new API's ``timeout`` (``check_timeout``) and return its deadline.
+
+    ``None`` (wait forever) stays ``None``; a number becomes ``now + timeout`` on the current
+    clock. The edge of every new blocking API (channels, select, sources, sleep) uses this.
+    """
+    if timeout is None:
+        return None
+    check_timeout(timeout, name)
+    return _clock._current.now() + timeout
 
 
 def remaining(deadline: float | None) -> float | None:
