@@ -77,12 +77,12 @@ class TestExecutor:
         with tf.ThreadPoolExecutor(4) as pool:
             for _ in range(20):
                 pool.submit(print, end="").result(10)
-            assert len(pool._core.threads) == 1
+            assert len(pool._threads) == 1
 
     def test_collected_executor_stops_its_workers(self) -> None:
         pool = tf.ThreadPoolExecutor(2)
         pool.submit(print, end="").result(10)
-        threads = list(pool._core.threads)
+        threads = list(pool._threads)
         del pool
         gc.collect()
         for thread in threads:
@@ -212,7 +212,10 @@ class TestBackpressure:
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [
-            ({"max_queue": 0}, r"^max_queue must be an int >= 1 or None, not 0$"),
+            ({"max_queue": 0}, r"^max_queue must be >= 1 or None, not 0$"),
+            ({"max_tasks_per_worker": 0}, r"^max_tasks_per_worker must be >= 1 or None, not 0$"),
+            ({"min_workers": 2}, r"^min_workers \(2\) must not exceed max_workers \(1\)$"),
+            ({"idle_timeout": -1}, r"^idle_timeout must be >= 0, not -1$"),
             ({"on_full": "drop"}, r"^on_full must be one of 'block', 'raise', 'caller_runs', "),
         ],
     )
@@ -225,7 +228,7 @@ class TestStats:
     def test_counts(self) -> None:
         gate = threadkit.Event()
         pool = tf.ThreadPoolExecutor(1, max_queue=1, on_full="raise")
-        assert pool.stats() == tf.PoolStatistics(0, 0, 0, 0, 0, 0)
+        assert pool.stats() == tf.PoolStatistics(0, 0, 0, 0, 0, 0, 0)
         pool.submit(print, end="").result(10)
         running = pool.submit(gate.wait, 10)
         wait_until(running.running)
@@ -233,7 +236,8 @@ class TestStats:
         with pytest.raises(queue.Full):
             pool.submit(print)
         s = pool.stats()
-        assert (s.workers, s.queued, s.completed, s.rejected) == (1, 1, 1, 1)
+        assert (s.workers, s.active, s.idle) == (1, 1, 0)
+        assert (s.queued, s.completed, s.rejected) == (1, 1, 1)
         gate.set()
         pool.shutdown()
         assert pool.stats().completed == 3

@@ -1,31 +1,56 @@
-"""``Future``: ``concurrent.futures.Future`` with threadkit's additions.
+"""``Future``: ``concurrent.futures.Future`` with threadkit's additions, and a lighter body.
 
 It is a subclass, so ``concurrent.futures.wait`` and ``as_completed`` (which read the
-stdlib's private state) accept it, and every stdlib behaviour is kept. What it adds:
-``state()``, ``result_now()``/``exception_now()`` (never block), and ``done_op()``, a select
-operation, through a wait queue woken by a done-callback.
+stdlib's private state: ``_state``, ``_waiters`` and ``_condition``) accept it, and every
+stdlib behaviour is kept. What changes is underneath: the stdlib's future builds a
+``threading.Condition`` (a Python object around an RLock) for every call and notifies it
+in Python; this one holds a plain C lock, and a thread that waits for the result parks on
+a threadkit ``WaitQueue`` made on first use. ``_condition`` is still there for code that
+reads it (``concurrent.futures.wait`` locks it): a view with the Condition's methods over
+that lock and queue. A future nobody waits for
+(the common case: the result is there when asked) costs one lock. Waiting in ``result()``
+is a cancellation point of threadkit's cancel scopes.
+
+What it adds: ``state()``, ``result_now()``/``exception_now()`` (never block),
+``then(fn)``, ``done_op()`` (a select operation), and ``cancel(interrupt=True)`` for a
+running task of a threadkit pool.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent import futures as _cf
-from typing import Any, Literal, TypeVar
+from concurrent.futures import _base
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._core import SelectOp, WaitOp, WaitQueue
+from ._core import SelectOp, WaitOp, WaitQueue, wait_deadline
+from ._core import _primitives as _p
+
+if TYPE_CHECKING:
+    from ._core import CancelScope
 
 __all__ = ["Future"]
 
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
+PENDING: str = _base.PENDING  # type: ignore[attr-defined]
+RUNNING: str = _base.RUNNING  # type: ignore[attr-defined]
+CANCELLED: str = _base.CANCELLED  # type: ignore[attr-defined]
+CANCELLED_AND_NOTIFIED: str = _base.CANCELLED_AND_NOTIFIED  # type: ignore[attr-defined]
+FINISHED: str = _base.FINISHED  # type: ignore[attr-defined]
+_DONE = frozenset((CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED))
+_CANCELLED = frozenset((CANCELLED, CANCELLED_AND_NOTIFIED))
+
+_DESCRIPTION: dict[str, str] = _base._STATE_TO_DESCRIPTION_MAP  # type: ignore[attr-defined]
+
 State = Literal["pending", "running", "cancelled", "finished"]
 _STATES: dict[str, State] = {
-    "PENDING": "pending",
-    "RUNNING": "running",
-    "CANCELLED": "cancelled",
-    "CANCELLED_AND_NOTIFIED": "cancelled",
-    "FINISHED": "finished",
+    PENDING: "pending",
+    RUNNING: "running",
+    CANCELLED: "cancelled",
+    CANCELLED_AND_NOTIFIED: "cancelled",
+    FINISHED: "finished",
 }
 
 
@@ -41,11 +66,117 @@ class Future(_cf.Future[_T]):
         ('finished', 7)
     """
 
-    _tk_done: WaitQueue | None = None
+    # The cancel scope of the running task (set by the pool that runs it), for
+    # cancel(interrupt=True); None when the task does not run in one.
+    _tk_scope: CancelScope | None = None
+
+    def __init__(self) -> None:  # the stdlib's fields, but a C lock for the Condition
+        self._tk_lock = _p.allocate_lock()
+        self._state = PENDING
+        self._result: _T | None = None
+        self._exception: BaseException | None = None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Callable[[_cf.Future[_T]], object]] = []
+        # Threads waiting in result()/exception() and done_op() arms: made on first use.
+        self._tk_done: WaitQueue | None = None
+
+    @property
+    def _condition(self) -> _ConditionView:  # type: ignore[override]
+        return _ConditionView(self)
+
+    def __repr__(self) -> str:  # the stdlib's, without taking the lock
+        state, exc, result = self._state, self._exception, self._result
+        where = f"<{type(self).__name__} at {id(self):#x} state={_DESCRIPTION[state]}"
+        if state == FINISHED:
+            if exc is not None:
+                return f"{where} raised {type(exc).__name__}>"
+            return f"{where} returned {type(result).__name__}>"
+        return where + ">"
+
+    # -- reading the state (attribute reads are atomic; no lock needed) -------------------
+
+    def cancelled(self) -> bool:
+        """Return True if the future was cancelled."""
+        return self._state in _CANCELLED
+
+    def running(self) -> bool:
+        """Return True if the call is running now."""
+        return self._state == RUNNING
+
+    def done(self) -> bool:
+        """Return True if the future was cancelled or its call finished."""
+        return self._state in _DONE
 
     def state(self) -> State:
         """``"pending"``, ``"running"``, ``"cancelled"`` or ``"finished"`` (a snapshot)."""
         return _STATES[self._state]
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def _wait(self, timeout: float | None) -> None:
+        """Wait until done or ``timeout`` passes (with ``_condition`` not held)."""
+        deadline = None
+        lock = self._tk_lock
+        while True:
+            with lock:
+                if self._state in _DONE:
+                    return
+                if deadline is None and timeout is not None:
+                    deadline = wait_deadline(timeout)
+                queue = self._tk_done
+                if queue is None:
+                    queue = self._tk_done = WaitQueue(self, lock)
+                waiter = queue.enqueue()
+            try:
+                woken = queue.park(waiter, deadline)  # a cancellation point
+            except BaseException:
+                queue.abandon(waiter)
+                raise
+            if not woken:
+                return
+
+    def result(self, timeout: float | None = None) -> _T:
+        """Return the call's result, waiting up to ``timeout`` seconds (None: no limit).
+
+        Raises:
+            CancelledError: the future was cancelled.
+            TimeoutError: it did not finish in time.
+            BaseException: what the call raised.
+        """
+        # No lock: once done, a future's fields never change (and are written before
+        # _state, under the lock); concurrent.futures.wait() calls exception() holding it.
+        state = self._state
+        if state not in _DONE:
+            self._wait(timeout)
+            state = self._state
+        if state == FINISHED:
+            exc = self._exception
+            if exc is not None:
+                try:
+                    raise exc
+                finally:
+                    del exc, self  # no cycle through the traceback
+            return self._result  # type: ignore[return-value]
+        if state in _CANCELLED:
+            raise _cf.CancelledError()
+        raise TimeoutError()
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Return what the call raised (None if it returned), waiting up to ``timeout``.
+
+        Raises:
+            CancelledError: the future was cancelled.
+            TimeoutError: it did not finish in time.
+        """
+        state = self._state  # no lock: see result()
+        if state not in _DONE:
+            self._wait(timeout)
+            state = self._state
+        if state == FINISHED:
+            return self._exception
+        if state in _CANCELLED:
+            raise _cf.CancelledError()
+        raise TimeoutError()
 
     def result_now(self) -> _T:
         """Return the result if the future is done, without waiting.
@@ -69,6 +200,125 @@ class Future(_cf.Future[_T]):
         if not self.done():
             raise _cf.InvalidStateError(f"exception_now() on a {self.state()} future")
         return self.exception(0)
+
+    # -- completing --------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        """Wake whoever waits (``_condition`` held)."""
+        queue = self._tk_done
+        if queue:
+            queue.unpark_all()
+
+    def set_result(self, result: _T) -> None:
+        """Set the result and wake waiters (for executors and tests)."""
+        with self._tk_lock:
+            if self._state in _DONE:
+                raise _cf.InvalidStateError(f"{self._state}: {self!r}")
+            self._result = result
+            self._state = FINISHED
+            for waiter in self._waiters:
+                waiter.add_result(self)
+            self._wake()
+        if self._done_callbacks:
+            self._invoke_callbacks()  # type: ignore[attr-defined]
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        """Set the exception the call raised and wake waiters (for executors and tests)."""
+        with self._tk_lock:
+            if self._state in _DONE:
+                raise _cf.InvalidStateError(f"{self._state}: {self!r}")
+            self._exception = exception
+            self._state = FINISHED
+            for waiter in self._waiters:
+                waiter.add_exception(self)
+            self._wake()
+        if self._done_callbacks:
+            self._invoke_callbacks()  # type: ignore[attr-defined]
+
+    def cancel(self, interrupt: bool = False) -> bool:
+        """Cancel the future if it has not started; with ``interrupt``, a running one too.
+
+        Returns True if the future is now cancelled. Without ``interrupt`` this is the
+        stdlib's ``cancel()``: a running or finished future cannot be cancelled. With
+        ``interrupt=True``, a task running in a threadkit pool is cancelled as well: the
+        future is cancelled at once (its waiters get ``CancelledError``; what the task
+        returns later is dropped) and the task's cancel scope is cancelled, so its next
+        threadkit blocking call or ``checkpoint()`` raises ``Cancelled`` and it unwinds.
+        A task that never reaches a cancellation point runs on to its end.
+        """
+        scope = None
+        with self._tk_lock:
+            state = self._state
+            if state == FINISHED:
+                return False
+            if state in _CANCELLED:
+                return True
+            if state == RUNNING:
+                scope = self._tk_scope
+                if not interrupt or scope is None:
+                    return False
+                # A running task cannot be "cancelled but not notified": the executor will not
+                # call set_running_or_notify_cancel again, so notify the stdlib's waiters now.
+                self._state = CANCELLED_AND_NOTIFIED
+                for waiter in self._waiters:
+                    waiter.add_cancelled(self)
+            else:
+                self._state = CANCELLED
+            self._wake()
+        if scope is not None:
+            scope.cancel("future.cancel(interrupt=True)")  # outside our lock: takes others
+        if self._done_callbacks:
+            self._invoke_callbacks()  # type: ignore[attr-defined]
+        return True
+
+    def set_running_or_notify_cancel(self) -> bool:
+        """Mark the future running (True), or, if it was cancelled, tell waiters (False).
+
+        For executors, before they run the call (as the stdlib's).
+        """
+        with self._tk_lock:
+            state = self._state
+            if state == PENDING:
+                self._state = RUNNING
+                return True
+            if state == CANCELLED:
+                self._state = CANCELLED_AND_NOTIFIED
+                for waiter in self._waiters:
+                    waiter.add_cancelled(self)
+                return False
+        _base.LOGGER.critical("Future %s in unexpected state: %s", id(self), state)
+        raise RuntimeError("Future in unexpected state")
+
+    def add_done_callback(self, fn: Callable[[_cf.Future[_T]], object]) -> None:
+        """Call ``fn(future)`` when the future is done (at once, here, if it already is)."""
+        with self._tk_lock:
+            if self._state not in _DONE:
+                self._done_callbacks.append(fn)
+                return
+        try:
+            fn(self)
+        except Exception:
+            _base.LOGGER.exception("exception calling callback for %r", self)
+
+    def _finish(self, result: Any, exception: BaseException | None) -> None:
+        """Complete a running task's future, unless ``cancel(interrupt=True)`` got there first."""
+        with self._tk_lock:
+            if self._state != RUNNING:
+                return
+            self._result = result
+            self._exception = exception
+            self._state = FINISHED
+            if exception is None:
+                for waiter in self._waiters:
+                    waiter.add_result(self)
+            else:
+                for waiter in self._waiters:
+                    waiter.add_exception(self)
+            self._wake()
+        if self._done_callbacks:
+            self._invoke_callbacks()  # type: ignore[attr-defined]
+
+    # -- composing ---------------------------------------------------------------------------
 
     def then(self, fn: Callable[[_T], _U], /) -> Future[_U]:
         """Return a future of ``fn(result)``, run as soon as this future succeeds.
@@ -108,23 +358,78 @@ class Future(_cf.Future[_T]):
 
     def done_op(self) -> SelectOp[Future[_T]]:
         """Return a select operation that fires when the future is done (its value: the future)."""
-        with self._condition:
+        lock = self._tk_lock
+        with lock:
             queue = self._tk_done
             if queue is None:
-                queue = self._tk_done = WaitQueue(self)
-                new = True
-            else:
-                new = False
-        if new:
-            self.add_done_callback(_wake_all)
+                queue = self._tk_done = WaitQueue(self, lock)
         return WaitOp("done_op", queue, self.done, self._done_now)
 
     def _done_now(self) -> tuple[bool, Future[_T]]:
         return self.done(), self
 
 
-def _wake_all(future: _cf.Future[Any]) -> None:
-    queue: WaitQueue | None = getattr(future, "_tk_done", None)
-    if queue is not None:
-        with queue.lock:
-            queue.unpark_all()
+def cancel_and_notify(future: Future[Any]) -> None:
+    """Cancel a future that will never run, and tell its waiters (``wait``/``as_completed``).
+
+    The stdlib's ``cancel()`` only marks a future; its ``wait()`` waiters hear of it when an
+    executor calls ``set_running_or_notify_cancel()``. A future taken off a queue never gets
+    that call, so this does both at once.
+    """
+    with future._tk_lock:
+        if future._state != PENDING:
+            return
+        future._state = CANCELLED_AND_NOTIFIED
+        for waiter in future._waiters:
+            waiter.add_cancelled(future)
+        future._wake()
+    if future._done_callbacks:
+        future._invoke_callbacks()  # type: ignore[attr-defined]
+
+
+class _ConditionView:
+    """``future._condition``: the stdlib's Condition API over the future's lock and queue.
+
+    ``concurrent.futures.wait`` and ``as_completed`` lock it; code written against the
+    stdlib's private fields may also ``notify_all()`` or ``wait()`` on it.
+    """
+
+    __slots__ = ("_future",)
+
+    def __init__(self, future: Future[Any]) -> None:
+        self._future = future
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._future._tk_lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._future._tk_lock.release()
+
+    def __enter__(self) -> bool:
+        return self._future._tk_lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._future._tk_lock.release()
+
+    def notify_all(self) -> None:
+        """Wake every thread waiting on the future (lock held)."""
+        self._future._wake()
+
+    notify = notify_all  # waiters re-check the state: waking them all is always correct
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, wait for a notification or ``timeout``, take the lock again."""
+        future = self._future
+        lock = future._tk_lock
+        queue = future._tk_done
+        if queue is None:
+            queue = future._tk_done = WaitQueue(future, lock)
+        waiter = queue.enqueue()
+        lock.release()
+        try:
+            return queue.park(waiter, wait_deadline(timeout))
+        except BaseException:
+            queue.abandon(waiter)
+            raise
+        finally:
+            lock.acquire()

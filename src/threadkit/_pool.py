@@ -1,19 +1,28 @@
-"""``ThreadPoolExecutor``: a drop-in for ``concurrent.futures.ThreadPoolExecutor``.
+"""``ThreadPoolExecutor``: a drop-in for ``concurrent.futures.ThreadPoolExecutor``, and more.
 
 Design. The state the workers need lives in a ``_Core`` (the work deque, the wait queue of
-idle workers and the flags), so a worker never holds its executor: when the executor is
-collected, a weak-reference callback shuts the core down and the workers exit, as the
-stdlib's do. ``submit`` appends a work item and wakes one parked worker under the core's
-lock, or starts a worker if none is idle and fewer than ``max_workers`` run; a worker takes
-items with a lock-free ``deque.popleft()`` and parks on threadkit's wait queue only when the
-deque is empty (checked again under the lock, so no item waits for a sleeping worker).
-``idle`` holds a token per worker that is not running a task (appended and popped without a
-lock): a submit that takes one does not start a thread, which is how the stdlib reuses idle
-threads.
+idle workers, the flags and the pool's settings), so a worker never holds its executor: when
+the executor is collected, a weak-reference callback shuts the core down and the workers
+exit, as the stdlib's do. ``submit`` appends a work item and wakes one parked worker under
+the core's lock, or starts a worker if none is idle and fewer than ``max_workers`` run; a
+worker takes items with a lock-free ``deque.popleft()`` and parks on threadkit's wait queue
+only when the deque is empty (checked again under the lock, so no item waits for a sleeping
+worker). ``idle`` holds a token per worker that is not running a task (appended and popped
+without a lock): a submit that takes one does not start a thread, which is how the stdlib
+reuses idle threads.
 
 Wake-ups (as in ``threadkit.queue``, after ``LinkedBlockingQueue``): a submit wakes a parked
 worker only when it makes the deque non-empty, and a worker that takes an item and leaves
 more behind wakes the next one, so a burst of submits does not wake every worker at once.
+
+Each task runs in its own cancel scope (``_core._cancel``), whose deadline is the task's
+``timeout``/``deadline``; ``Future.cancel(interrupt=True)`` cancels that scope, so a task
+blocked in a threadkit call unwinds with ``Cancelled``. Each worker records the item it runs
+(one slot, written by that worker only), which is what ``shutdown(timeout=...)`` reports.
+
+Worker lifetime (after ``java.util.concurrent.ThreadPoolExecutor``): ``min_workers`` start
+with the pool and stay; a worker above that count exits after ``idle_timeout`` seconds
+without work; a worker that has run ``max_tasks_per_worker`` tasks exits and is replaced.
 
 Interpreter exit is handled as the stdlib does: ``threading._register_atexit`` stops new
 submissions, lets the workers finish the queued work and joins them.
@@ -21,32 +30,137 @@ submissions, lets the workers finish the queued work and joins them.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
+import math
 import os
+import sys
+import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import _base
 from concurrent.futures.thread import BrokenThreadPool
-from dataclasses import dataclass
-from queue import Full
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass, field
+from queue import Empty, Full
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
-from ._core import WaitQueue
+from ._core import (
+    CancelScope,
+    WaitQueue,
+    _cancel,
+    check_timeout,
+    deadline_after,
+    get_clock,
+    remaining,
+)
 from ._core import _primitives as _p
-from ._futures import Future
+from ._futures import Future, cancel_and_notify
 
-__all__ = ["BrokenThreadPool", "PoolStatistics", "ThreadPoolExecutor"]
+__all__ = [
+    "BrokenThreadPool",
+    "PoolStatistics",
+    "RunningTask",
+    "ShutdownReport",
+    "ThreadPoolExecutor",
+    "threaded",
+]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 OnFull = Literal["block", "raise", "caller_runs", "discard_oldest"]
 _ON_FULL: tuple[str, ...] = ("block", "raise", "caller_runs", "discard_oldest")
+
+# Below this many items, map() does not chunk on its own (each item is a task).
+_AUTO_CHUNK_MIN = 1000
 
 # Set at interpreter exit (see _python_exit): no new work anywhere, workers drain and stop.
 _global_shutdown = False
 _global_lock = _p.allocate_lock()  # guards _global_shutdown and _cores
 _cores: weakref.WeakSet[_Core] = weakref.WeakSet()
+
+
+def _positive_int(value: int | None, name: str, minimum: int = 1) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
+    if value is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum} or None, not {value!r}")
+
+
+class _WorkItem:
+    __slots__ = ("args", "deadline", "fn", "future", "kwargs", "name")
+
+    def __init__(
+        self,
+        future: Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        deadline: float,
+        name: str | None,
+    ) -> None:
+        self.future = future
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.deadline = deadline  # math.inf: none
+        self.name = name
+
+    def describe(self) -> str:
+        """The task's name: the one given to submit, else the function's."""
+        if self.name is not None:
+            return self.name
+        fn = self.fn
+        return getattr(fn, "__qualname__", None) or repr(fn)
+
+    def run(self, state: _cancel._ThreadState) -> None:
+        """Run the call in its own cancel scope on ``state`` (the running thread's)."""
+        future = self.future
+        scope = CancelScope(deadline=self.deadline)
+        future._tk_scope = scope  # before it turns RUNNING: cancel(interrupt) finds it
+        if not future.set_running_or_notify_cancel():
+            return
+        if self.deadline <= get_clock().now():  # expired while queued: not started
+            future._finish(None, TimeoutError(f"task {self.describe()!r} expired before it ran"))
+            return
+        state.scopes.append(scope)
+        scope._threads.append(state)
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except _cancel.Cancelled as exc:
+            if exc.scope is scope and scope._source == _cancel.DEADLINE:
+                error: BaseException = TimeoutError(
+                    f"task {self.describe()!r} did not finish by its deadline"
+                )
+                error.__cause__ = exc
+            else:  # interrupted (the future is already cancelled), or another scope's
+                error = exc
+            future._finish(None, error)
+            del exc, error
+        except BaseException as exc:
+            future._finish(None, exc)
+            del exc  # (the traceback references this frame: no cycle kept alive)
+        else:
+            future._finish(result, None)
+        finally:
+            state.scopes.pop()
+            with scope._lock:
+                scope._threads.remove(state)
+            future._tk_scope = None
+
+
+class _Worker:
+    """One worker's record: its thread, the item it runs (written by the worker only)."""
+
+    __slots__ = ("done", "item", "thread")
+
+    def __init__(self) -> None:
+        self.thread: _p.StdThread | None = None
+        self.item: _WorkItem | None = None
+        self.done = 0  # tasks run, counted by this worker only
 
 
 class _Core:
@@ -55,33 +169,58 @@ class _Core:
     __slots__ = (
         "__weakref__",
         "broken",
-        "done_counts",
+        "done_retired",
         "idle",
+        "idle_timeout",
+        "initargs",
+        "initializer",
         "lock",
+        "max_tasks",
+        "max_workers",
+        "min_workers",
+        "names",
         "parked",
+        "prefix",
         "rejected",
         "room",
         "shutdown",
-        "threads",
         "work",
+        "workers",
     )
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_workers: int,
+        min_workers: int,
+        idle_timeout: float | None,
+        max_tasks: int | None,
+        prefix: str,
+        initializer: Callable[..., object] | None,
+        initargs: tuple[Any, ...],
+    ) -> None:
         self.parked = WaitQueue("ThreadPoolExecutor workers")
-        self.lock = self.parked.lock  # guards shutdown, broken, threads, and appends to work
+        self.lock = self.parked.lock  # guards shutdown, broken, workers, and appends to work
         # Submitters waiting for room in a bounded queue (max_queue, on_full="block").
         self.room = WaitQueue("ThreadPoolExecutor submitters", self.lock)
-        self.work: deque[_WorkItem | None] = deque()  # appended under lock, popped anywhere
+        self.work: deque[_WorkItem] = deque()  # appended under lock, popped anywhere
         # One token per worker that is not running a task: appended by the worker when it
-        # finishes one, popped by a submit that it will serve (both atomic deque operations,
+        # becomes free, popped by a submit that it will serve (both atomic deque operations,
         # no lock: the stdlib's idle Semaphore, without its lock).
         self.idle: deque[None] = deque()
         self.shutdown = False
         self.broken: str | None = None
-        self.threads: set[_p.StdThread] = set()
-        # Tasks each worker has run: one single-writer cell per worker (summed by stats()).
-        self.done_counts: list[list[int]] = []
+        self.workers: dict[_Worker, None] = {}  # live workers, in start order
+        self.done_retired = 0  # tasks run by workers that have exited
         self.rejected = 0  # tasks refused or discarded by on_full; guarded by lock
+        self.max_workers = max_workers
+        self.min_workers = min_workers
+        self.idle_timeout = idle_timeout
+        self.max_tasks = max_tasks
+        self.prefix = prefix
+        self.names = itertools.count().__next__
+        self.initializer = initializer
+        self.initargs = initargs
 
     def stop(self) -> None:
         """No more work: wake every parked worker so it drains the deque and exits."""
@@ -90,66 +229,59 @@ class _Core:
             self.parked.unpark_all()
             self.room.unpark_all()
 
+    def new_worker(self) -> _Worker | None:
+        """Add a worker if there is room (lock held); start it with ``start()`` after."""
+        if len(self.workers) >= self.max_workers or self.shutdown:
+            return None
+        me = _Worker()
+        me.thread = _p.StdThread(
+            name=f"{self.prefix}_{self.names()}", target=_worker, args=(self, me)
+        )
+        self.workers[me] = None
+        return me
 
-@dataclass(frozen=True)
-class PoolStatistics:
-    """A snapshot of a ``ThreadPoolExecutor``, from ``stats()``.
+    def start(self, me: _Worker | None) -> None:
+        if me is not None:
+            me.thread.start()  # type: ignore[union-attr]
 
-    Attributes:
-        workers: worker threads alive.
-        idle: workers not running a task (approximate while tasks start and end).
-        queued: tasks waiting for a worker.
-        completed: tasks run to the end (successfully or not).
-        rejected: tasks refused (``on_full="raise"``), run by the caller, or discarded.
-        threads_waiting_submit: threads blocked in ``submit`` for room in the queue.
-    """
+    def retire(self, me: _Worker, *, replace: bool) -> None:
+        """Take a worker out of the pool (it is exiting); start its replacement if asked."""
+        new = None
+        with self.lock:
+            if self.workers.pop(me, 0) is None:
+                self.done_retired += me.done
+            if replace and (self.work or len(self.workers) < self.min_workers):
+                new = self.new_worker()
+        self.start(new)
 
-    workers: int
-    idle: int
-    queued: int
-    completed: int
-    rejected: int
-    threads_waiting_submit: int
+    def may_retire_idle(self, me: _Worker) -> bool:
+        """An idle worker's timeout passed: may it exit? (It is then out of the pool.)"""
+        with self.lock:
+            if self.work or len(self.workers) <= self.min_workers or self.shutdown:
+                return False
+            del self.workers[me]
+            self.done_retired += me.done
+            with contextlib.suppress(IndexError):
+                self.idle.pop()  # its token: a later submit must not count on it
+            return True
 
 
-class _WorkItem:
-    __slots__ = ("args", "fn", "future", "kwargs")
-
-    def __init__(
-        self, future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Any
-    ) -> None:
-        self.future = future
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-
-    def run(self) -> None:
-        if not self.future.set_running_or_notify_cancel():
-            return
+def _worker(core: _Core, me: _Worker) -> None:
+    if core.initializer is not None:
         try:
-            result = self.fn(*self.args, **self.kwargs)
-        except BaseException as exc:
-            self.future.set_exception(exc)
-            del exc  # (the traceback references this frame: no cycle kept alive)
-        else:
-            self.future.set_result(result)
-
-
-def _worker(
-    core: _Core, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
-) -> None:
-    if initializer is not None:
-        try:
-            initializer(*initargs)
+            core.initializer(*core.initargs)
         except BaseException:
             _base.LOGGER.critical("Exception in initializer:", exc_info=True)
             _initializer_failed(core)
+            core.retire(me, replace=False)
             return
     work = core.work
     parked = core.parked
-    done = [0]  # written by this worker only
-    with core.lock:
-        core.done_counts.append(done)
+    idle = core.idle
+    idle_timeout = core.idle_timeout
+    tasks_left = core.max_tasks or -1
+    state = _cancel._state()  # this thread's scope stack, where each task's scope goes
+    replace = False
     try:
         while True:
             try:
@@ -160,14 +292,17 @@ def _worker(
                         continue
                     if core.shutdown or _global_shutdown:
                         return
-                    waiter = parked.enqueue()
+                    waiter = parked.enqueue(front=True)  # LIFO: wake the warmest worker
                 try:
-                    parked.park(waiter, None)
+                    woken = parked.park(
+                        waiter,
+                        None if idle_timeout is None else get_clock().now() + idle_timeout,
+                    )
                 except BaseException:
                     parked.abandon(waiter)
                     raise
-                continue
-            if item is None:  # pragma: no cover - not used as a sentinel any more
+                if not woken and core.may_retire_idle(me):
+                    return
                 continue
             if core.room:  # a submitter waits for room in a bounded queue
                 with core.lock:
@@ -176,24 +311,112 @@ def _worker(
                 with core.lock:
                     if work:
                         parked.unpark(1)
-            item.run()
+            me.item = item
+            item.run(state)
+            me.item = None
             del item
-            done[0] += 1
-            core.idle.append(None)
+            me.done += 1
+            if tasks_left > 0:
+                tasks_left -= 1
+                if tasks_left == 0:
+                    replace = True
+                    return
+            idle.append(None)
     except BaseException:
         _base.LOGGER.critical("Exception in worker", exc_info=True)
+    finally:
+        core.retire(me, replace=replace)
 
 
 def _initializer_failed(core: _Core) -> None:
     with core.lock:
         core.broken = "A thread initializer failed, the thread pool is not usable anymore"
-        failed: list[_WorkItem] = []
-        while core.work:
-            item = core.work.popleft()
-            if item is not None:
-                failed.append(item)
+        failed = list(core.work)
+        core.work.clear()
+        core.room.unpark_all()
     for item in failed:
-        item.future.set_exception(BrokenThreadPool(core.broken))
+        if item.future.set_running_or_notify_cancel():
+            item.future._finish(None, BrokenThreadPool(core.broken))
+
+
+@dataclass(frozen=True)
+class PoolStatistics:
+    """A snapshot of a ``ThreadPoolExecutor``, from ``stats()``.
+
+    Attributes:
+        workers: worker threads alive.
+        active: workers running a task now.
+        idle: workers not running a task.
+        queued: tasks waiting for a worker.
+        completed: tasks run to the end (successfully or not).
+        rejected: tasks refused (``on_full="raise"``), run by the caller, or discarded.
+        threads_waiting_submit: threads blocked in ``submit`` for room in the queue.
+    """
+
+    workers: int
+    active: int
+    idle: int
+    queued: int
+    completed: int
+    rejected: int
+    threads_waiting_submit: int
+
+
+@dataclass(frozen=True)
+class RunningTask:
+    """A task that was still running when ``shutdown()`` returned.
+
+    Attributes:
+        name: the name given to ``submit(name=...)``, else the function's qualified name.
+        thread: the name of the worker thread that runs it.
+        stack: where that thread was, formatted as ``traceback.format_stack`` does.
+        future: the task's future.
+    """
+
+    name: str
+    thread: str
+    stack: str
+    future: Future[Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """What ``ThreadPoolExecutor.shutdown()`` left behind.
+
+    Attributes:
+        finished: every worker thread has exited.
+        cancelled: queued tasks cancelled by this call (``cancel_futures=True``).
+        interrupted: running tasks this call cancelled (``cancel_running=True``).
+        running: the tasks still running when the call returned (with ``wait=True``, those
+            that did not finish within ``timeout``), each with its thread's stack.
+    """
+
+    finished: bool
+    cancelled: int = 0
+    interrupted: int = 0
+    running: tuple[RunningTask, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.running:
+            return "the pool shut down: every worker has exited"
+        parts = [f"{len(self.running)} task(s) still running after shutdown:"]
+        for task in self.running:
+            parts.append(f"- {task.name} in thread {task.thread}:\n{task.stack.rstrip()}")
+        return "\n".join(parts)
+
+
+def _run_chunk(fn: Callable[..., Any], chunk: list[tuple[Any, ...]]) -> tuple[list[Any], Any]:
+    """Run ``fn`` on each argument tuple; stop at the first exception (returned, not raised)."""
+    results: list[Any] = []
+    append = results.append
+    try:
+        for args in chunk:
+            append(fn(*args))
+    except _cancel.Cancelled:
+        raise  # the task's scope: the pool reports it
+    except BaseException as exc:
+        return results, exc
+    return results, None
 
 
 class ThreadPoolExecutor(_base.Executor):
@@ -204,11 +427,18 @@ class ThreadPoolExecutor(_base.Executor):
     ``concurrent.futures.Future``s, so ``concurrent.futures.wait`` and ``as_completed``
     accept them.
 
-    Unlike ``concurrent.futures.ThreadPoolExecutor``, its queue can be bounded:
-    ``max_queue=n`` with ``on_full="block" | "raise" | "caller_runs" | "discard_oldest"``
-    (cpython issue 73781: the stdlib's queue grows without limit). Idle workers park on
-    threadkit's wait queue and take work without a lock, which makes a submit-and-wait
-    cheaper (see bench).
+    Beyond the stdlib:
+
+    * a bounded queue: ``max_queue=n`` with ``on_full="block" | "raise" | "caller_runs" |
+      "discard_oldest"`` (cpython issue 73781: the stdlib's queue grows without limit);
+    * worker lifetime: ``min_workers`` start at once and stay, others exit after
+      ``idle_timeout`` seconds idle; ``max_tasks_per_worker`` replaces a worker after that
+      many tasks;
+    * per task ``timeout``/``deadline``/``name`` (``submit``), cancellation of a running task
+      (``future.cancel(interrupt=True)``), and a ``shutdown`` with a timeout that reports what
+      is still running;
+    * ``map`` that chunks large inputs by itself, ``ordered=False`` and ``imap_unordered``;
+    * ``stats()``.
 
     Example:
         >>> with ThreadPoolExecutor(2) as pool:
@@ -227,11 +457,14 @@ class ThreadPoolExecutor(_base.Executor):
         *,
         max_queue: int | None = None,
         on_full: OnFull = "block",
+        min_workers: int = 0,
+        idle_timeout: float | None = None,
+        max_tasks_per_worker: int | None = None,
     ) -> None:
-        if max_queue is not None and (
-            isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 1
-        ):
-            raise ValueError(f"max_queue must be an int >= 1 or None, not {max_queue!r}")
+        _positive_int(max_queue, "max_queue")
+        _positive_int(max_tasks_per_worker, "max_tasks_per_worker")
+        _positive_int(min_workers, "min_workers", 0)
+        check_timeout(idle_timeout, "idle_timeout")
         if on_full not in _ON_FULL:
             raise ValueError(
                 f"on_full must be one of {', '.join(map(repr, _ON_FULL))}, not {on_full!r}"
@@ -240,20 +473,37 @@ class ThreadPoolExecutor(_base.Executor):
         self._on_full = on_full
         if max_workers is None:
             cpus = getattr(os, "process_cpu_count", os.cpu_count)() or 1
-            max_workers = min(32, cpus + 4)
+            max_workers = max(min(32, cpus + 4), min_workers)
         if max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
+        if min_workers > max_workers:
+            raise ValueError(
+                f"min_workers ({min_workers}) must not exceed max_workers ({max_workers})"
+            )
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
         self._max_workers = max_workers
         self._thread_name_prefix = thread_name_prefix or f"ThreadPoolExecutor-{self._counter()}"
         self._initializer = initializer
         self._initargs = initargs
-        core = self._core = _Core()
+        core = self._core = _Core(
+            max_workers=max_workers,
+            min_workers=min_workers,
+            idle_timeout=idle_timeout,
+            max_tasks=max_tasks_per_worker,
+            prefix=self._thread_name_prefix,
+            initializer=initializer,
+            initargs=initargs,
+        )
         with _global_lock:
             _cores.add(core)
         # The workers hold the core, never the executor: collecting it stops them.
         weakref.finalize(self, core.stop)
+        for _ in range(min_workers):
+            with core.lock:
+                me = core.new_worker()
+            core.idle.append(None)  # it starts idle: a submit may count on it
+            core.start(me)
 
     @property
     def _shutdown(self) -> bool:
@@ -263,8 +513,30 @@ class ThreadPoolExecutor(_base.Executor):
     def _broken(self) -> str | None:
         return self._core.broken
 
-    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+    @property
+    def _threads(self) -> set[_p.StdThread]:  # the stdlib's attribute, read by some tests
+        with self._core.lock:
+            return {me.thread for me in self._core.workers if me.thread is not None}
+
+    def submit(  # type: ignore[override]
+        self,
+        fn: Callable[..., _T],
+        /,
+        *args: Any,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> Future[_T]:
         """Schedule ``fn(*args, **kwargs)`` and return its ``Future``.
+
+        The task runs in its own cancel scope. ``timeout`` (seconds from now) and
+        ``deadline`` (an absolute time on the threadkit clock, ``get_clock().now()``) give
+        that scope a deadline, the earlier of the two: a task still waiting when it passes
+        does not start, and a running task's next threadkit blocking call raises; either
+        way the future raises ``TimeoutError``. ``name`` names the task in
+        ``shutdown()``'s report. These three keywords are the pool's, not ``fn``'s: pass a
+        ``timeout`` to ``fn`` with ``functools.partial(fn, timeout=...)``.
 
         With ``max_queue`` set and that many tasks waiting, ``on_full`` decides: ``"block"``
         waits for room (a cancellation point), ``"raise"`` raises ``queue.Full``,
@@ -275,10 +547,21 @@ class ThreadPoolExecutor(_base.Executor):
             RuntimeError: after ``shutdown()`` or at interpreter exit (also while blocked).
             BrokenThreadPool: an initializer failed.
             queue.Full: the queue is full and ``on_full="raise"``.
+            ValueError: a negative ``timeout``, or a NaN ``timeout``/``deadline``.
         """
-        core = self._core
+        when = math.inf
+        if timeout is not None:
+            when = deadline_after(timeout, "timeout")
+        if deadline is not None:
+            if math.isnan(deadline):
+                raise ValueError("deadline must be a number, not NaN")
+            when = min(when, deadline)
         future: Future[_T] = Future()
-        item = _WorkItem(future, fn, args, kwargs)
+        self._put(_WorkItem(future, fn, args, kwargs, deadline=when, name=name))
+        return future
+
+    def _put(self, item: _WorkItem) -> None:
+        core = self._core
         run_here = False
         while True:
             discarded = None
@@ -314,77 +597,329 @@ class ThreadPoolExecutor(_base.Executor):
                 core.room.abandon(waiter)
                 raise
         if discarded is not None:
-            discarded.future.cancel()  # never lost silently: its future says so
+            cancel_and_notify(discarded.future)  # never lost silently: its future says so
         if run_here:
-            item.run()  # the queue was full: the submitting thread runs it
-            return future
+            item.run(_cancel._state())  # the queue was full: the submitting thread runs it
+            return
         try:
             core.idle.pop()
         except IndexError:
-            self._adjust_thread_count()
-        return future
+            with core.lock:
+                new = core.new_worker()
+            core.start(new)
 
     def stats(self) -> PoolStatistics:
         """Return a snapshot of the pool's workers, queue and counts."""
         core = self._core
         with core.lock:
-            workers = sum(t.is_alive() for t in core.threads)
+            workers = list(core.workers)
+            active = sum(me.item is not None for me in workers)
             return PoolStatistics(
-                workers=workers,
-                idle=min(len(core.idle), workers),
+                workers=len(workers),
+                active=active,
+                idle=len(workers) - active,
                 queued=len(core.work),
-                completed=sum(cell[0] for cell in core.done_counts),
+                completed=core.done_retired + sum(me.done for me in workers),
                 rejected=core.rejected,
                 threads_waiting_submit=len(core.room),
             )
 
-    def _adjust_thread_count(self) -> None:
-        core = self._core
-        with core.lock:
-            count = len(core.threads)
-            if count >= self._max_workers or core.shutdown:
-                return
-            thread = _p.StdThread(
-                name=f"{self._thread_name_prefix}_{count}",
-                target=_worker,
-                args=(core, self._initializer, self._initargs),
-            )
-            core.threads.add(thread)
-        thread.start()
+    # -- map --------------------------------------------------------------------------------
 
-    def map(
+    def map(  # type: ignore[override]
         self,
         fn: Callable[..., _T],
         *iterables: Iterable[Any],
         timeout: float | None = None,
-        chunksize: int = 1,
+        chunksize: int | None = None,
+        buffersize: int | None = None,
+        ordered: bool = True,
     ) -> Iterator[_T]:
-        """As ``Executor.map``: results in order, each waited for up to ``timeout``."""
-        return super().map(fn, *iterables, timeout=timeout, chunksize=chunksize)
+        """Return an iterator of ``fn(*args)`` over ``zip(*iterables)``, computed in the pool.
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stop taking work; with ``cancel_futures``, cancel what has not started.
+        As ``Executor.map``: results come in input order, an exception is raised where its
+        item comes, ``timeout`` bounds the whole iteration (``TimeoutError``), and closing
+        the iterator early cancels what has not started. ``buffersize`` (as in Python 3.14)
+        takes the input lazily, keeping at most that many tasks in flight.
 
-        With ``wait``, return once every worker has finished (idempotent).
+        Beyond it: with ``chunksize=None`` (the default) a large input (1000 items or more,
+        without ``buffersize``) is cut into about four chunks per worker, each run as one
+        task, which saves the per-task cost that dominates short calls;
+        ``chunksize=1`` gives one task per item, as the stdlib does. ``ordered=False``
+        yields results as they complete (see ``imap_unordered``).
+
+        Raises:
+            TypeError, ValueError: a ``chunksize`` or ``buffersize`` that is not an int >= 1.
         """
+        if buffersize is not None and (
+            isinstance(buffersize, bool) or not isinstance(buffersize, int)
+        ):
+            raise TypeError("buffersize must be an integer or None")
+        if buffersize is not None and buffersize < 1:
+            raise ValueError("buffersize must be None or > 0")
+        if chunksize is not None and (
+            isinstance(chunksize, bool) or not isinstance(chunksize, int)
+        ):
+            raise TypeError(f"chunksize must be an int or None, not {type(chunksize).__name__}")
+        if chunksize is not None and chunksize < 1:
+            raise ValueError("chunksize must be >= 1.")
+        end = None if timeout is None else get_clock().now() + timeout
+        args_iter: Iterator[tuple[Any, ...]] = zip(*iterables)  # noqa: B905 (the stdlib's: the shortest wins)
+        if buffersize is None:
+            items = list(args_iter)
+            if chunksize is None:
+                chunksize = self._auto_chunksize(len(items))
+            args_iter = iter(items)
+            del items
+        elif chunksize is None:
+            chunksize = 1
+        if chunksize > 1:
+            chunks = iter(functools.partial(_take, args_iter, chunksize), [])
+            tasks: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+                (_run_chunk, (fn, chunk)) for chunk in chunks
+            )
+        else:
+            tasks = ((fn, args) for args in args_iter)
+        submit = weakref.WeakMethod(self.submit)
+        fs: deque[Future[Any]] = deque()
+        for task_fn, task_args in itertools.islice(tasks, buffersize):
+            fs.append(self.submit(task_fn, *task_args))
+        more = tasks if buffersize is not None else None
+        results = _ordered_results if ordered else _unordered_results
+        return results(fs, more, submit, chunksize > 1, end)
+
+    def imap_unordered(
+        self,
+        fn: Callable[[Any], _T],
+        iterable: Iterable[Any],
+        *,
+        timeout: float | None = None,
+        chunksize: int | None = None,
+        buffersize: int | None = None,
+    ) -> Iterator[_T]:
+        """``map(fn, iterable, ordered=False)``: results in the order they complete."""
+        return self.map(
+            fn,
+            iterable,
+            timeout=timeout,
+            chunksize=chunksize,
+            buffersize=buffersize,
+            ordered=False,
+        )
+
+    def _auto_chunksize(self, n: int) -> int:
+        if n < _AUTO_CHUNK_MIN:
+            return 1
+        return -(-n // (4 * self._max_workers))
+
+    # -- shutdown -----------------------------------------------------------------------------
+
+    def shutdown(  # type: ignore[override]
+        self,
+        wait: bool = True,
+        *,
+        cancel_futures: bool = False,
+        cancel_running: bool = False,
+        timeout: float | None = None,
+    ) -> ShutdownReport:
+        """Stop taking work, and (``wait``) wait for the workers to finish; idempotent.
+
+        ``cancel_futures`` cancels the tasks not yet started (their futures say so);
+        ``cancel_running`` also cancels the running ones (``future.cancel(interrupt=True)``:
+        a task unwinds at its next threadkit blocking call or ``checkpoint()``). ``timeout``
+        bounds the wait: when it passes, the call returns anyway.
+
+        Returns a ``ShutdownReport``: whether every worker exited, how many tasks this call
+        cancelled, and the tasks still running, each with its name, thread and stack (the
+        stdlib's ``shutdown`` returns None; a report is still a false-free object to ignore).
+        """
+        end = deadline_after(timeout, "timeout")
         core = self._core
         cancelled: list[_WorkItem] = []
         with core.lock:
             core.shutdown = True
             if cancel_futures:
-                while core.work:
-                    item = core.work.popleft()
-                    if item is not None:
-                        cancelled.append(item)
+                cancelled = list(core.work)
+                core.work.clear()
             core.parked.unpark_all()
-            threads = list(core.threads)
+            core.room.unpark_all()
+            workers = list(core.workers)
         for item in cancelled:
-            item.future.cancel()
+            cancel_and_notify(item.future)
+        interrupted = 0
+        if cancel_running:
+            for me in workers:
+                item = me.item
+                if item is not None and item.future.cancel(interrupt=True):
+                    interrupted += 1
         if wait:
-            for thread in threads:
-                thread.join()
+            me_thread = _p.current_thread()
+            for me in workers:
+                thread = me.thread
+                if thread is None or thread is me_thread:
+                    continue
+                left = remaining(end)
+                if left is not None and left <= 0:
+                    break
+                thread.join(left)
+        running = []
+        frames = sys._current_frames()
+        for me in workers:
+            item, thread = me.item, me.thread
+            if item is None or thread is None or not thread.is_alive():
+                continue
+            frame = frames.get(thread.ident)  # type: ignore[arg-type]
+            stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+            running.append(RunningTask(item.describe(), thread.name, stack, item.future))
+        del frames
+        finished = not any(me.thread is not None and me.thread.is_alive() for me in workers)
+        return ShutdownReport(finished, len(cancelled), interrupted, tuple(running))
 
-    shutdown.__doc__ = _base.Executor.shutdown.__doc__
+
+def _take(it: Iterator[tuple[Any, ...]], n: int) -> list[tuple[Any, ...]]:
+    return list(itertools.islice(it, n))
+
+
+def _result_or_cancel(future: Future[Any], end: float | None) -> Any:
+    try:
+        return future.result(remaining(end))
+    finally:
+        future.cancel()
+        del future
+
+
+def _chunk_values(outcome: tuple[list[Any], BaseException | None]) -> Iterator[Any]:
+    """A chunk's results in order, then its exception; holding none it has yielded."""
+    results, exc = outcome
+    del outcome
+    results.reverse()
+    while results:
+        yield results.pop()
+    if exc is not None:
+        try:
+            raise exc
+        finally:
+            del exc
+
+
+def _submit_next(
+    fs: deque[Future[Any]],
+    more: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]] | None,
+    submit: weakref.WeakMethod[Callable[..., Future[Any]]],
+) -> Future[Any] | None:
+    if more is None:
+        return None
+    method = submit()
+    task = next(more, None)
+    if method is None or task is None:
+        return None
+    return method(task[0], *task[1])
+
+
+def _ordered_results(
+    fs: deque[Future[Any]],
+    more: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]] | None,
+    submit: weakref.WeakMethod[Callable[..., Future[Any]]],
+    chunked: bool,
+    end: float | None,
+) -> Iterator[Any]:
+    try:
+        while fs:
+            new = _submit_next(fs, more, submit)
+            if new is not None:
+                fs.append(new)
+            if chunked:
+                yield from _chunk_values(_result_or_cancel(fs.popleft(), end))
+            else:  # (no local name: the caller alone holds the result, as the stdlib's)
+                yield _result_or_cancel(fs.popleft(), end)
+    finally:
+        for future in fs:
+            future.cancel()
+
+
+def _unordered_results(
+    fs: deque[Future[Any]],
+    more: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]] | None,
+    submit: weakref.WeakMethod[Callable[..., Future[Any]]],
+    chunked: bool,
+    end: float | None,
+) -> Iterator[Any]:
+    from ._queue import SimpleQueue
+
+    finished: SimpleQueue[Future[Any]] = SimpleQueue()
+    pending = set(fs)
+    for future in fs:
+        future.add_done_callback(finished.put)
+    fs.clear()
+    try:
+        while pending:
+            try:
+                got = [finished.get(timeout=remaining(end))]  # popped below: no name holds it
+            except Empty:
+                raise TimeoutError() from None
+            pending.discard(got[0])
+            new = _submit_next(fs, more, submit)
+            if new is not None:
+                pending.add(new)
+                new.add_done_callback(finished.put)
+            if chunked:
+                yield from _chunk_values(_result_or_cancel(got.pop(), end))
+            else:
+                yield _result_or_cancel(got.pop(), end)
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+@overload
+def threaded(fn: Callable[_P, _T], /) -> Callable[_P, Future[_T]]: ...
+@overload
+def threaded(
+    *, executor: ThreadPoolExecutor | None = None, name: str | None = None, daemon: bool = False
+) -> Callable[[Callable[_P, _T]], Callable[_P, Future[_T]]]: ...
+def threaded(
+    fn: Callable[_P, _T] | None = None,
+    /,
+    *,
+    executor: ThreadPoolExecutor | None = None,
+    name: str | None = None,
+    daemon: bool = False,
+) -> Any:
+    """Decorate a function so that calling it runs it in another thread and returns a Future.
+
+    ``@threaded`` starts a new thread per call (named ``name``, or after the function);
+    ``@threaded(executor=pool)`` submits each call to ``pool``. Either way the call runs in
+    its own cancel scope, so ``future.cancel(interrupt=True)`` cancels it at its next
+    threadkit blocking call.
+
+    Example:
+        >>> @threaded
+        ... def double(x):
+        ...     return 2 * x
+        >>> double(21).result()
+        42
+    """
+
+    def decorate(func: Callable[_P, _T]) -> Callable[_P, Future[_T]]:
+        label = name or getattr(func, "__qualname__", None) or repr(func)
+
+        @functools.wraps(func)
+        def start(*args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+            if executor is not None:
+                return executor.submit(functools.partial(func, *args, **kwargs), name=label)
+            future: Future[_T] = Future()
+            item = _WorkItem(future, func, args, kwargs, deadline=math.inf, name=label)
+            thread = _p.StdThread(
+                target=lambda: item.run(_cancel._state()), name=label, daemon=daemon
+            )
+            thread.start()
+            return future
+
+        return start
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
 
 
 def _python_exit() -> None:
@@ -396,8 +931,11 @@ def _python_exit() -> None:
     for core in cores:
         with core.lock:
             core.parked.unpark_all()
+            core.room.unpark_all()
     for core in cores:
-        for thread in list(core.threads):
+        with core.lock:
+            threads = [me.thread for me in core.workers if me.thread is not None]
+        for thread in threads:
             thread.join()
 
 

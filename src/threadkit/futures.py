@@ -25,7 +25,11 @@ from concurrent.futures import (
 
 from ._core import fixup_module_metadata as _fixup
 from ._futures import Future
-from ._pool import BrokenThreadPool, PoolStatistics, ThreadPoolExecutor
+from ._pool import (
+    BrokenThreadPool,
+    PoolStatistics,
+    ThreadPoolExecutor,
+)
 
 __all__ = [
     "ALL_COMPLETED",

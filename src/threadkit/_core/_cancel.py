@@ -122,19 +122,25 @@ class _ThreadState:
         return min((s._deadline for s in self.effective()), default=math.inf)
 
 
-_tls = _primitives.local()
+class _Local(_primitives.local):
+    # A class default: reading it in a thread that never set it finds None here, where
+    # getattr(local, name, None) would raise and catch an AttributeError (10x slower).
+    state: _ThreadState | None = None
+
+
+_tls = _Local()
 
 
 def current_state() -> _ThreadState | None:
     """The calling thread's state if it has any scope, else None (the common, free case)."""
-    state: _ThreadState | None = getattr(_tls, "state", None)
+    state: _ThreadState | None = _tls.state
     if state is None or not state.scopes:
         return None
     return state
 
 
 def _state() -> _ThreadState:
-    state: _ThreadState | None = getattr(_tls, "state", None)
+    state: _ThreadState | None = _tls.state
     if state is None:
         state = _tls.state = _ThreadState()
     return state
@@ -302,7 +308,7 @@ def inherited(scopes: list[CancelScope]) -> Iterator[None]:
 
 def current_scopes() -> list[CancelScope]:
     """The calling thread's scope stack, outermost first (to hand to a thread it starts)."""
-    state: _ThreadState | None = getattr(_tls, "state", None)
+    state: _ThreadState | None = _tls.state
     return [] if state is None else list(state.scopes)
 
 
