@@ -314,7 +314,9 @@ class Future(_cf.Future[_T]):
             else:
                 for waiter in self._waiters:
                     waiter.add_exception(self)
-            self._wake()
+            queue = self._tk_done
+            if queue:
+                queue.unpark(len(queue))
         if self._done_callbacks:
             self._invoke_callbacks()  # type: ignore[attr-defined]
 

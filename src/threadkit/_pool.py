@@ -119,11 +119,12 @@ class _WorkItem:
     def run(self, state: _cancel._ThreadState) -> None:
         """Run the call in its own cancel scope on ``state`` (the running thread's)."""
         future = self.future
-        scope = CancelScope(deadline=self.deadline)
+        deadline = self.deadline
+        scope = CancelScope._for_task(deadline)
         future._tk_scope = scope  # before it turns RUNNING: cancel(interrupt) finds it
         if not future.set_running_or_notify_cancel():
             return
-        if self.deadline <= get_clock().now():  # expired while queued: not started
+        if deadline != math.inf and deadline <= get_clock().now():  # expired while queued
             future._finish(None, TimeoutError(f"task {self.describe()!r} expired before it ran"))
             return
         state.scopes.append(scope)
@@ -557,10 +558,7 @@ class ThreadPoolExecutor(_base.Executor):
                 raise ValueError("deadline must be a number, not NaN")
             when = min(when, deadline)
         future: Future[_T] = Future()
-        self._put(_WorkItem(future, fn, args, kwargs, deadline=when, name=name))
-        return future
-
-    def _put(self, item: _WorkItem) -> None:
+        item = _WorkItem(future, fn, args, kwargs, deadline=when, name=name)
         core = self._core
         run_here = False
         while True:
@@ -600,13 +598,14 @@ class ThreadPoolExecutor(_base.Executor):
             cancel_and_notify(discarded.future)  # never lost silently: its future says so
         if run_here:
             item.run(_cancel._state())  # the queue was full: the submitting thread runs it
-            return
+            return future
         try:
             core.idle.pop()
         except IndexError:
             with core.lock:
                 new = core.new_worker()
             core.start(new)
+        return future
 
     def stats(self) -> PoolStatistics:
         """Return a snapshot of the pool's workers, queue and counts."""

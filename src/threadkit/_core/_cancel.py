@@ -190,6 +190,23 @@ class CancelScope:
         self._watchers: Any = None  # the WaitQueue of cancelled_op() arms, made on first use
         self.cancelled_caught = False
 
+    @classmethod
+    def _for_task(cls, deadline: float) -> CancelScope:
+        """A scope for one task of an executor (checks skipped: ``deadline`` is a number)."""
+        self = cls.__new__(cls)
+        self._deadline = deadline
+        self._timeout = None
+        self._shield = False
+        self._lock = _primitives.allocate_lock()
+        self._threads = []
+        self._cancel_called = False
+        self._source = EXPLICIT
+        self._reason = None
+        self._entered = True  # entered by the executor, not by a with statement
+        self._watchers = None
+        self.cancelled_caught = False
+        return self
+
     def __repr__(self) -> str:
         state = "cancelled" if self._cancel_called else "active"
         deadline = "" if self._deadline == math.inf else f" deadline={self._deadline:.3f}"

@@ -242,16 +242,19 @@ class SelectContext:
             self.released = True
 
 
-_tls = _primitives.local()
+class _Local(_primitives.local):
+    waiter: Waiter | None = None  # a class default: no AttributeError on first use
+
+
+_tls = _Local()
 
 
 def _waiter() -> Waiter:
     """Return the calling thread's waiter, ready to be queued."""
-    try:
-        waiter: Waiter = _tls.waiter
-    except AttributeError:
+    waiter = _tls.waiter
+    if waiter is None:
         waiter = _tls.waiter = Waiter()
-    if waiter.busy:  # re-entered from a signal handler while parked: use a fresh one
+    elif waiter.busy:  # re-entered from a signal handler while parked: use a fresh one
         waiter = Waiter()
     return waiter
 
@@ -280,7 +283,9 @@ class WaitQueue(deque["Waiter | Arm"]):
 
     def enqueue(self, need: int = 1, *, front: bool = False) -> Waiter:
         """Add the calling thread (lock held) and return its waiter, for ``park``."""
-        waiter = _waiter()
+        waiter = _tls.waiter  # _waiter(), inlined: this is every wait's first step
+        if waiter is None or waiter.busy:
+            waiter = _waiter()
         waiter.busy = True  # until park() returns
         waiter.state = QUEUED
         waiter.need = need
@@ -357,8 +362,18 @@ class WaitQueue(deque["Waiter | Arm"]):
         the race with the cancellation is returned as usual: the operation completed, and the
         next cancellation point raises.
         """
-        state = _cancel.current_state()
-        if state is None:
+        state = _cancel._tls.state  # _cancel.current_state(), inlined
+        if state is None or not state.scopes:
+            if deadline is None and not _hooks.enabled:
+                # The common wait, inlined: with no deadline and no scope, only a wake-up
+                # ends it (TIMED_OUT needs a deadline, CANCELLED a scope).
+                try:
+                    waiter.lock.acquire()
+                except BaseException:
+                    self.abandon(waiter)
+                    raise
+                waiter.busy = False
+                return True
             return self._park(waiter, deadline)
         state.notice()  # a passed deadline cancels its scope: done before taking state.lock
         with state.lock:
