@@ -29,20 +29,20 @@ from ._core import _primitives as _p
 if TYPE_CHECKING:
     from ._core import CancelScope
 
-__all__ = ["Future"]
+__all__ = ["Future", "any_of", "gather"]
 
 _T = TypeVar("_T")
 _U = TypeVar("_U")
 
-PENDING: str = _base.PENDING  # type: ignore[attr-defined]
-RUNNING: str = _base.RUNNING  # type: ignore[attr-defined]
-CANCELLED: str = _base.CANCELLED  # type: ignore[attr-defined]
-CANCELLED_AND_NOTIFIED: str = _base.CANCELLED_AND_NOTIFIED  # type: ignore[attr-defined]
-FINISHED: str = _base.FINISHED  # type: ignore[attr-defined]
+PENDING: str = _base.PENDING
+RUNNING: str = _base.RUNNING
+CANCELLED: str = _base.CANCELLED
+CANCELLED_AND_NOTIFIED: str = _base.CANCELLED_AND_NOTIFIED
+FINISHED: str = _base.FINISHED
 _DONE = frozenset((CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED))
 _CANCELLED = frozenset((CANCELLED, CANCELLED_AND_NOTIFIED))
 
-_DESCRIPTION: dict[str, str] = _base._STATE_TO_DESCRIPTION_MAP  # type: ignore[attr-defined]
+_DESCRIPTION: dict[str, str] = _base._STATE_TO_DESCRIPTION_MAP
 
 State = Literal["pending", "running", "cancelled", "finished"]
 _STATES: dict[str, State] = {
@@ -435,3 +435,90 @@ class _ConditionView:
             raise
         finally:
             lock.acquire()
+
+
+def gather(*futures: _cf.Future[Any]) -> Future[list[Any]]:
+    """Return a future of the results of ``futures``, in their order.
+
+    It succeeds once they all have; it fails as soon as one fails (with that exception)
+    or is cancelled (then it is cancelled), without waiting for the others, which go on.
+    Cancelling the returned future cancels those of ``futures`` that have not started.
+    Any ``concurrent.futures.Future`` will do.
+
+    Example:
+        >>> a, b = Future(), Future()
+        >>> both = gather(a, b)
+        >>> b.set_result(2); a.set_result(1)
+        >>> both.result()
+        [1, 2]
+    """
+    out: Future[list[Any]] = Future()
+    if not futures:
+        out.set_result([])
+        return out
+    left = [len(futures)]
+    lock = _p.allocate_lock()
+
+    def one_done(done: _cf.Future[Any]) -> None:
+        if done.cancelled():
+            cancel_and_notify(out)
+            return
+        exc = done.exception()
+        if exc is not None:
+            _settle(out, None, exc)
+            return
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            _settle(out, [f.result() for f in futures], None)
+
+    def propagate(result: _cf.Future[Any]) -> None:
+        if result.cancelled():
+            for future in futures:
+                future.cancel()
+
+    out.add_done_callback(propagate)
+    for future in futures:
+        future.add_done_callback(one_done)
+    return out
+
+
+def any_of(*futures: _cf.Future[Any]) -> Future[Any]:
+    """Return a future that ends as the first of ``futures`` to end: same result or exception.
+
+    If the first to end was cancelled, the returned future is cancelled. The others go on
+    (as Java's ``CompletableFuture.anyOf``); cancel them if they are no longer wanted.
+
+    Raises:
+        ValueError: no futures were given.
+
+    Example:
+        >>> a, b = Future(), Future()
+        >>> first = any_of(a, b)
+        >>> b.set_result("b"); a.set_result("a")
+        >>> first.result()
+        'b'
+    """
+    if not futures:
+        raise ValueError("any_of() needs at least one future")
+    out: Future[Any] = Future()
+
+    def one_done(done: _cf.Future[Any]) -> None:
+        if done.cancelled():
+            cancel_and_notify(out)
+        else:
+            _settle(out, done.result() if done.exception() is None else None, done.exception())
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    return out
+
+
+def _settle(future: Future[Any], result: Any, exception: BaseException | None) -> None:
+    """Complete ``future`` unless it is already done (the first to settle it wins)."""
+    with future._tk_lock:
+        if future._state != PENDING:
+            return
+        future._state = RUNNING
+    future._finish(result, exception)

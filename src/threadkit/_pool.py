@@ -625,7 +625,7 @@ class ThreadPoolExecutor(_base.Executor):
 
     # -- map --------------------------------------------------------------------------------
 
-    def map(  # type: ignore[override]
+    def map(
         self,
         fn: Callable[..., _T],
         *iterables: Iterable[Any],
@@ -743,13 +743,13 @@ class ThreadPoolExecutor(_base.Executor):
             core.parked.unpark_all()
             core.room.unpark_all()
             workers = list(core.workers)
-        for item in cancelled:
-            cancel_and_notify(item.future)
+        for queued in cancelled:
+            cancel_and_notify(queued.future)
         interrupted = 0
         if cancel_running:
             for me in workers:
-                item = me.item
-                if item is not None and item.future.cancel(interrupt=True):
+                task = me.item
+                if task is not None and task.future.cancel(interrupt=True):
                     interrupted += 1
         if wait:
             me_thread = _p.current_thread()
@@ -764,22 +764,35 @@ class ThreadPoolExecutor(_base.Executor):
         running = []
         frames = sys._current_frames()
         for me in workers:
-            item, thread = me.item, me.thread
-            if item is None or thread is None or not thread.is_alive():
+            task, thread = me.item, me.thread
+            if task is None or thread is None or not thread.is_alive():
                 continue
             frame = frames.get(thread.ident)  # type: ignore[arg-type]
-            stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
-            running.append(RunningTask(item.describe(), thread.name, stack, item.future))
+            stack = _task_stack(frame) if frame is not None else ""
+            if not stack:  # the task's function is not Python code (time.sleep, say)
+                stack = f"  in {task.describe()} (not Python code: no frames)\n"
+            running.append(RunningTask(task.describe(), thread.name, stack, task.future))
         del frames
         finished = not any(me.thread is not None and me.thread.is_alive() for me in workers)
         return ShutdownReport(finished, len(cancelled), interrupted, tuple(running))
+
+
+def _task_stack(frame: Any) -> str:
+    """The formatted stack of a running task, from the task's function down (the worker's
+    own frames above it are dropped)."""
+    entries = traceback.extract_stack(frame)
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i].filename == __file__ and entries[i].name == "run":
+            del entries[: i + 1]
+            break
+    return "".join(traceback.format_list(entries))
 
 
 def _take(it: Iterator[tuple[Any, ...]], n: int) -> list[tuple[Any, ...]]:
     return list(itertools.islice(it, n))
 
 
-def _result_or_cancel(future: Future[Any], end: float | None) -> Any:
+def _result_or_cancel(future: _base.Future[Any], end: float | None) -> Any:
     try:
         return future.result(remaining(end))
     finally:
@@ -845,10 +858,10 @@ def _unordered_results(
 ) -> Iterator[Any]:
     from ._queue import SimpleQueue
 
-    finished: SimpleQueue[Future[Any]] = SimpleQueue()
-    pending = set(fs)
+    finished: SimpleQueue[_base.Future[Any]] = SimpleQueue()
+    pending: set[_base.Future[Any]] = set(fs)
     for future in fs:
-        future.add_done_callback(finished.put)
+        future.add_done_callback(finished.put_nowait)
     fs.clear()
     try:
         while pending:
@@ -860,7 +873,7 @@ def _unordered_results(
             new = _submit_next(fs, more, submit)
             if new is not None:
                 pending.add(new)
-                new.add_done_callback(finished.put)
+                new.add_done_callback(finished.put_nowait)
             if chunked:
                 yield from _chunk_values(_result_or_cancel(got.pop(), end))
             else:

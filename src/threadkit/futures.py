@@ -24,11 +24,14 @@ from concurrent.futures import (
 )
 
 from ._core import fixup_module_metadata as _fixup
-from ._futures import Future
+from ._futures import Future, any_of, gather
 from ._pool import (
     BrokenThreadPool,
     PoolStatistics,
+    RunningTask,
+    ShutdownReport,
     ThreadPoolExecutor,
+    threaded,
 )
 
 __all__ = [
@@ -42,9 +45,14 @@ __all__ = [
     "Future",
     "InvalidStateError",
     "PoolStatistics",
+    "RunningTask",
+    "ShutdownReport",
     "ThreadPoolExecutor",
     "TimeoutError",
+    "any_of",
     "as_completed",
+    "gather",
+    "threaded",
     "wait",
 ]
 
