@@ -849,6 +849,12 @@ def _ordered_results(
             future.cancel()
 
 
+def _notify(futures: Iterable[_base.Future[Any]], into: Any) -> None:
+    """Put each future into ``into`` (a queue) when it is done."""
+    for future in futures:
+        future.add_done_callback(into.put_nowait)
+
+
 def _unordered_results(
     fs: deque[Future[Any]],
     more: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]] | None,
@@ -860,8 +866,7 @@ def _unordered_results(
 
     finished: SimpleQueue[_base.Future[Any]] = SimpleQueue()
     pending: set[_base.Future[Any]] = set(fs)
-    for future in fs:
-        future.add_done_callback(finished.put_nowait)
+    _notify(fs, finished)
     fs.clear()
     try:
         while pending:
@@ -879,8 +884,8 @@ def _unordered_results(
             else:
                 yield _result_or_cancel(got.pop(), end)
     finally:
-        for future in pending:
-            future.cancel()
+        for left in pending:
+            left.cancel()
 
 
 @overload
