@@ -25,6 +25,7 @@ SCENES = [
     "condition",
     "worker-shutdown",
     "cancel",
+    "pool",
 ]
 
 
@@ -262,3 +263,28 @@ class TestScenes:
             "'receiver' was cancelled at once: its task's exception() -> CancelledError, "
             "from Cancelled (source='explicit', reason=\"task 'failer' raised ValueError\")"
         ) in out
+
+    def test_pool(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "pool")
+        assert "== Chapter 4: the thread pool ==" in out
+        assert (
+            "ran [0, 1, 2, 3, 4] with concurrent.futures and [0, 1, 2, 3, 4] with "
+            "threadkit.futures, unchanged"
+        ) in out
+        # stdlib: every submit is queued; a running task cannot be cancelled.
+        assert re.search(r"20,000 submits all accepted in \d+\.\d\d s and queued \(20,000", out)
+        assert "future.cancel() on the running task -> False" in out
+        assert "(20,000 queued ones cancelled at shutdown)" in out
+        # threadkit: the bounded queue refuses, the running task is interrupted.
+        assert (
+            "of a million submits, 100 were queued and the next raised Full: the pool's queue "
+            "is full (max_queue=100)"
+        ) in out
+        assert "threadkit.Event.wait() -> True, state() -> 'cancelled'" in out
+        assert re.search(r"the task unwound \d+\.\d ms later", out)
+        assert "-> TimeoutError: task 'slow-call' did not finish by its deadline" in out
+        assert re.search(
+            r"shutdown\(timeout=0\.1\) .* returned after 0\.\d\d s with a report: "
+            r"finished=False, still running: \['stuck-in-threading'\]",
+            out,
+        )

@@ -775,3 +775,111 @@ def _cancel(out: Printer) -> None:
         f"at once: its task's exception() -> CancelledError, from Cancelled "
         f"(source={receiver.source!r}, reason={receiver.reason!r})"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 4: the thread pool
+
+chapter(4, "the thread pool")
+
+
+@scene(
+    "pool",
+    "a pool that queues without limit and cannot stop a task, or one that can",
+    chapter=4,
+    order=10,
+)
+def _pool(out: Printer) -> None:
+    import concurrent.futures
+
+    import threadkit.futures
+
+    seen: list[int] = []
+
+    def foo(i: int) -> None:  # the notebook's foo prints i; here it is recorded
+        seen.append(i)
+
+    ran = []
+    for module in (concurrent.futures, threadkit.futures):
+        seen.clear()
+        with module.ThreadPoolExecutor() as executor:  # the notebook's pool, as written
+            futures = []
+            for i in range(5):
+                futures.append(executor.submit(foo, i=i))
+            for future in futures:
+                future.result()
+        ran.append(sorted(seen))
+    out.text(
+        f"The notebook's pool (submit foo(i) five times, then result() each) ran {ran[0]} "
+        f"with concurrent.futures and {ran[1]} with threadkit.futures, unchanged: "
+        "'import threadkit.futures as futures' is the migration."
+    )
+
+    many = 20_000
+    gate = threading.Event()
+    std = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        blocked = std.submit(gate.wait, _GUARD)
+        started = _p.monotonic()
+        queued = [std.submit(foo, 0) for _ in range(many)]
+        took = _p.monotonic() - started
+        backlog = std._work_queue.qsize()
+        refused = blocked.cancel()
+    finally:
+        std.shutdown(wait=False, cancel_futures=True)
+        gate.set()
+        std.shutdown()
+    out.stdlib(
+        f"ThreadPoolExecutor(1) with its worker busy: {many:,} submits all accepted in "
+        f"{took:.2f} s and queued ({backlog:,} waiting: the queue has no bound, so a million "
+        f"would be a million). future.cancel() on the running task -> {refused}: it can "
+        f"only be waited out ({sum(f.cancelled() for f in queued):,} queued ones cancelled "
+        "at shutdown)"
+    )
+
+    release = threadkit.Event()
+    with threadkit.futures.ThreadPoolExecutor(1, max_queue=100, on_full="raise") as pool:
+        running = pool.submit(release.wait, name="the running task")
+        _wait_until(running.running, "the task to start")
+        accepted = 0
+        try:
+            for _ in range(1_000_000):
+                pool.submit(foo, 0)
+                accepted += 1
+        except stdlib_queue.Full as exc:
+            full = _describe(exc)
+        started = _p.monotonic()
+        interrupted = running.cancel(interrupt=True)
+        state = running.state()
+        _wait_until(lambda: pool.stats().completed >= 1, "the cancelled task to unwind")
+        unwound = _p.monotonic() - started
+    out.threadkit(
+        f"ThreadPoolExecutor(1, max_queue=100, on_full='raise'): of a million submits, "
+        f"{accepted} were queued and the next raised {full} (or choose 'block', "
+        f"'caller_runs', 'discard_oldest'). future.cancel(interrupt=True) on the running "
+        f"task, blocked in threadkit.Event.wait() -> {interrupted}, state() -> {state!r}; "
+        f"the task unwound {unwound * 1000:.1f} ms later and the worker went on with the "
+        "queue"
+    )
+
+    with threadkit.futures.ThreadPoolExecutor(2) as pool:
+        late = pool.submit(threadkit.Event().wait, timeout=0.05, name="slow-call")
+        try:
+            late.result(_GUARD)
+            expired = "nothing"
+        except TimeoutError as exc:
+            expired = _describe(exc)
+        stuck_gate = threading.Event()
+        stuck = pool.submit(stuck_gate.wait, _GUARD, name="stuck-in-threading")
+        _wait_until(stuck.running, "the stuck task to start")
+        started = _p.monotonic()
+        report = pool.shutdown(timeout=0.1)
+        waited = _p.monotonic() - started
+        stuck_gate.set()
+    names = [task.name for task in report.running]
+    out.threadkit(
+        f"submit(fn, timeout=0.05): the task's deadline ended it -> {expired}. "
+        f"shutdown(timeout=0.1) with a task blocked where threadkit cannot reach "
+        f"(threading.Event.wait) returned after {waited:.2f} s with a report: finished="
+        f"{report.finished}, still running: {names}, each with its thread and stack"
+    )
