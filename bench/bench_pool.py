@@ -8,7 +8,9 @@ one run; ratio = stdlib time / threadkit time, above 1.00 threadkit is faster):
 * a sequential submit-then-``result()`` round trip, N/10 times.
 
 Usage: ``python bench/bench_pool.py [--rounds R] [--scale S] [--json]`` (standard library and
-threadkit only; ``pebble`` is added as a peer row when it is installed).
+threadkit only; ``pebble.ThreadPool`` is added as a peer row when it is installed, see
+``bench/requirements.txt``: its ``map`` at its default ``chunksize=1`` and at
+``chunksize=1000``).
 """
 
 from __future__ import annotations
@@ -58,21 +60,45 @@ ROWS: dict[str, Callable[[Any, int], float]] = {
 }
 
 
+class _Pebble:
+    """pebble.ThreadPool behind the executor API the rows use."""
+
+    def __init__(self, workers: int, chunksize: int = 1) -> None:
+        import pebble  # type: ignore[import-not-found,unused-ignore]
+
+        self._pool = pebble.ThreadPool(workers)
+        self._chunksize = chunksize
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._pool.schedule(fn, args)
+
+    def map(self, fn: Callable[..., Any], iterable: Any) -> Any:
+        return self._pool.map(fn, iterable, chunksize=self._chunksize).result()
+
+    def __enter__(self) -> _Pebble:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.close()
+        self._pool.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    n = int(50_000 * args.scale)
+    n = int(100_000 * args.scale)
     pools: dict[str, Callable[[], Any]] = {
         "concurrent.futures": lambda: cf.ThreadPoolExecutor(4),
         "threadkit.futures": lambda: tf.ThreadPoolExecutor(4),
     }
     try:
-        import pebble  # type: ignore[import-not-found]
+        import pebble  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
 
-        pools["pebble.ThreadPool"] = lambda: pebble.ThreadPool(4)
+        pools["pebble.ThreadPool"] = lambda: _Pebble(4)
+        pools["pebble, chunksize=1000"] = lambda: _Pebble(4, 1000)
     except ImportError:
         pass
     results: dict[str, dict[str, float]] = {}
@@ -80,10 +106,12 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in pools}
         for _ in range(args.rounds):
             for name, make in pools.items():
+                if name.endswith("chunksize=1000") and fn is not map_all:
+                    continue  # a map setting: the other rows are pebble's own row
                 with make() as pool:
                     fn(pool, min(n, 2000))  # warm up: workers started
                     times[name].append(fn(pool, n))
-        results[row] = {name: statistics.median(t) for name, t in times.items()}
+        results[row] = {name: statistics.median(t) for name, t in times.items() if t}
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     if args.json:
         print(

@@ -70,15 +70,17 @@ class Future(_cf.Future[_T]):
     # cancel(interrupt=True); None when the task does not run in one.
     _tk_scope: CancelScope | None = None
 
+    # The stdlib's fields; those that start as None are class defaults (set when they change).
+    _result: Any = None
+    _exception: BaseException | None = None
+    # Threads waiting in result()/exception() and done_op() arms: made on first use.
+    _tk_done: WaitQueue | None = None
+
     def __init__(self) -> None:  # the stdlib's fields, but a C lock for the Condition
         self._tk_lock = _p.allocate_lock()
         self._state = PENDING
-        self._result: _T | None = None
-        self._exception: BaseException | None = None
         self._waiters: list[Any] = []
         self._done_callbacks: list[Callable[[_cf.Future[_T]], object]] = []
-        # Threads waiting in result()/exception() and done_op() arms: made on first use.
-        self._tk_done: WaitQueue | None = None
 
     @property
     def _condition(self) -> _ConditionView:  # type: ignore[override]
@@ -156,7 +158,7 @@ class Future(_cf.Future[_T]):
                     raise exc
                 finally:
                     del exc, self  # no cycle through the traceback
-            return self._result  # type: ignore[return-value]
+            return self._result  # type: ignore[no-any-return]
         if state in _CANCELLED:
             raise _cf.CancelledError()
         raise TimeoutError()

@@ -73,6 +73,8 @@ _P = ParamSpec("_P")
 OnFull = Literal["block", "raise", "caller_runs", "discard_oldest"]
 _ON_FULL: tuple[str, ...] = ("block", "raise", "caller_runs", "discard_oldest")
 
+_INF = math.inf
+
 # Below this many items, map() does not chunk on its own (each item is a task).
 _AUTO_CHUNK_MIN = 1000
 
@@ -124,7 +126,7 @@ class _WorkItem:
         future._tk_scope = scope  # before it turns RUNNING: cancel(interrupt) finds it
         if not future.set_running_or_notify_cancel():
             return
-        if deadline != math.inf and deadline <= get_clock().now():  # expired while queued
+        if deadline != _INF and deadline <= get_clock().now():  # expired while queued
             future._finish(None, TimeoutError(f"task {self.describe()!r} expired before it ran"))
             return
         state.scopes.append(scope)
@@ -147,9 +149,10 @@ class _WorkItem:
         else:
             future._finish(result, None)
         finally:
+            # Off the stack, the scope no longer applies to this thread: a late cancel()
+            # finds it in no thread's effective scopes and does nothing (so it is not taken
+            # out of scope._threads, a lock round trip per task saved).
             state.scopes.pop()
-            with scope._lock:
-                scope._threads.remove(state)
             future._tk_scope = None
 
 

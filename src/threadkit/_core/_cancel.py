@@ -172,6 +172,16 @@ class CancelScope:
         True
     """
 
+    # Defaults at class level, so that a task's scope (``_for_task``) sets only what differs.
+    _timeout: float | None = None
+    _shield: bool = False
+    _cancel_called: bool = False
+    _source: str = EXPLICIT
+    _reason: object = None
+    _entered: bool = False
+    _watchers: Any = None  # the WaitQueue of cancelled_op() arms, made on first use
+    cancelled_caught: bool = False
+
     def __init__(
         self, *, deadline: float | None = None, timeout: float | None = None, shield: bool = False
     ) -> None:
@@ -185,9 +195,9 @@ class CancelScope:
         self._threads: list[_ThreadState] = []  # the threads that have this scope on their stack
         self._cancel_called = False
         self._source = EXPLICIT
-        self._reason: object = None
+        self._reason = None
         self._entered = False
-        self._watchers: Any = None  # the WaitQueue of cancelled_op() arms, made on first use
+        self._watchers = None
         self.cancelled_caught = False
 
     @classmethod
@@ -195,16 +205,9 @@ class CancelScope:
         """A scope for one task of an executor (checks skipped: ``deadline`` is a number)."""
         self = cls.__new__(cls)
         self._deadline = deadline
-        self._timeout = None
-        self._shield = False
         self._lock = _primitives.allocate_lock()
         self._threads = []
-        self._cancel_called = False
-        self._source = EXPLICIT
-        self._reason = None
         self._entered = True  # entered by the executor, not by a with statement
-        self._watchers = None
-        self.cancelled_caught = False
         return self
 
     def __repr__(self) -> str:
