@@ -56,7 +56,7 @@ from ._core import (
     remaining,
 )
 from ._core import _primitives as _p
-from ._futures import Future, cancel_and_notify
+from ._futures import CANCELLED, PENDING, RUNNING, Future, cancel_and_notify
 
 __all__ = [
     "BrokenThreadPool",
@@ -124,7 +124,13 @@ class _WorkItem:
         deadline = self.deadline
         scope = CancelScope._for_task(deadline)
         future._tk_scope = scope  # before it turns RUNNING: cancel(interrupt) finds it
-        if not future.set_running_or_notify_cancel():
+        with future._tk_lock:  # set_running_or_notify_cancel(), inlined for the common case
+            start = future._state == PENDING
+            if start:
+                future._state = RUNNING
+        if not start:
+            if future._state == CANCELLED:
+                future.set_running_or_notify_cancel()  # tells wait()/as_completed() waiters
             return
         if deadline != _INF and deadline <= get_clock().now():  # expired while queued
             future._finish(None, TimeoutError(f"task {self.describe()!r} expired before it ran"))
@@ -233,9 +239,13 @@ class _Core:
             self.parked.unpark_all()
             self.room.unpark_all()
 
-    def new_worker(self) -> _Worker | None:
-        """Add a worker if there is room (lock held); start it with ``start()`` after."""
-        if len(self.workers) >= self.max_workers or self.shutdown:
+    def new_worker(self, *, draining: bool = False) -> _Worker | None:
+        """Add a worker if there is room (lock held); start it with ``start()`` after.
+
+        After shutdown, only a worker that replaces one is added (``draining``): the queued
+        work still runs, as ``shutdown(cancel_futures=False)`` promises.
+        """
+        if len(self.workers) >= self.max_workers or (self.shutdown and not draining):
             return None
         me = _Worker()
         me.thread = _p.StdThread(
@@ -254,7 +264,9 @@ class _Core:
         with self.lock:
             if self.workers.pop(me, 0) is None:
                 self.done_retired += me.done
-            if replace and (self.work or len(self.workers) < self.min_workers):
+            if replace and self.work:
+                new = self.new_worker(draining=True)
+            elif replace and len(self.workers) < self.min_workers:
                 new = self.new_worker()
         self.start(new)
 
@@ -602,9 +614,14 @@ class ThreadPoolExecutor(_base.Executor):
         if run_here:
             item.run(_cancel._state())  # the queue was full: the submitting thread runs it
             return future
-        try:
-            core.idle.pop()
-        except IndexError:
+        idle = core.idle
+        if idle:
+            try:
+                idle.pop()  # an idle worker will take it
+                return future
+            except IndexError:  # another submit took the last token
+                pass
+        if len(core.workers) < core.max_workers:  # (else all run: no lock, no new thread)
             with core.lock:
                 new = core.new_worker()
             core.start(new)
@@ -755,15 +772,7 @@ class ThreadPoolExecutor(_base.Executor):
                 if task is not None and task.future.cancel(interrupt=True):
                     interrupted += 1
         if wait:
-            me_thread = _p.current_thread()
-            for me in workers:
-                thread = me.thread
-                if thread is None or thread is me_thread:
-                    continue
-                left = remaining(end)
-                if left is not None and left <= 0:
-                    break
-                thread.join(left)
+            workers = self._join_workers(end)
         running = []
         frames = sys._current_frames()
         for me in workers:
@@ -778,6 +787,32 @@ class ThreadPoolExecutor(_base.Executor):
         del frames
         finished = not any(me.thread is not None and me.thread.is_alive() for me in workers)
         return ShutdownReport(finished, len(cancelled), interrupted, tuple(running))
+
+    def _join_workers(self, end: float | None) -> list[_Worker]:
+        """Join the workers until none is left or ``end`` passes; return those seen.
+
+        A worker that retires (``max_tasks_per_worker``) while work is queued starts its
+        replacement before it leaves the pool, so the next round finds it.
+        """
+        core = self._core
+        me_thread = _p.current_thread()
+        seen: dict[_Worker, None] = {}
+        while True:
+            with core.lock:
+                new = [me for me in core.workers if me not in seen]
+            if not new:
+                return list(seen)
+            for me in new:
+                seen[me] = None
+                thread = me.thread
+                if thread is None or thread is me_thread:
+                    continue
+                left = remaining(end)
+                if left is not None and left <= 0:
+                    return list(seen)
+                thread.join(left)
+            if all(me.thread is me_thread for me in new):
+                return list(seen)
 
 
 def _task_stack(frame: Any) -> str:
