@@ -40,3 +40,26 @@ def test_the_queue_module_examples_run() -> None:
     result = doctest.testmod(threadkit.queue, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 3
     assert result.failed == 0
+
+
+def _python_blocks() -> list[tuple[str, int, str]]:
+    """Every ```python block of README.md and docs/*.md (```py marks a fragment: not run)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    blocks = []
+    for path in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        for i, block in enumerate(re.findall(r"```python\n(.*?)```", text, re.S)):
+            blocks.append((path.name, i, block))
+    return blocks
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("name", "index", "code"), _python_blocks(), ids=lambda v: str(v)[:20].replace("\n", " ")
+)
+def test_the_guides_examples_run(name: str, index: int, code: str) -> None:
+    # A complete example in the README or a guide runs as it is, without error.
+    exec(compile(code, f"{name}[{index}]", "exec"), {"__name__": "__doc_example__"})
