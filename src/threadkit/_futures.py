@@ -127,7 +127,7 @@ class Future(_cf.Future[_T]):
                     deadline = wait_deadline(timeout)
                 queue = self._tk_done
                 if queue is None:
-                    queue = self._tk_done = WaitQueue(self, lock)
+                    queue = self._tk_done = WaitQueue(_owner(self), lock)
                 waiter = queue.enqueue()
             try:
                 woken = queue.park(waiter, deadline)  # a cancellation point
@@ -366,11 +366,17 @@ class Future(_cf.Future[_T]):
         with lock:
             queue = self._tk_done
             if queue is None:
-                queue = self._tk_done = WaitQueue(self, lock)
+                queue = self._tk_done = WaitQueue(_owner(self), lock)
         return WaitOp("done_op", queue, self.done, self._done_now)
 
     def _done_now(self) -> tuple[bool, Future[_T]]:
         return self.done(), self
+
+
+def _owner(future: Future[Any]) -> str:
+    """What a future's wait queue names as its owner: a description, not the future itself
+    (which holds the queue: a cycle would keep a waited-for result alive until gc runs)."""
+    return f"<Future at {id(future):#x}>"
 
 
 def cancel_and_notify(future: Future[Any]) -> None:
@@ -427,7 +433,7 @@ class _ConditionView:
         lock = future._tk_lock
         queue = future._tk_done
         if queue is None:
-            queue = future._tk_done = WaitQueue(future, lock)
+            queue = future._tk_done = WaitQueue(_owner(future), lock)
         waiter = queue.enqueue()
         lock.release()
         try:
@@ -461,8 +467,11 @@ def gather(*futures: _cf.Future[Any]) -> Future[list[Any]]:
     left = [len(futures)]
     lock = _p.allocate_lock()
 
+    by_input = [False]  # out was cancelled because an input was: leave the others alone
+
     def one_done(done: _cf.Future[Any]) -> None:
         if done.cancelled():
+            by_input[0] = True
             cancel_and_notify(out)
             return
         exc = done.exception()
@@ -476,7 +485,7 @@ def gather(*futures: _cf.Future[Any]) -> Future[list[Any]]:
             _settle(out, [f.result() for f in futures], None)
 
     def propagate(result: _cf.Future[Any]) -> None:
-        if result.cancelled():
+        if result.cancelled() and not by_input[0]:
             for future in futures:
                 future.cancel()
 

@@ -139,27 +139,30 @@ class _WorkItem:
         scope._threads.append(state)
         try:
             result = self.fn(*self.args, **self.kwargs)
-        except _cancel.Cancelled as exc:
-            if exc.scope is scope and scope._source == _cancel.DEADLINE:
-                error: BaseException = TimeoutError(
-                    f"task {self.describe()!r} did not finish by its deadline"
-                )
-                error.__cause__ = exc
-            else:  # interrupted (the future is already cancelled), or another scope's
-                error = exc
-            future._finish(None, error)
-            del exc, error
         except BaseException as exc:
-            future._finish(None, exc)
-            del exc  # (the traceback references this frame: no cycle kept alive)
-        else:
-            future._finish(result, None)
-        finally:
-            # Off the stack, the scope no longer applies to this thread: a late cancel()
-            # finds it in no thread's effective scopes and does nothing (so it is not taken
-            # out of scope._threads, a lock round trip per task saved).
-            state.scopes.pop()
-            future._tk_scope = None
+            state.scopes.pop()  # off the stack, the scope applies no more (a late cancel()
+            future._tk_scope = None  # finds it on no thread's stack and does nothing)
+            _fail(future, self, scope, exc)
+            # The traceback holds this frame: it must not hold the future (as the stdlib's).
+            del exc, future, self
+            return
+        state.scopes.pop()
+        future._tk_scope = None
+        future._finish(result, None)
+
+
+def _fail(future: Future[Any], item: _WorkItem, scope: CancelScope, exc: BaseException) -> None:
+    """Complete a task's future with what it raised; its own deadline becomes TimeoutError."""
+    if (
+        isinstance(exc, _cancel.Cancelled)
+        and exc.scope is scope
+        and scope._source == _cancel.DEADLINE
+    ):
+        error = TimeoutError(f"task {item.describe()!r} did not finish by its deadline")
+        error.__cause__ = exc
+        future._finish(None, error)
+    else:  # what the task raised; or Cancelled when interrupted (the future is cancelled)
+        future._finish(None, exc)
 
 
 class _Worker:
@@ -239,36 +242,55 @@ class _Core:
             self.parked.unpark_all()
             self.room.unpark_all()
 
-    def new_worker(self, *, draining: bool = False) -> _Worker | None:
-        """Add a worker if there is room (lock held); start it with ``start()`` after.
+    def add_worker(self, *, draining: bool = False) -> bool:
+        """Start a worker if there is room (lock held); return whether one started.
 
-        After shutdown, only a worker that replaces one is added (``draining``): the queued
-        work still runs, as ``shutdown(cancel_futures=False)`` promises.
+        It starts under the lock, so whoever sees it in ``workers`` can join it (a thread
+        not yet started cannot be joined); ``Thread.start()`` returns once the thread runs,
+        before the worker first takes the lock. After shutdown, only a worker that replaces
+        one is added (``draining``): the queued work still runs, as
+        ``shutdown(cancel_futures=False)`` promises.
         """
         if len(self.workers) >= self.max_workers or (self.shutdown and not draining):
-            return None
+            return False
         me = _Worker()
         me.thread = _p.StdThread(
             name=f"{self.prefix}_{self.names()}", target=_worker, args=(self, me)
         )
         self.workers[me] = None
-        return me
+        try:
+            me.thread.start()
+        except BaseException:  # no thread to be had (RuntimeError): the submit raises it
+            del self.workers[me]
+            raise
+        return True
 
-    def start(self, me: _Worker | None) -> None:
-        if me is not None:
-            me.thread.start()  # type: ignore[union-attr]
+    def serve(self) -> None:
+        """A task was queued (lock held): see that a worker will take it.
+
+        An idle worker's token is taken if there is one; else a worker starts while fewer
+        than ``max_workers`` run. Under the lock, with the append, so that a ``shutdown()``
+        cannot come between the two and leave the task with no worker.
+        """
+        idle = self.idle
+        if idle:
+            try:
+                idle.pop()  # an idle worker will take it
+                return
+            except IndexError:  # a worker timing out took its token meanwhile
+                pass
+        if len(self.workers) < self.max_workers:
+            self.add_worker()
 
     def retire(self, me: _Worker, *, replace: bool) -> None:
         """Take a worker out of the pool (it is exiting); start its replacement if asked."""
-        new = None
         with self.lock:
             if self.workers.pop(me, 0) is None:
                 self.done_retired += me.done
             if replace and self.work:
-                new = self.new_worker(draining=True)
+                self.add_worker(draining=True)
             elif replace and len(self.workers) < self.min_workers:
-                new = self.new_worker()
-        self.start(new)
+                self.add_worker()
 
     def may_retire_idle(self, me: _Worker) -> bool:
         """An idle worker's timeout passed: may it exit? (It is then out of the pool.)"""
@@ -309,10 +331,12 @@ def _worker(core: _Core, me: _Worker) -> None:
                     if core.shutdown or _global_shutdown:
                         return
                     waiter = parked.enqueue(front=True)  # LIFO: wake the warmest worker
+                    # Only a worker above min_workers may time out: the others wait forever.
+                    timed = idle_timeout is not None and len(core.workers) > core.min_workers
                 try:
                     woken = parked.park(
                         waiter,
-                        None if idle_timeout is None else get_clock().now() + idle_timeout,
+                        get_clock().now() + idle_timeout if timed else None,  # type: ignore[operator]
                     )
                 except BaseException:
                     parked.abandon(waiter)
@@ -414,7 +438,9 @@ class ShutdownReport:
 
     def __str__(self) -> str:
         if not self.running:
-            return "the pool shut down: every worker has exited"
+            if self.finished:
+                return "the pool shut down: every worker has exited"
+            return "the pool is shutting down: some workers have not exited yet (no task runs)"
         parts = [f"{len(self.running)} task(s) still running after shutdown:"]
         for task in self.running:
             parts.append(f"- {task.name} in thread {task.thread}:\n{task.stack.rstrip()}")
@@ -517,9 +543,8 @@ class ThreadPoolExecutor(_base.Executor):
         weakref.finalize(self, core.stop)
         for _ in range(min_workers):
             with core.lock:
-                me = core.new_worker()
+                core.add_worker()
             core.idle.append(None)  # it starts idle: a submit may count on it
-            core.start(me)
 
     @property
     def _shutdown(self) -> bool:
@@ -590,6 +615,7 @@ class ThreadPoolExecutor(_base.Executor):
                     work.append(item)
                     if core.parked and len(work) <= 1:  # see "wake-ups" in the docstring
                         core.parked.unpark(1)
+                    core.serve()
                     break
                 policy = self._on_full
                 if policy != "block":
@@ -597,6 +623,7 @@ class ThreadPoolExecutor(_base.Executor):
                 if policy == "discard_oldest":
                     discarded = work.popleft()
                     work.append(item)
+                    core.serve()
                     break
                 if policy == "raise":
                     raise Full(f"the pool's queue is full (max_queue={self._max_queue})")
@@ -614,17 +641,6 @@ class ThreadPoolExecutor(_base.Executor):
         if run_here:
             item.run(_cancel._state())  # the queue was full: the submitting thread runs it
             return future
-        idle = core.idle
-        if idle:
-            try:
-                idle.pop()  # an idle worker will take it
-                return future
-            except IndexError:  # another submit took the last token
-                pass
-        if len(core.workers) < core.max_workers:  # (else all run: no lock, no new thread)
-            with core.lock:
-                new = core.new_worker()
-            core.start(new)
         return future
 
     def stats(self) -> PoolStatistics:
