@@ -322,9 +322,12 @@ def _worker(core: _Core, me: _Worker) -> None:
     replace = False
     try:
         while True:
-            try:
-                item = work.popleft()
-            except IndexError:
+            if work:
+                try:
+                    item = work.popleft()
+                except IndexError:  # another worker took the last one
+                    continue
+            else:  # (tested first: raising IndexError costs more than the test)
                 with core.lock:
                     if work:
                         continue
