@@ -3,17 +3,13 @@
 Design. The state the workers need lives in a ``_Core`` (the work deque, the wait queue of
 idle workers, the flags and the pool's settings), so a worker never holds its executor: when
 the executor is collected, a weak-reference callback shuts the core down and the workers
-exit, as the stdlib's do. ``submit`` appends a work item and wakes one parked worker under
-the core's lock, or starts a worker if none is idle and fewer than ``max_workers`` run; a
-worker takes items with a lock-free ``deque.popleft()`` and parks on threadkit's wait queue
-only when the deque is empty (checked again under the lock, so no item waits for a sleeping
-worker). ``idle`` holds a token per worker that is not running a task (appended and popped
-without a lock): a submit that takes one does not start a thread, which is how the stdlib
-reuses idle threads.
-
-Wake-ups (as in ``threadkit.queue``, after ``LinkedBlockingQueue``): a submit wakes a parked
-worker only when it makes the deque non-empty, and a worker that takes an item and leaves
-more behind wakes the next one, so a burst of submits does not wake every worker at once.
+exit, as the stdlib's do. ``submit`` appends a work item under the core's lock and, in the
+same locked step, wakes one parked worker, or starts a worker if none is parked and fewer
+than ``max_workers`` run (the stdlib reuses idle threads the same way). A worker takes items
+with a lock-free ``deque.popleft()`` and parks on threadkit's wait queue only when the deque
+is empty (checked again under the lock, so no item waits for a sleeping worker). The parked
+queue is the exact count of idle workers: a worker is in it only while parked, and a submit
+that wakes one takes it out, both under the lock.
 
 Each task runs in its own cancel scope (``_core._cancel``), whose deadline is the task's
 ``timeout``/``deadline``; ``Future.cancel(interrupt=True)`` cancels that scope, so a task
@@ -30,7 +26,6 @@ submissions, lets the workers finish the queued work and joins them.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import math
@@ -165,6 +160,10 @@ def _fail(future: Future[Any], item: _WorkItem, scope: CancelScope, exc: BaseExc
         future._finish(None, exc)
 
 
+# What a worker's ``item`` holds while it takes an item off the deque.
+_TAKING = _WorkItem(Future(), int, (), {}, deadline=_INF, name="(taking a task)")
+
+
 class _Worker:
     """One worker's record: its thread, the item it runs (written by the worker only)."""
 
@@ -181,9 +180,9 @@ class _Core:
 
     __slots__ = (
         "__weakref__",
+        "bounded",
         "broken",
         "done_retired",
-        "idle",
         "idle_timeout",
         "initargs",
         "initializer",
@@ -217,11 +216,8 @@ class _Core:
         # Submitters waiting for room in a bounded queue (max_queue, on_full="block").
         self.room = WaitQueue("ThreadPoolExecutor submitters", self.lock)
         self.work: deque[_WorkItem] = deque()  # appended under lock, popped anywhere
-        # One token per worker that is not running a task: appended by the worker when it
-        # becomes free, popped by a submit that it will serve (both atomic deque operations,
-        # no lock: the stdlib's idle Semaphore, without its lock).
-        self.idle: deque[None] = deque()
         self.shutdown = False
+        self.bounded = False  # max_queue is set: workers wake submitters waiting for room
         self.broken: str | None = None
         self.workers: dict[_Worker, None] = {}  # live workers, in start order
         self.done_retired = 0  # tasks run by workers that have exited
@@ -268,18 +264,21 @@ class _Core:
     def serve(self) -> None:
         """A task was queued (lock held): see that a worker will take it.
 
-        An idle worker's token is taken if there is one; else a worker starts while fewer
-        than ``max_workers`` run. Under the lock, with the append, so that a ``shutdown()``
-        cannot come between the two and leave the task with no worker.
+        A parked worker is woken if there is one; else a worker starts while fewer than
+        ``max_workers`` run (else every worker is busy and will come back to the deque).
+        Under the lock, with the append, so that a ``shutdown()`` cannot come between the
+        two and leave the task with no worker.
         """
-        idle = self.idle
-        if idle:
-            try:
-                idle.pop()  # an idle worker will take it
-                return
-            except IndexError:  # a worker timing out took its token meanwhile
-                pass
-        if len(self.workers) < self.max_workers:
+        if self.parked:
+            self.parked.unpark(1)
+        elif len(self.workers) < self.max_workers and len(self.work) > sum(
+            # A worker between two tasks (or starting) comes back to the deque before it
+            # parks (it looks again under this lock), so it will take one queued task: the
+            # thread that just finished the caller's previous task is reused, as the stdlib
+            # reuses its idle threads. A thread starts for each task beyond those.
+            me.item is None
+            for me in self.workers
+        ):
             self.add_worker()
 
     def retire(self, me: _Worker, *, replace: bool) -> None:
@@ -299,8 +298,6 @@ class _Core:
                 return False
             del self.workers[me]
             self.done_retired += me.done
-            with contextlib.suppress(IndexError):
-                self.idle.pop()  # its token: a later submit must not count on it
             return True
 
 
@@ -315,17 +312,19 @@ def _worker(core: _Core, me: _Worker) -> None:
             return
     work = core.work
     parked = core.parked
-    idle = core.idle
     idle_timeout = core.idle_timeout
+    bounded = core.bounded
     tasks_left = core.max_tasks or -1
     state = _cancel._state()  # this thread's scope stack, where each task's scope goes
     replace = False
     try:
         while True:
             if work:
+                me.item = _TAKING  # busy from before the pop: serve() must not count on it
                 try:
                     item = work.popleft()
                 except IndexError:  # another worker took the last one
+                    me.item = None
                     continue
             else:  # (tested first: raising IndexError costs more than the test)
                 with core.lock:
@@ -347,13 +346,10 @@ def _worker(core: _Core, me: _Worker) -> None:
                 if not woken and core.may_retire_idle(me):
                     return
                 continue
-            if core.room:  # a submitter waits for room in a bounded queue
-                with core.lock:
-                    core.room.unpark(1)
-            if work and parked:  # more work and workers asleep: pass the baton on
-                with core.lock:
-                    if work:
-                        parked.unpark(1)
+            if bounded:  # a submitter may wait for the room this pop made: under the lock,
+                with core.lock:  # so that it cannot queue itself just after a lock-free look
+                    if core.room:
+                        core.room.unpark(1)
             me.item = item
             item.run(state)
             me.item = None
@@ -364,7 +360,6 @@ def _worker(core: _Core, me: _Worker) -> None:
                 if tasks_left == 0:
                     replace = True
                     return
-            idle.append(None)
     except BaseException:
         _base.LOGGER.critical("Exception in worker", exc_info=True)
     finally:
@@ -540,6 +535,7 @@ class ThreadPoolExecutor(_base.Executor):
             initializer=initializer,
             initargs=initargs,
         )
+        core.bounded = max_queue is not None
         with _global_lock:
             _cores.add(core)
         # The workers hold the core, never the executor: collecting it stops them.
@@ -547,7 +543,6 @@ class ThreadPoolExecutor(_base.Executor):
         for _ in range(min_workers):
             with core.lock:
                 core.add_worker()
-            core.idle.append(None)  # it starts idle: a submit may count on it
 
     @property
     def _shutdown(self) -> bool:
@@ -616,8 +611,6 @@ class ThreadPoolExecutor(_base.Executor):
                 work = core.work
                 if self._max_queue is None or len(work) < self._max_queue:
                     work.append(item)
-                    if core.parked and len(work) <= 1:  # see "wake-ups" in the docstring
-                        core.parked.unpark(1)
                     core.serve()
                     break
                 policy = self._on_full
@@ -651,7 +644,7 @@ class ThreadPoolExecutor(_base.Executor):
         core = self._core
         with core.lock:
             workers = list(core.workers)
-            active = sum(me.item is not None for me in workers)
+            active = sum(me.item is not None for me in workers)  # (_TAKING counts)
             return PoolStatistics(
                 workers=len(workers),
                 active=active,
@@ -788,7 +781,7 @@ class ThreadPoolExecutor(_base.Executor):
         if cancel_running:
             for me in workers:
                 task = me.item
-                if task is not None and task.future.cancel(interrupt=True):
+                if task is not None and task is not _TAKING and task.future.cancel(interrupt=True):
                     interrupted += 1
         if wait:
             workers = self._join_workers(end)
@@ -796,7 +789,7 @@ class ThreadPoolExecutor(_base.Executor):
         frames = sys._current_frames()
         for me in workers:
             task, thread = me.item, me.thread
-            if task is None or thread is None or not thread.is_alive():
+            if task is None or task is _TAKING or thread is None or not thread.is_alive():
                 continue
             frame = frames.get(thread.ident)  # type: ignore[arg-type]
             stack = _task_stack(frame) if frame is not None else ""
