@@ -7,6 +7,7 @@ test_pool.py covers the drop-in behaviour, the bounded queue and its on_full pol
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import gc
 import itertools
 import math
@@ -50,22 +51,36 @@ def _blocking_call(kind: str) -> tuple[Callable[[], object], Callable[[], None]]
     """A threadkit call that blocks until released, and its release."""
     if kind == "event":
         event = threadkit.Event()
-        return event.wait, event.set
+        return lambda: event.wait(), event.set  # noqa: PLW0108 (no timeout param: see submit)
     if kind == "sleep":
         return lambda: threadkit.sleep(3600), lambda: None
     if kind == "queue":
         q: tq.Queue[int] = tq.Queue()
-        return q.get, lambda: q.put_nowait(0)
+        return lambda: q.get(), lambda: q.put_nowait(0)  # noqa: PLW0108
     tx, rx = threadkit.open_channel(0)
 
     def close() -> None:
         tx.close()
         rx.close()
 
-    return rx.recv, close
+    return lambda: rx.recv(), close  # noqa: PLW0108
 
 
 class TestDeadlines:
+    def test_a_pool_keyword_the_function_takes_too_is_refused(self) -> None:
+        # With the stdlib's pool, submit(ev.wait, timeout=1) passes timeout to ev.wait; here
+        # it would be the task's deadline: the ambiguity is an error, not a silent change.
+        event = threadkit.Event()
+        with tf.ThreadPoolExecutor(1) as pool:
+            with pytest.raises(TypeError, match=r"^submit\(timeout=\.\.\.\) is the pool's"):
+                pool.submit(event.wait, timeout=1)
+            with pytest.raises(TypeError, match=r"Event\.wait\(\) takes 'timeout' too"):
+                pool.submit(event.wait, timeout=1)
+            # Bound with functools.partial, the function's own is no longer ambiguous.
+            event.set()
+            own = functools.partial(event.wait, timeout=1)
+            assert pool.submit(own, timeout=5).result(10) is True
+
     @pytest.mark.parametrize("kind", ["event", "sleep", "queue", "channel"])
     def test_a_running_task_times_out_at_its_deadline(self, kind: str) -> None:
         call, release = _blocking_call(kind)
@@ -921,3 +936,48 @@ class TestThreaded:
         assert future.cancelled()
         assert not threads[0].is_alive()
         assert not gate.is_set()
+
+
+class TestReviewFixes:
+    def test_a_task_inherits_the_submitters_cancel_scope(self) -> None:
+        with tf.ThreadPoolExecutor(1) as pool:
+            with threadkit.CancelScope() as scope:
+                future = pool.submit(threadkit.Event().wait)
+                wait_until(future.running)
+                scope.cancel("done with it")
+            with pytest.raises(tf.CancelledError):
+                future.result(10)
+            assert pool.submit(int).result(10) == 0  # the worker went on
+
+    def test_caller_runs_lets_the_callers_cancellation_through(self) -> None:
+        gate = threadkit.Event()
+        with tf.ThreadPoolExecutor(1, max_queue=1, on_full="caller_runs") as pool:
+            pool.submit(gate.wait)
+            pool.submit(int)  # the queue is full now
+            with threadkit.CancelScope() as scope:
+                scope.cancel()
+                pool.submit(threadkit.Event().wait)  # runs here: Cancelled unwinds the caller
+                pytest.fail("the caller's cancellation was swallowed")  # pragma: no cover
+            gate.set()
+            assert pool.stats().rejected == 1
+        assert scope.cancelled_caught
+
+    def test_a_user_cancelled_future_dropped_at_shutdown_is_seen_by_wait(self) -> None:
+        gate = threadkit.Event()
+        pool = tf.ThreadPoolExecutor(1)
+        pool.submit(gate.wait)
+        queued = pool.submit(int)
+        assert queued.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        done, _ = cf.wait([queued], timeout=10)
+        gate.set()
+        pool.shutdown()
+        assert done == {queued}
+
+    def test_then_on_a_cancelled_chain_logs_nothing(self, caplog: pytest.LogCaptureFixture) -> None:
+        source: tf.Future[int] = tf.Future()
+        chained = source.then(lambda x: x + 1)
+        assert chained.cancel()
+        source.set_result(1)
+        assert chained.cancelled()
+        assert "exception calling callback" not in caplog.text

@@ -237,7 +237,7 @@ class Future(_cf.Future[_T]):
         if self._done_callbacks:
             self._invoke_callbacks()  # type: ignore[attr-defined]
 
-    def cancel(self, interrupt: bool = False) -> bool:
+    def cancel(self, *, interrupt: bool = False) -> bool:
         """Cancel the future if it has not started; with ``interrupt``, a running one too.
 
         Returns True if the future is now cancelled. Without ``interrupt`` this is the
@@ -302,6 +302,18 @@ class Future(_cf.Future[_T]):
         except Exception:
             _base.LOGGER.exception("exception calling callback for %r", self)
 
+    def _cancel_running(self) -> None:
+        """The running task was cancelled by an enclosing scope: the future is cancelled."""
+        with self._tk_lock:
+            if self._state != RUNNING:
+                return
+            self._state = CANCELLED_AND_NOTIFIED
+            for waiter in self._waiters:
+                waiter.add_cancelled(self)
+            self._wake()
+        if self._done_callbacks:
+            self._invoke_callbacks()  # type: ignore[attr-defined]
+
     def _finish(self, result: Any, exception: BaseException | None) -> None:
         """Complete a running task's future, unless ``cancel(interrupt=True)`` got there first."""
         with self._tk_lock:
@@ -343,19 +355,20 @@ class Future(_cf.Future[_T]):
 
         def follow(done: _cf.Future[_T]) -> None:
             if done.cancelled():
-                chained.cancel()
-                chained.set_running_or_notify_cancel()
+                cancel_and_notify(chained)
+                return
+            if chained.done():  # cancelled by its owner: fn is not wanted
                 return
             exc = done.exception()
             if exc is not None:
-                chained.set_exception(exc)
+                _settle(chained, None, exc)
                 return
             try:
                 value = fn(done.result())
             except BaseException as error:
-                chained.set_exception(error)
+                _settle(chained, None, error)
             else:
-                chained.set_result(value)
+                _settle(chained, value, None)
 
         self.add_done_callback(follow)
         return chained
@@ -387,13 +400,14 @@ def cancel_and_notify(future: Future[Any]) -> None:
     that call, so this does both at once.
     """
     with future._tk_lock:
-        if future._state != PENDING:
+        state = future._state
+        if state not in (PENDING, CANCELLED):
             return
         future._state = CANCELLED_AND_NOTIFIED
         for waiter in future._waiters:
             waiter.add_cancelled(future)
         future._wake()
-    if future._done_callbacks:
+    if state == PENDING and future._done_callbacks:  # (a CANCELLED one already ran them)
         future._invoke_callbacks()  # type: ignore[attr-defined]
 
 

@@ -27,6 +27,7 @@ submissions, lets the workers finish the queued work and joins them.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 import os
@@ -87,7 +88,7 @@ def _positive_int(value: int | None, name: str, minimum: int = 1) -> None:
 
 
 class _WorkItem:
-    __slots__ = ("args", "deadline", "fn", "future", "kwargs", "name")
+    __slots__ = ("args", "deadline", "fn", "future", "kwargs", "name", "scopes")
 
     def __init__(
         self,
@@ -105,6 +106,8 @@ class _WorkItem:
         self.kwargs = kwargs
         self.deadline = deadline  # math.inf: none
         self.name = name
+        # The submitter's cancel scopes, which the task inherits (DESIGN 5); None: none.
+        self.scopes: list[CancelScope] | None = None
 
     def describe(self) -> str:
         """The task's name: the one given to submit, else the function's."""
@@ -130,18 +133,34 @@ class _WorkItem:
         if deadline != _INF and deadline <= get_clock().now():  # expired while queued
             future._finish(None, TimeoutError(f"task {self.describe()!r} expired before it ran"))
             return
+        depth = len(state.scopes)
+        inherited = self.scopes
+        if inherited:
+            for outer in inherited:
+                state.scopes.append(outer)
+                outer._attach(state)
         state.scopes.append(scope)
         scope._threads.append(state)
         try:
+            if inherited:
+                _cancel.checkpoint()  # an inherited scope may be cancelled already
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:
-            state.scopes.pop()  # off the stack, the scope applies no more (a late cancel()
-            future._tk_scope = None  # finds it on no thread's stack and does nothing)
+            # Off the stack (to its depth at start, whatever the task left open), the scope
+            # applies no more: a late cancel() finds it on no thread's stack, does nothing.
+            del state.scopes[depth:]
+            if inherited:
+                for outer in inherited:
+                    outer._detach(state)
+            future._tk_scope = None
             _fail(future, self, scope, exc)
             # The traceback holds this frame: it must not hold the future (as the stdlib's).
             del exc, future, self
             return
-        state.scopes.pop()
+        del state.scopes[depth:]
+        if inherited:
+            for outer in inherited:
+                outer._detach(state)
         future._tk_scope = None
         future._finish(result, None)
 
@@ -156,6 +175,12 @@ def _fail(future: Future[Any], item: _WorkItem, scope: CancelScope, exc: BaseExc
         error = TimeoutError(f"task {item.describe()!r} did not finish by its deadline")
         error.__cause__ = exc
         future._finish(None, error)
+    elif isinstance(exc, _cancel.Cancelled) and exc.scope is not scope:
+        # An enclosing scope's: one the task inherited from its submitter, or, when the
+        # caller runs it (on_full="caller_runs"), the caller's own. The task was cancelled.
+        future._cancel_running()
+        if item.scopes is None and exc.scope in _cancel.current_scopes():
+            raise exc  # the calling thread's scope: it must unwind the caller too
     else:  # what the task raised; or Cancelled when interrupted (the future is cancelled)
         future._finish(None, exc)
 
@@ -369,8 +394,7 @@ def _worker(core: _Core, me: _Worker) -> None:
 def _initializer_failed(core: _Core) -> None:
     with core.lock:
         core.broken = "A thread initializer failed, the thread pool is not usable anymore"
-        failed = list(core.work)
-        core.work.clear()
+        failed = _drain(core.work)
         core.room.unpark_all()
     for item in failed:
         if item.future.set_running_or_notify_cancel():
@@ -595,8 +619,13 @@ class ThreadPoolExecutor(_base.Executor):
             if math.isnan(deadline):
                 raise ValueError("deadline must be a number, not NaN")
             when = min(when, deadline)
+        if timeout is not None or deadline is not None or name is not None:
+            _check_keywords(fn, timeout=timeout, deadline=deadline, name=name)
         future: Future[_T] = Future()
         item = _WorkItem(future, fn, args, kwargs, deadline=when, name=name)
+        state = _cancel._tls.state
+        if state is not None and state.scopes:
+            item.scopes = list(state.scopes)  # the task inherits them (DESIGN 5)
         core = self._core
         run_here = False
         while True:
@@ -617,7 +646,10 @@ class ThreadPoolExecutor(_base.Executor):
                 if policy != "block":
                     core.rejected += 1
                 if policy == "discard_oldest":
-                    discarded = work.popleft()
+                    try:
+                        discarded = work.popleft()
+                    except IndexError:  # a worker took it meanwhile: there is room now
+                        discarded = None
                     work.append(item)
                     core.serve()
                     break
@@ -635,6 +667,7 @@ class ThreadPoolExecutor(_base.Executor):
         if discarded is not None:
             cancel_and_notify(discarded.future)  # never lost silently: its future says so
         if run_here:
+            item.scopes = None  # it runs inside the caller's own scopes already
             item.run(_cancel._state())  # the queue was full: the submitting thread runs it
             return future
         return future
@@ -713,8 +746,13 @@ class ThreadPoolExecutor(_base.Executor):
             tasks = ((fn, args) for args in args_iter)
         submit = weakref.WeakMethod(self.submit)
         fs: deque[Future[Any]] = deque()
-        for task_fn, task_args in itertools.islice(tasks, buffersize):
-            fs.append(self.submit(task_fn, *task_args))
+        try:
+            for task_fn, task_args in itertools.islice(tasks, buffersize):
+                fs.append(self.submit(task_fn, *task_args))
+        except BaseException:  # queue.Full, shutdown: what was submitted is not wanted
+            for future in fs:
+                future.cancel()
+            raise
         more = tasks if buffersize is not None else None
         results = _ordered_results if ordered else _unordered_results
         return results(fs, more, submit, chunksize > 1, end)
@@ -770,8 +808,7 @@ class ThreadPoolExecutor(_base.Executor):
         with core.lock:
             core.shutdown = True
             if cancel_futures:
-                cancelled = list(core.work)
-                core.work.clear()
+                cancelled = _drain(core.work)
             core.parked.unpark_all()
             core.room.unpark_all()
             workers = list(core.workers)
@@ -825,6 +862,40 @@ class ThreadPoolExecutor(_base.Executor):
                 thread.join(left)
             if all(me.thread is me_thread for me in new):
                 return list(seen)
+
+
+def _check_keywords(fn: Callable[..., Any], **given: object) -> None:
+    """Refuse a pool keyword (``timeout``, ``deadline``, ``name``) that ``fn`` takes too.
+
+    With the stdlib's pool, ``submit(fn, timeout=5)`` passes ``timeout`` to ``fn``; here it is
+    the task's deadline. Rather than change the meaning of that call silently (the function
+    losing its own timeout), say so.
+    """
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no signature to read (some builtins)
+        return
+    bound = fn.keywords if isinstance(fn, functools.partial) else {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for key, value in given.items():
+        if value is not None and key in params and params[key].kind in kinds and key not in bound:
+            label = getattr(fn, "__qualname__", None) or repr(fn)
+            raise TypeError(
+                f"submit({key}=...) is the pool's (the task's {key}), but {label}() takes "
+                f"{key!r} too: pass its own with functools.partial({label}, {key}=...), "
+                f"and the task's as submit(..., {key}=...)"
+            )
+
+
+def _drain(work: deque[_WorkItem]) -> list[_WorkItem]:
+    """Take every item off the deque: popleft() one at a time, as workers may pop too (on the
+    free-threaded build, iterating a deque another thread pops raises RuntimeError)."""
+    items = []
+    try:
+        while True:
+            items.append(work.popleft())
+    except IndexError:
+        return items
 
 
 def _task_stack(frame: Any) -> str:
