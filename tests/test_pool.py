@@ -83,11 +83,22 @@ class TestExecutor:
         pool = tf.ThreadPoolExecutor(2)
         pool.submit(print, end="").result(10)
         threads = list(pool._threads)
-        del pool
-        gc.collect()
+        with pytest.warns(ResourceWarning, match=r"was collected without shutdown\(\)"):
+            del pool  # the last reference: collected (and its finalizer run) here
         for thread in threads:
             thread.join(10)
         assert not any(t.is_alive() for t in threads)
+
+    def test_a_shut_down_executor_is_collected_quietly(self) -> None:
+        import warnings
+
+        pool = tf.ThreadPoolExecutor(1)
+        pool.submit(int).result(10)
+        pool.shutdown()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            del pool
+            gc.collect()
 
 
 class TestFuture:

@@ -736,7 +736,8 @@ class TestCondition:
 
         with Workers(waiter) as w:
             wait_for_waiters(c, 1)
-            assert m.owner is None
+            # wait() queues itself, then releases the mutex: released before it parks.
+            wait_until(lambda: m.owner is None, what="the waiter to release the mutex")
             with c:
                 c.notify()
         assert w.results == [True]

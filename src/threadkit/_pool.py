@@ -33,6 +33,7 @@ import math
 import os
 import sys
 import traceback
+import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -562,8 +563,10 @@ class ThreadPoolExecutor(_base.Executor):
         core.bounded = max_queue is not None
         with _global_lock:
             _cores.add(core)
-        # The workers hold the core, never the executor: collecting it stops them.
-        weakref.finalize(self, core.stop)
+        # The workers hold the core, never the executor: collecting it stops them (and warns,
+        # as an unclosed file does, if nobody shut it down). Not at interpreter exit, where
+        # _python_exit drains every pool as the stdlib does.
+        weakref.finalize(self, _collected, core, self._thread_name_prefix).atexit = False
         for _ in range(min_workers):
             with core.lock:
                 core.add_worker()
@@ -1058,6 +1061,18 @@ def threaded(
     if fn is not None:
         return decorate(fn)
     return decorate
+
+
+def _collected(core: _Core, prefix: str) -> None:
+    """The executor was collected: stop its workers; warn if it was never shut down."""
+    if not core.shutdown:
+        warnings.warn(
+            f"ThreadPoolExecutor {prefix!r} was collected without shutdown(): use it as a "
+            "context manager or call shutdown()",
+            ResourceWarning,
+            stacklevel=1,
+        )
+    core.stop()
 
 
 def _python_exit() -> None:
