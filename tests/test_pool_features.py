@@ -981,3 +981,24 @@ class TestReviewFixes:
         source.set_result(1)
         assert chained.cancelled()
         assert "exception calling callback" not in caplog.text
+
+    def test_shutdown_waits_on_the_threadkit_clock_and_can_be_cancelled(self) -> None:
+        gate = threadkit.Event()
+        clock = threadkit.MockClock()
+        with threadkit.use_clock(clock):
+            pool = tf.ThreadPoolExecutor(1)
+            stuck = pool.submit(gate.wait)
+            wait_until(stuck.running)
+            with threadkit.TaskGroup() as tg:
+                task = tg.start(lambda: pool.shutdown(timeout=30))
+                wait_until(lambda: len(pool._core.exits) == 1, what="shutdown to wait")
+                clock.advance(30)  # virtual time: the timeout passes at once
+            report = task.result()
+            assert not report.finished
+            assert [t.future for t in report.running] == [stuck]
+            with threadkit.CancelScope() as scope:
+                scope.cancel()
+                pool.shutdown(timeout=30)  # a cancellation point, like every threadkit wait
+            assert scope.cancelled_caught
+            gate.set()
+            assert pool.shutdown().finished

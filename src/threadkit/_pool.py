@@ -209,6 +209,7 @@ class _Core:
         "bounded",
         "broken",
         "done_retired",
+        "exits",
         "idle_timeout",
         "initargs",
         "initializer",
@@ -241,6 +242,8 @@ class _Core:
         self.lock = self.parked.lock  # guards shutdown, broken, workers, and appends to work
         # Submitters waiting for room in a bounded queue (max_queue, on_full="block").
         self.room = WaitQueue("ThreadPoolExecutor submitters", self.lock)
+        # Threads in shutdown(wait=True), woken each time a worker leaves the pool.
+        self.exits = WaitQueue("ThreadPoolExecutor shutdown", self.lock)
         self.work: deque[_WorkItem] = deque()  # appended under lock, popped anywhere
         self.shutdown = False
         self.bounded = False  # max_queue is set: workers wake submitters waiting for room
@@ -312,6 +315,7 @@ class _Core:
         with self.lock:
             if self.workers.pop(me, 0) is None:
                 self.done_retired += me.done
+            self.exits.unpark_all()
             if replace and self.work:
                 self.add_worker(draining=True)
             elif replace and len(self.workers) < self.min_workers:
@@ -841,30 +845,36 @@ class ThreadPoolExecutor(_base.Executor):
         return ShutdownReport(finished, len(cancelled), interrupted, tuple(running))
 
     def _join_workers(self, end: float | None) -> list[_Worker]:
-        """Join the workers until none is left or ``end`` passes; return those seen.
+        """Wait until no worker is left in the pool, or ``end`` passes; return those seen.
 
-        A worker that retires (``max_tasks_per_worker``) while work is queued starts its
-        replacement before it leaves the pool, so the next round finds it.
+        A threadkit wait (a cancellation point, on threadkit's clock), woken by each worker
+        as it leaves the pool. A worker that retires (``max_tasks_per_worker``) while work is
+        queued starts its replacement before it leaves, so the wait goes on for that one.
+        Once none is left, their threads (past their last step) are joined.
         """
         core = self._core
         me_thread = _p.current_thread()
         seen: dict[_Worker, None] = {}
+        exits = core.exits
         while True:
             with core.lock:
-                new = [me for me in core.workers if me not in seen]
-            if not new:
+                for me in core.workers:
+                    seen[me] = None
+                if all(me.thread is me_thread for me in core.workers):
+                    break
+                waiter = exits.enqueue()
+            try:
+                woken = exits.park(waiter, end)
+            except BaseException:
+                exits.abandon(waiter)
+                raise
+            if not woken:
                 return list(seen)
-            for me in new:
-                seen[me] = None
-                thread = me.thread
-                if thread is None or thread is me_thread:
-                    continue
-                left = remaining(end)
-                if left is not None and left <= 0:
-                    return list(seen)
-                thread.join(left)
-            if all(me.thread is me_thread for me in new):
-                return list(seen)
+        for me in seen:
+            thread = me.thread
+            if thread is not None and thread is not me_thread:
+                thread.join()  # it has left the pool: only its return is left
+        return list(seen)
 
 
 def _check_keywords(fn: Callable[..., Any], **given: object) -> None:
