@@ -134,12 +134,8 @@ class _WorkItem:
         if deadline != _INF and deadline <= get_clock().now():  # expired while queued
             future._finish(None, TimeoutError(f"task {self.describe()!r} expired before it ran"))
             return
-        depth = len(state.scopes)
         inherited = self.scopes
-        if inherited:
-            for outer in inherited:
-                state.scopes.append(outer)
-                outer._attach(state)
+        depth = _cancel.enter_scopes(state, inherited) if inherited else len(state.scopes)
         state.scopes.append(scope)
         scope._threads.append(state)
         try:
@@ -147,23 +143,23 @@ class _WorkItem:
                 _cancel.checkpoint()  # an inherited scope may be cancelled already
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:
-            # Off the stack (to its depth at start, whatever the task left open), the scope
-            # applies no more: a late cancel() finds it on no thread's stack, does nothing.
-            del state.scopes[depth:]
-            if inherited:
-                for outer in inherited:
-                    outer._detach(state)
-            future._tk_scope = None
-            _fail(future, self, scope, exc)
-            # The traceback holds this frame: it must not hold the future (as the stdlib's).
-            del exc, future, self
-            return
-        del state.scopes[depth:]
+            failed: BaseException | None = exc
+        else:
+            failed = None
+        # Off the stack (to its depth at start, whatever the task left open), the scope applies
+        # no more: a late cancel() finds it on no thread's stack and does nothing. (The task
+        # scope's own _threads entry stays: unlinking it would cost a lock per task.)
         if inherited:
-            for outer in inherited:
-                outer._detach(state)
+            _cancel.leave_scopes(state, inherited, depth)
+        else:
+            del state.scopes[depth:]
         future._tk_scope = None
-        future._finish(result, None)
+        if failed is None:
+            future._finish(result, None)
+            return
+        _fail(future, self, scope, failed)
+        # The traceback holds this frame: it must not hold the future (as the stdlib's).
+        del failed, future, self
 
 
 def _fail(future: Future[Any], item: _WorkItem, scope: CancelScope, exc: BaseException) -> None:

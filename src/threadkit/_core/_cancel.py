@@ -315,15 +315,28 @@ class CancelScope:
 def inherited(scopes: list[CancelScope]) -> Iterator[None]:
     """Run the block (in a new thread) inside ``scopes``, passed explicitly from its starter."""
     state = _state()
-    for scope in scopes:
-        state.scopes.append(scope)
-        scope._attach(state)
+    depth = enter_scopes(state, scopes)
     try:
         yield
     finally:
-        for scope in reversed(scopes):
-            state.scopes.remove(scope)
-            scope._detach(state)
+        leave_scopes(state, scopes, depth)
+
+
+def enter_scopes(state: _ThreadState, scopes: list[CancelScope]) -> int:
+    """Push ``scopes`` (inherited from another thread) on ``state``; return the depth before."""
+    depth = len(state.scopes)
+    for scope in scopes:
+        state.scopes.append(scope)
+        scope._attach(state)
+    return depth
+
+
+def leave_scopes(state: _ThreadState, scopes: list[CancelScope], depth: int) -> None:
+    """Undo ``enter_scopes``: cut the stack back to ``depth`` (whatever was left open above
+    it) and detach ``state`` from ``scopes``."""
+    del state.scopes[depth:]
+    for scope in scopes:
+        scope._detach(state)
 
 
 def current_scopes() -> list[CancelScope]:
