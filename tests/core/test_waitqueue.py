@@ -51,7 +51,8 @@ def test_unpark_wakes_oldest_first() -> None:
     for k in range(4):
         # Line the threads up one at a time so their order is known.
         parked.append(_park_in_thread(q))
-        wait_until(lambda: len(q) == k + 1, what="the next thread to queue")
+        # (its box too: the thread fills it just after it queues itself)
+        wait_until(lambda: len(q) == k + 1 and parked[-1][1], what="the next thread to queue")
     waiters = [box[0] for _, box in parked]
     assert list(q) == waiters
     with q.lock:
@@ -74,7 +75,7 @@ def test_unpark_wakes_oldest_first() -> None:
 def test_enqueue_front_goes_to_the_head() -> None:
     q = WaitQueue()
     first, first_box = _park_in_thread(q)
-    wait_until(lambda: len(q) == 1, what="the first thread to queue")
+    wait_until(lambda: len(q) == 1 and first_box, what="the first thread to queue")
     box: list[Waiter] = []
 
     def jump() -> bool:
@@ -84,7 +85,7 @@ def test_enqueue_front_goes_to_the_head() -> None:
         return q.park(waiter, None)
 
     with Workers(jump):
-        wait_until(lambda: len(q) == 2, what="the second thread to queue")
+        wait_until(lambda: len(q) == 2 and box, what="the second thread to queue")
         assert list(q) == [box[0], first_box[0]]
         with q.lock:
             q.unpark_all()
