@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -70,28 +71,40 @@ class MockClock:
 
     virtual = True
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, *, autojump_threshold: float = math.inf) -> None:
         self._lock = _primitives.allocate_lock()
-        # Guarded by _lock: the reading, and a heap of (deadline, seq, callback).
+        # Guarded by _lock: the reading, a heap of (deadline, seq, callback), the autojump
+        # threshold, whether its watcher runs, and a count of uses (the watcher's idleness test).
         self._now = float(start)
         self._timers: list[tuple[float, int, Callable[[], object]]] = []
         self._seq = itertools.count()
+        self._autojump = math.inf
+        self._watching = False
+        self._activity = 0
+        if autojump_threshold != math.inf:
+            self.autojump_threshold = autojump_threshold
 
     def now(self) -> float:
         """Return the current virtual time."""
         with self._lock:
+            self._activity += 1
             return self._now
 
     def call_at(self, deadline: float, callback: Callable[[], object]) -> None:
         """Run ``callback`` when the time reaches ``deadline`` (at once if it already has)."""
         with self._lock:
+            self._activity += 1
             if deadline > self._now:
                 heapq.heappush(self._timers, (deadline, next(self._seq), callback))
                 return
         callback()
 
     def advance(self, seconds: float) -> None:
-        """Move the time forward by ``seconds`` and fire every wake-up now due.
+        """Move the time forward by ``seconds``, firing each wake-up due on the way, in order.
+
+        The time steps to each due wake-up's deadline before that wake-up fires, so what it
+        triggers (a scheduler's next timer, a periodic timer's next run) sees the time it was
+        due at, and a wake-up it registers before the end of the step fires too.
 
         Raises:
             ValueError: if ``seconds`` is negative or NaN.
@@ -99,12 +112,51 @@ class MockClock:
         if math.isnan(seconds) or seconds < 0:
             raise ValueError(f"seconds must be a non-negative number, not {seconds!r}")
         with self._lock:
-            self._now += seconds
-            due: list[Callable[[], object]] = []
-            while self._timers and self._timers[0][0] <= self._now:
-                due.append(heapq.heappop(self._timers)[2])
-        for callback in due:
+            target = self._now + seconds
+            self._activity += 1
+        self._run_until(target)
+
+    def _run_until(self, target: float) -> None:
+        while True:
+            with self._lock:
+                if not self._timers or self._timers[0][0] > target:
+                    self._now = max(self._now, target)
+                    return
+                deadline, _, callback = heapq.heappop(self._timers)
+                self._now = max(self._now, float(deadline))
             callback()
+
+    @property
+    def autojump_threshold(self) -> float:
+        """Jump to the next wake-up after this long (real seconds) with no use of the clock.
+
+        ``math.inf`` (the default) never jumps. With a threshold set, a watcher thread
+        moves the time to the earliest pending wake-up whenever nothing has read the clock,
+        registered a wake-up or advanced it for ``threshold`` real seconds: the threads under
+        test are all waiting on it, so the time may as well pass (trio's ``autojump``). Set it
+        back to ``math.inf`` to stop the watcher.
+
+        Raises:
+            ValueError: a negative or NaN threshold.
+        """
+        return self._autojump
+
+    @autojump_threshold.setter
+    def autojump_threshold(self, threshold: float) -> None:
+        if math.isnan(threshold) or threshold < 0:
+            raise ValueError(f"autojump_threshold must be >= 0, not {threshold!r}")
+        with self._lock:
+            self._autojump = float(threshold)
+            start = threshold != math.inf and not self._watching
+            if start:
+                self._watching = True
+        if start:
+            _primitives.StdThread(
+                target=_autojump_watch,
+                args=(weakref.ref(self),),
+                name="threadkit MockClock autojump",
+                daemon=True,
+            ).start()
 
     def pending(self) -> int:
         """Return how many wake-ups are registered and not yet due."""
@@ -113,6 +165,30 @@ class MockClock:
 
     def __repr__(self) -> str:
         return f"<threadkit MockClock now={self.now()!r}>"
+
+
+def _autojump_watch(ref: weakref.ref[MockClock]) -> None:
+    """The autojump watcher: a thread on real time, holding its clock weakly."""
+    idle = _primitives.allocate_lock()
+    idle.acquire()
+    seen = -1
+    while True:
+        clock = ref()
+        if clock is None:
+            return
+        with clock._lock:
+            threshold = clock._autojump
+            if threshold == math.inf:
+                clock._watching = False
+                return
+            due = clock._timers[0][0] if clock._timers and clock._activity == seen else None
+            seen = clock._activity
+        if due is not None:  # untouched for a whole threshold, and a wake-up is pending
+            clock._run_until(due)
+            with clock._lock:
+                seen = clock._activity
+        del clock
+        idle.acquire(True, max(threshold, 0.001))  # real time: a nap, never released
 
 
 _system_clock = SystemClock()

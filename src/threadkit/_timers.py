@@ -1,0 +1,644 @@
+"""``Timer`` and ``PeriodicTimer``: timed calls as entries of a ``Scheduler``, not threads.
+
+``threading.Timer`` is a thread that sleeps: 10,000 of them are 10,000 threads, it can only
+be started once, and its ``cancel()`` races with the call (``Timer.run`` checks the flag, then
+calls). Here a timer is an entry in the heap of one scheduler thread (``default_scheduler()``);
+when it is due the scheduler hands the call to threadkit's timer pool, a thread pool whose
+idle threads exit, so a callback that blocks holds up no other timer. ``cancel()`` and the
+scheduler decide under one lock which of them wins, so ``cancel()`` returning True means the
+call never runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._core import WaitQueue, get_clock, get_random, wait_deadline
+from ._core import _primitives as _p
+from ._pool import ThreadPoolExecutor
+from ._scheduler import Scheduler, TimerHandle, default_scheduler
+from ._sync import Event
+
+__all__ = ["PeriodicStatistics", "PeriodicTimer", "Timer"]
+
+Mode = Literal["fixed_rate", "fixed_delay"]
+OnOverrun = Literal["skip", "delay", "burst"]
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = _p.allocate_lock()
+
+
+def _timer_pool() -> ThreadPoolExecutor:
+    """The pool where timer callbacks run: made on first use; idle threads exit."""
+    global _pool
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            pool = _pool
+            if pool is None:
+                pool = _pool = ThreadPoolExecutor(
+                    32, thread_name_prefix="threadkit-timer", idle_timeout=2.0
+                )
+    return pool
+
+
+# Non-daemon timers started and not yet ended: interpreter exit waits for them, as it waits
+# for a non-daemon threading.Timer. Guarded by _live_queue.lock.
+_live = 0
+_live_queue = WaitQueue("non-daemon timers")
+_counter = itertools.count(1)
+
+
+def _live_add(n: int) -> None:
+    global _live
+    with _live_queue.lock:
+        _live += n
+        if _live == 0:
+            _live_queue.unpark_all()
+
+
+class Timer:
+    """Call a function after ``interval`` seconds: a drop-in for ``threading.Timer``.
+
+    Same constructor and the surface code uses of it: ``start()`` (once; ``RuntimeError``
+    the second time, as a thread), ``cancel()``, ``join(timeout)``, ``is_alive()``,
+    ``name``, ``daemon``, ``finished`` (an ``Event``, set once the call ran or the timer was
+    cancelled), ``interval``, ``function``, ``args``, ``kwargs``. But it is not a thread: it
+    is an entry of the ``default_scheduler()`` (or ``scheduler=``), and the call runs on
+    that scheduler's executor, else on threadkit's timer pool. ``isinstance(t, threading.Thread)`` is False.
+
+    Beyond the stdlib: ``cancel()`` returns True iff it prevented the call (which then
+    never runs); ``restart(interval=None)`` schedules it again, so a timer is reusable;
+    ``remaining()`` and ``fired``. A subclass that overrides ``run()`` (the recipe that
+    loops on ``finished.wait(interval)``) has its ``run()`` started on the timer pool at
+    ``start()``, as a thread would. At interpreter exit, pending non-daemon timers still run
+    (the exit waits for them, as for ``threading.Timer``); daemon ones are dropped.
+
+    Example:
+        >>> fired = Event()
+        >>> t = Timer(0.01, fired.set)
+        >>> t.start()
+        >>> fired.wait(5), t.join(5), t.fired
+        (True, None, True)
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        function: Callable[..., object],
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        scheduler: Scheduler | None = None,
+        daemon: bool | None = None,
+    ) -> None:
+        self.interval = interval
+        self.function = function
+        self.args = args if args is not None else []
+        self.kwargs = kwargs if kwargs is not None else {}
+        self._scheduler = scheduler if scheduler is not None else default_scheduler()
+        self._daemon = _p.current_thread().daemon if daemon is None else daemon
+        self._number = next(_counter)
+        self._name: str | None = None
+        # Guarded by the scheduler's lock: the state, the pending call, whether the current
+        # round's call started, the round (restart() begins a new one), the finished Event
+        # and the joiners (both made on first use).
+        self._state: Literal["initial", "scheduled", "running", "ended"] = "initial"
+        self._cancelled = False  # cancel() came first: start() schedules nothing
+        self._handle: TimerHandle | None = None
+        self._fired = False
+        self._round = 0
+        self._finished: Event | None = None
+        self._joiners: WaitQueue | None = None
+
+    # -- the Thread-like surface -----------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The timer's name (``Timer-N`` unless set)."""
+        if self._name is None:
+            self._name = f"Timer-{self._number}"
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = str(name)
+
+    @property
+    def daemon(self) -> bool:
+        """A daemon timer is dropped at interpreter exit; a non-daemon one is waited for."""
+        return self._daemon
+
+    @daemon.setter
+    def daemon(self, daemonic: bool) -> None:
+        if self._state != "initial":
+            raise RuntimeError("cannot set daemon status of active thread")
+        self._daemon = bool(daemonic)
+
+    @property
+    def ident(self) -> None:
+        """None: a timer is not a thread (its call runs on a pool thread)."""
+        return None
+
+    @property
+    def finished(self) -> Event:
+        """An ``Event`` set when the call has run or the timer was cancelled."""
+        with self._scheduler._lock:
+            event = self._finished
+            if event is None:
+                event = self._finished = Event()
+                if self._state == "ended" or self._cancelled:
+                    event.set()
+        return event
+
+    @property
+    def fired(self) -> bool:
+        """True once this round's call has started (``restart()`` begins a new round)."""
+        return self._fired
+
+    def is_alive(self) -> bool:
+        """True from ``start()`` until the call has returned or the timer was cancelled."""
+        return self._state in ("scheduled", "running")
+
+    def start(self) -> None:
+        """Schedule the call ``interval`` seconds from now.
+
+        Raises:
+            RuntimeError: if called twice ("threads can only be started once").
+            ValueError: a NaN ``interval`` (a negative one runs at once, as the stdlib's).
+        """
+        lock = self._scheduler._lock
+        with lock:
+            if self._state != "initial":
+                raise RuntimeError("threads can only be started once")
+            if self._cancelled:  # cancelled before start: it never runs (as the stdlib's)
+                self._state = "ended"
+                return
+            overridden = type(self).run is not Timer.run
+            self._state = "running" if overridden else "scheduled"
+        if not self._daemon:
+            _live_add(1)
+        if overridden:  # a subclass's run() does its own waiting, on a pool thread
+            (self._scheduler._executor or _timer_pool()).submit(self._run_round, self._round, self.run)
+            return
+        self._schedule(self.interval)
+
+    def _schedule(self, interval: float) -> None:
+        if math.isnan(interval):
+            self._end(self._round)
+            raise ValueError("interval must be a number, not NaN")
+        scheduler = self._scheduler
+        when = get_clock().now() + max(interval, 0.0)  # negative: at once, as the stdlib's
+        handle = scheduler._schedule(when, self._due, (self._round,), {}, None)
+        with scheduler._lock:
+            self._handle = handle
+
+    def _due(self, round_: int) -> None:  # on the scheduler thread
+        try:
+            (self._scheduler._executor or _timer_pool()).submit(self._run_round, round_, self.run)
+        except RuntimeError:  # interpreter exit: the pool takes no more work (a daemon's)
+            self._end(round_)
+
+    def _run_round(self, round_: int, run: Callable[[], object]) -> None:
+        with self._scheduler._lock:
+            if round_ == self._round:
+                self._fired = True
+                if self._state == "scheduled":
+                    self._state = "running"
+        try:
+            run()
+        finally:
+            self._end(round_)
+
+    def run(self) -> None:
+        """Call the function (what the timer does when due; a subclass may override it)."""
+        self.function(*self.args, **self.kwargs)
+
+    def _end(self, round_: int) -> None:
+        with self._scheduler._lock:
+            if round_ != self._round or self._state == "ended":
+                return
+            self._state = "ended"
+            self._handle = None
+            if self._finished is not None:
+                self._finished.set()
+            if self._joiners:
+                self._joiners.unpark_all()
+        if not self._daemon:
+            _live_add(-1)
+
+    def cancel(self) -> bool:
+        """Stop the timer, if its call has not started; True iff that prevented the call.
+
+        When it returns True, the call never runs. False: it already ran, is running (it is
+        not interrupted), or was cancelled before. Either way ``finished`` is set, as the
+        stdlib's ``cancel()`` sets it.
+        """
+        scheduler = self._scheduler
+        with scheduler._lock:
+            prevented = False
+            if self._state == "initial":
+                prevented = not self._cancelled
+                self._cancelled = True
+            elif self._state == "scheduled" and self._handle is not None:
+                prevented = scheduler._cancel_locked(self._handle)
+            finished = self._finished
+        if finished is not None:
+            finished.set()
+        if prevented and self._state != "initial":
+            self._end(self._round)
+        return prevented
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the call has returned or the timer was cancelled (up to ``timeout``).
+
+        Like ``Thread.join()``: returns None either way (check ``is_alive()``).
+
+        Raises:
+            RuntimeError: the timer was not started.
+        """
+        deadline = wait_deadline(timeout)
+        lock = self._scheduler._lock
+        while True:
+            with lock:
+                if self._state == "initial":
+                    raise RuntimeError("cannot join thread before it is started")
+                if self._state == "ended":
+                    return
+                queue = self._joiners
+                if queue is None:
+                    queue = self._joiners = WaitQueue(self, lock)
+                waiter = queue.enqueue()
+            try:
+                woken = queue.park(waiter, deadline)
+            except BaseException:
+                queue.abandon(waiter)
+                raise
+            if not woken:
+                return
+
+    # -- beyond the stdlib -----------------------------------------------------------------
+
+    def restart(self, interval: float | None = None) -> None:
+        """Schedule the call again, ``interval`` seconds from now (default: ``self.interval``).
+
+        A pending call is cancelled first; a running one is not interrupted (it finishes,
+        and the new round starts regardless). ``fired`` and ``finished`` start over.
+        A timer never started is started.
+
+        Raises:
+            ValueError: a NaN ``interval``.
+        """
+        if interval is not None:
+            if math.isnan(interval):
+                raise ValueError("interval must be a number, not NaN")
+            self.interval = interval
+        scheduler = self._scheduler
+        with scheduler._lock:
+            if self._handle is not None:
+                scheduler._cancel_locked(self._handle)
+            was_live = self._state in ("scheduled", "running")
+            self._round += 1
+            self._state = "scheduled"
+            self._cancelled = False
+            self._fired = False
+            self._handle = None
+            if self._finished is not None:
+                self._finished.clear()
+        if not was_live and not self._daemon:
+            _live_add(1)
+        self._schedule(self.interval)
+
+    def remaining(self) -> float | None:
+        """Seconds until the call is due (0.0 if overdue); None if it is not pending."""
+        with self._scheduler._lock:
+            handle = self._handle if self._state == "scheduled" else None
+        if handle is None:
+            return None
+        return max(0.0, handle.when - get_clock().now())
+
+    def __repr__(self) -> str:
+        return f"<threadkit.Timer {self.name!r} {self._state} interval={self.interval!r}>"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicStatistics:
+    """A snapshot of a ``PeriodicTimer``.
+
+    Attributes:
+        runs: runs started.
+        completed: runs that returned or raised.
+        failures: runs that raised.
+        overruns: times a run was due while ``max_concurrent`` runs were still going.
+        skipped: due runs dropped for an overrun (``on_overrun="skip"``, or a second one
+            while ``"delay"`` already held one back).
+        delayed: due runs held back for an overrun and started when a run finished.
+        running: runs going now.
+        max_lateness: the most a run started after its due time (seconds; held-back runs
+            not counted).
+        last_duration: how long the last completed run took (seconds; None before one).
+    """
+
+    runs: int
+    completed: int
+    failures: int
+    overruns: int
+    skipped: int
+    delayed: int
+    running: int
+    max_lateness: float
+    last_duration: float | None
+
+
+_MODES = ("fixed_rate", "fixed_delay")
+_OVERRUNS = ("skip", "delay", "burst")
+
+
+class PeriodicTimer:
+    """Call a function every ``interval`` seconds, on the scheduler and the timer pool.
+
+    Args:
+        interval: seconds between runs (> 0).
+        function: what to call, with ``args`` and ``kwargs``.
+        mode: ``"fixed_rate"`` (the default) runs at start + k * interval, without drift;
+            ``"fixed_delay"`` waits ``interval`` after each run ends.
+        on_overrun: what to do with a run due while ``max_concurrent`` runs still go:
+            ``"skip"`` drops it, ``"delay"`` starts it as soon as a run ends (at most one
+            held back), ``"burst"`` keeps every one and runs them back to back to catch up.
+        max_concurrent: how many runs may overlap.
+        jitter: a fraction of ``interval`` (0 <= jitter < 1): each run is moved later by a
+            random part of up to ``jitter * interval`` (from threadkit's injectable random
+            source), so timers started together spread out. The schedule does not drift.
+        scheduler: the scheduler that keeps time (default: ``default_scheduler()``).
+        executor: where runs go (default: the scheduler's executor, else the timer pool).
+        on_error: called with the exception when a run raises (default:
+            ``threading.excepthook``); the timer goes on either way.
+        name: for ``repr``.
+
+    Example:
+        >>> ticks = Semaphore(0)
+        >>> with PeriodicTimer(0.01, ticks.release) as timer:
+        ...     ticks.acquire(timeout=5) and ticks.acquire(timeout=5)
+        True
+        >>> timer.statistics().runs >= 2
+        True
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        function: Callable[..., object],
+        /,
+        *,
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        mode: Mode = "fixed_rate",
+        on_overrun: OnOverrun = "skip",
+        max_concurrent: int = 1,
+        jitter: float = 0.0,
+        scheduler: Scheduler | None = None,
+        executor: Executor | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+        name: str | None = None,
+    ) -> None:
+        _check_interval(interval)
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, not {mode!r}")
+        if on_overrun not in _OVERRUNS:
+            raise ValueError(f"on_overrun must be one of {_OVERRUNS}, not {on_overrun!r}")
+        if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int):
+            raise TypeError(f"max_concurrent must be an int, not {type(max_concurrent).__name__}")
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be >= 1, not {max_concurrent!r}")
+        if not 0 <= jitter < 1:
+            raise ValueError(f"jitter must be a fraction in [0, 1), not {jitter!r}")
+        self.interval = interval
+        self.function = function
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs) if kwargs is not None else {}
+        self.mode: Mode = mode
+        self.on_overrun: OnOverrun = on_overrun
+        self.max_concurrent = max_concurrent
+        self.jitter = jitter
+        self.name = name or f"PeriodicTimer-{next(_counter)}"
+        self._scheduler = scheduler if scheduler is not None else default_scheduler()
+        self._executor = executor
+        self._on_error = on_error
+        # _joiners.lock guards everything below.
+        self._joiners = WaitQueue(self)
+        self._lock = self._joiners.lock
+        self._active = False
+        self._round = 0  # start()/restart() begin a round; a stale tick or run is ignored
+        self._handle: TimerHandle | None = None
+        self._running = 0
+        self._backlog = 0  # runs held back by an overrun ("delay": at most 1)
+        self._runs = self._completed = self._failures = 0
+        self._overruns = self._skipped = self._delayed = 0
+        self._max_lateness = 0.0
+        self._last_duration: float | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the series: the first run is due ``interval`` seconds from now.
+
+        Raises:
+            RuntimeError: it is running already (``restart()`` starts it over).
+        """
+        with self._lock:
+            if self._active:
+                raise RuntimeError(f"{self.name} is already started")
+            self._active = True
+            self._round += 1
+            round_ = self._round
+            first = get_clock().now() + self.interval
+            self._tick_at(round_, first)
+
+    def stop(self) -> None:
+        """Stop the series; idempotent. Runs going now finish (``join()`` waits for them)."""
+        with self._lock:
+            self._active = False
+            self._round += 1
+            self._backlog = 0
+            handle, self._handle = self._handle, None
+            if self._running == 0:
+                self._joiners.unpark_all()
+        if handle is not None:
+            handle.cancel()
+
+    def restart(self, interval: float | None = None) -> None:
+        """Stop, then start again (the first run ``interval`` from now; default unchanged).
+
+        Raises:
+            ValueError: ``interval`` is not > 0.
+        """
+        if interval is not None:
+            _check_interval(interval)
+        self.stop()
+        if interval is not None:
+            self.interval = interval
+        self.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the timer is stopped and no run is going; False if ``timeout`` passed."""
+        deadline = wait_deadline(timeout)
+        while True:
+            with self._lock:
+                if not self._active and self._running == 0:
+                    return True
+                waiter = self._joiners.enqueue()
+            try:
+                woken = self._joiners.park(waiter, deadline)
+            except BaseException:
+                self._joiners.abandon(waiter)
+                raise
+            if not woken:
+                with self._lock:
+                    return not self._active and self._running == 0
+
+    def __enter__(self) -> PeriodicTimer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.join()
+
+    @property
+    def running(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return self._active
+
+    def statistics(self) -> PeriodicStatistics:
+        """Return a snapshot of the timer's counters."""
+        with self._lock:
+            return PeriodicStatistics(
+                runs=self._runs,
+                completed=self._completed,
+                failures=self._failures,
+                overruns=self._overruns,
+                skipped=self._skipped,
+                delayed=self._delayed,
+                running=self._running,
+                max_lateness=self._max_lateness,
+                last_duration=self._last_duration,
+            )
+
+    def __repr__(self) -> str:
+        state = "running" if self._active else "stopped"
+        return f"<threadkit.PeriodicTimer {self.name!r} {state} interval={self.interval!r}>"
+
+    # -- ticks (scheduler thread) and runs (executor) ----------------------------------------
+
+    def _tick_at(self, round_: int, nominal: float) -> None:  # lock held
+        """Schedule the tick of the run nominally due at ``nominal`` (moved by jitter)."""
+        due = nominal
+        if self.jitter:
+            due += get_random().uniform(0.0, self.jitter * self.interval)
+        self._handle = self._scheduler._schedule(due, self._tick, (round_, nominal, due), {}, None)
+
+    def _tick(self, round_: int, nominal: float, due: float) -> None:
+        start = False
+        with self._lock:
+            if round_ != self._round or not self._active:
+                return
+            if self._running < self.max_concurrent:
+                self._running += 1
+                self._runs += 1
+                self._max_lateness = max(self._max_lateness, get_clock().now() - due)
+                start = True
+            else:
+                self._overruns += 1
+                if self.on_overrun == "burst" or (
+                    self.on_overrun == "delay" and self._backlog == 0
+                ):
+                    self._backlog += 1
+                    self._delayed += 1
+                else:
+                    self._skipped += 1
+            if self.mode == "fixed_rate":
+                self._tick_at(round_, nominal + self.interval)
+        if start:
+            self._submit(round_)
+
+    def _submit(self, round_: int) -> None:
+        executor = self._executor or self._scheduler._executor or _timer_pool()
+        try:
+            executor.submit(self._run, round_)
+        except RuntimeError:  # the executor was shut down (interpreter exit): the series ends
+            with self._lock:
+                self._running -= 1
+                self._runs -= 1
+                self._active = False
+                if self._running == 0:
+                    self._joiners.unpark_all()
+
+    def _run(self, round_: int) -> None:
+        clock = get_clock()
+        began = clock.now()
+        failed = False
+        try:
+            self.function(*self.args, **self.kwargs)
+        except BaseException as exc:
+            failed = True
+            self._report(exc)
+            del exc
+        ended = clock.now()
+        again = False
+        with self._lock:
+            self._running -= 1
+            self._completed += 1
+            self._failures += failed
+            self._last_duration = ended - began
+            if self._active and round_ == self._round:
+                if self._backlog:
+                    self._backlog -= 1
+                    self._running += 1
+                    self._runs += 1
+                    again = True
+                elif self.mode == "fixed_delay":
+                    self._tick_at(round_, ended + self.interval)
+            if self._running == 0 and not self._active:
+                self._joiners.unpark_all()
+        if again:
+            self._submit(round_)
+
+    def _report(self, exc: BaseException) -> None:
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+                return
+            except BaseException as handler_exc:
+                exc = handler_exc
+        _p.excepthook(_p.ExceptHookArgs([type(exc), exc, exc.__traceback__, _p.current_thread()]))
+
+
+def _check_interval(interval: float) -> None:
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+        raise TypeError(f"interval must be a number, not {type(interval).__name__}")
+    if not interval > 0 or math.isinf(interval):
+        raise ValueError(f"interval must be a finite number > 0, not {interval!r}")
+
+
+def _wait_for_timers() -> None:
+    """At interpreter exit: wait for the pending non-daemon timers (as for threads), then stop
+    the default scheduler."""
+    while True:
+        with _live_queue.lock:
+            if _live == 0:
+                break
+            waiter = _live_queue.enqueue()
+        try:
+            _live_queue.park(waiter, None)
+        except BaseException:
+            _live_queue.abandon(waiter)
+            raise
+    default_scheduler().shutdown(wait=False)
+
+
+_p.register_atexit(_wait_for_timers)
