@@ -46,6 +46,10 @@ from ._core._exceptions import DeadlockError as DeadlockError
 from ._core._exceptions import WouldBlock as WouldBlock
 from ._core._random import use_random as use_random
 from ._core._select import SelectOp as SelectOp
+from ._scheduler import Scheduler as Scheduler
+from ._scheduler import SchedulerStatistics as SchedulerStatistics
+from ._scheduler import TimerHandle as TimerHandle
+from ._scheduler import default_scheduler as default_scheduler
 from ._sync import Barrier as Barrier
 from ._sync import BarrierStatistics as BarrierStatistics
 from ._sync import BoundedSemaphore as BoundedSemaphore
@@ -65,6 +69,9 @@ from ._threads import Thread as Thread
 from ._threads import ThreadStatistics as ThreadStatistics
 from ._threads import activeCount as activeCount
 from ._threads import currentThread as currentThread
+from ._timers import PeriodicStatistics as PeriodicStatistics
+from ._timers import PeriodicTimer as PeriodicTimer
+from ._timers import Timer as Timer
 
 __version__ = "0.2.0"
 
@@ -113,8 +120,12 @@ __all__ = [
     "MockClock",
     "Mutex",
     "MutexStatistics",
+    "PeriodicStatistics",
+    "PeriodicTimer",
     "RLock",
     "Receiver",
+    "Scheduler",
+    "SchedulerStatistics",
     "Select",
     "SelectOp",
     "Semaphore",
@@ -127,6 +138,8 @@ __all__ = [
     "Thread",
     "ThreadError",
     "ThreadStatistics",
+    "Timer",
+    "TimerHandle",
     "WouldBlock",
     "acquire",
     "activeCount",
@@ -136,6 +149,7 @@ __all__ = [
     "currentThread",
     "current_deadline",
     "current_thread",
+    "default_scheduler",
     "enumerate",
     "excepthook",
     "fail_after",

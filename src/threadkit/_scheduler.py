@@ -132,6 +132,7 @@ class Scheduler:
         ...     h = s.call_later(0.01, print, "tick")
         ...     s.call_later(60, print, "never").cancel()
         True
+        tick
         >>> h.state()
         'done'
     """
@@ -154,12 +155,12 @@ class Scheduler:
         self._on_misfire = on_misfire
         # The scheduler thread parks here; its lock guards everything below and the state
         # of every handle of this scheduler.
-        self._queue = WaitQueue(self)
+        self._queue = WaitQueue(f"<Scheduler {name!r}>")  # not self: the parked thread holds it
         self._lock = self._queue.lock
         self._heap: list[tuple[float, int, TimerHandle]] = []  # (when, seq, handle)
         self._seq = itertools.count()
         self._thread: _p.StdThread | None = None
-        self._finalizer: weakref.finalize[Any, Any]
+        self._finalizer: weakref.finalize[Any, Any] | None = None  # while the thread runs
         self._ident: int | None = None  # the scheduler thread's, once it runs
         self._closed = False
         self._drain = False  # shut down with cancel_pending=False: run what is left first
@@ -289,8 +290,8 @@ class Scheduler:
                 self._drain = True
             self._queue.unpark_all()
             thread = self._thread
-        if thread is not None:
-            self._finalizer.detach()
+            if self._finalizer is not None:
+                self._finalizer.detach()
         if wait and thread is not None and thread.ident != _p.get_ident():
             thread.join()
 
@@ -329,15 +330,17 @@ class Scheduler:
         self._finalizer.atexit = False
         thread.start()
 
-    def _step(self) -> tuple[list[TimerHandle], float, Any, float | None]:
+    def _step(self) -> tuple[list[TimerHandle], float, Any, float | None, bool]:
         """One turn of the scheduler thread: take what is due, or say how long to sleep.
 
-        Returns ``(due, now, waiter, deadline)``: the calls to dispatch now, or none and the
-        waiter to park (None: the scheduler ended) with its deadline.
+        Returns ``(due, now, waiter, deadline, idle)``: the calls to dispatch now, or none
+        and the waiter to park (None: the scheduler ended) with its deadline (``idle``: the
+        one after which an idle thread ends).
         """
         due: list[TimerHandle] = []
         waiter = None
         deadline = None
+        idle = False
         with self._lock:
             heap = self._heap  # (cancel() may have compacted it into a new list)
             clock = get_clock()
@@ -353,8 +356,11 @@ class Scheduler:
                 if self._closed and (not self._drain or len(heap) == self._cancelled_in_heap):
                     self._rounds += 1
                     self._settled.unpark_all()
-                    return due, now, None, None
+                    return due, now, None, None, False
                 deadline = heap[0][0] if heap else None
+                if deadline is None and not clock.virtual and not self._closed:
+                    deadline = now + _IDLE_EXIT  # no work: the thread ends if none comes
+                    idle = True
                 if clock.virtual:  # the clock's wake-up ends the wait (_virtual_due)
                     if deadline is not None:
                         self._register_virtual(deadline)
@@ -362,7 +368,21 @@ class Scheduler:
                 waiter = self._queue.enqueue()
                 self._rounds += 1  # asleep, with everything due dispatched
                 self._settled.unpark_all()
-        return due, now, waiter, deadline
+        return due, now, waiter, deadline, idle
+
+    def _idle_exit(self) -> bool:
+        """The thread slept ``_IDLE_EXIT`` with nothing scheduled: may it end? (A call
+        scheduled later starts a new one.)"""
+        with self._lock:
+            if len(self._heap) > self._cancelled_in_heap or self._closed:
+                return False
+            self._thread = None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+                self._finalizer = None
+            self._rounds += 1
+            self._settled.unpark_all()
+            return True
 
     def _dispatch(self, handle: TimerHandle, now: float) -> None:
         late = now - handle._when
@@ -407,7 +427,7 @@ class Scheduler:
                 return
             except BaseException as handler_exc:  # a broken handler: report that instead
                 exc = handler_exc
-        _p.excepthook(_p.ExceptHookArgs([type(exc), exc, exc.__traceback__, _p.current_thread()]))
+        report_to_excepthook(exc)
 
     def _report_misfire(self, handle: TimerHandle, late: float) -> None:
         if self._on_misfire is not None:
@@ -455,13 +475,21 @@ class Scheduler:
                     self._lock.acquire()
 
 
+def report_to_excepthook(exc: BaseException) -> None:
+    """Hand an exception a callback raised to ``threading.excepthook`` (looked up now, so a
+    hook installed later is used), naming the current thread, as a thread's would be."""
+    _p.threading_module.excepthook(
+        _p.ExceptHookArgs([type(exc), exc, exc.__traceback__, _p.current_thread()])
+    )
+
+
 def _loop(ref: weakref.ref[Scheduler]) -> None:
     """The scheduler thread: dispatch what is due, sleep until the next is."""
     scheduler = ref()
     if scheduler is not None:
         scheduler._ident = _p.get_ident()
     while scheduler is not None:
-        due, now, waiter, deadline = scheduler._step()
+        due, now, waiter, deadline, idle = scheduler._step()
         if due:
             for handle in due:
                 scheduler._dispatch(handle, now)
@@ -472,11 +500,15 @@ def _loop(ref: weakref.ref[Scheduler]) -> None:
             queue = scheduler._queue
             del scheduler  # asleep, it holds the scheduler only weakly
             try:
-                queue.park(waiter, deadline)
+                woken = queue.park(waiter, deadline)
             except BaseException:
                 queue.abandon(waiter)
                 raise
             del queue, waiter
+            scheduler = ref()
+            if idle and not woken and scheduler is not None and scheduler._idle_exit():
+                return
+            continue
         scheduler = ref()
 
 
@@ -491,6 +523,9 @@ def _collected(queue: WaitQueue, name: str) -> None:
         stacklevel=2,
     )
 
+
+# How long a scheduler thread with nothing scheduled waits before it ends (real seconds).
+_IDLE_EXIT = 1.0
 
 _default: Scheduler | None = None
 _default_lock = _p.allocate_lock()

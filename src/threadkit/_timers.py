@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ._core import WaitQueue, get_clock, get_random, wait_deadline
 from ._core import _primitives as _p
 from ._pool import ThreadPoolExecutor
-from ._scheduler import Scheduler, TimerHandle, default_scheduler
+from ._scheduler import Scheduler, TimerHandle, default_scheduler, report_to_excepthook
 from ._sync import Event
 
 __all__ = ["PeriodicStatistics", "PeriodicTimer", "Timer"]
@@ -42,7 +42,7 @@ def _timer_pool() -> ThreadPoolExecutor:
             pool = _pool
             if pool is None:
                 pool = _pool = ThreadPoolExecutor(
-                    32, thread_name_prefix="threadkit-timer", idle_timeout=2.0
+                    32, thread_name_prefix="threadkit-timer", idle_timeout=1.0
                 )
     return pool
 
@@ -70,7 +70,8 @@ class Timer:
     ``name``, ``daemon``, ``finished`` (an ``Event``, set once the call ran or the timer was
     cancelled), ``interval``, ``function``, ``args``, ``kwargs``. But it is not a thread: it
     is an entry of the ``default_scheduler()`` (or ``scheduler=``), and the call runs on
-    that scheduler's executor, else on threadkit's timer pool. ``isinstance(t, threading.Thread)`` is False.
+    that scheduler's executor, else on threadkit's timer pool: ``isinstance(t,
+    threading.Thread)`` is False.
 
     Beyond the stdlib: ``cancel()`` returns True iff it prevented the call (which then
     never runs); ``restart(interval=None)`` schedules it again, so a timer is reusable;
@@ -109,7 +110,7 @@ class Timer:
         # round's call started, the round (restart() begins a new one), the finished Event
         # and the joiners (both made on first use).
         self._state: Literal["initial", "scheduled", "running", "ended"] = "initial"
-        self._cancelled = False  # cancel() came first: start() schedules nothing
+        self._cancelled = False  # cancel() was called (before start(): nothing is scheduled)
         self._handle: TimerHandle | None = None
         self._fired = False
         self._round = 0
@@ -184,7 +185,9 @@ class Timer:
         if not self._daemon:
             _live_add(1)
         if overridden:  # a subclass's run() does its own waiting, on a pool thread
-            (self._scheduler._executor or _timer_pool()).submit(self._run_round, self._round, self.run)
+            (self._scheduler._executor or _timer_pool()).submit(
+                self._run_round, self._round, self.run
+            )
             return
         self._schedule(self.interval)
 
@@ -212,6 +215,9 @@ class Timer:
                     self._state = "running"
         try:
             run()
+        except BaseException as exc:  # to threading.excepthook, as a thread's would go
+            report_to_excepthook(exc)
+            del exc
         finally:
             self._end(round_)
 
@@ -244,9 +250,9 @@ class Timer:
             prevented = False
             if self._state == "initial":
                 prevented = not self._cancelled
-                self._cancelled = True
             elif self._state == "scheduled" and self._handle is not None:
                 prevented = scheduler._cancel_locked(self._handle)
+            self._cancelled = True  # finished is set from now on, even if made later
             finished = self._finished
         if finished is not None:
             finished.set()
@@ -615,7 +621,7 @@ class PeriodicTimer:
                 return
             except BaseException as handler_exc:
                 exc = handler_exc
-        _p.excepthook(_p.ExceptHookArgs([type(exc), exc, exc.__traceback__, _p.current_thread()]))
+        report_to_excepthook(exc)
 
 
 def _check_interval(interval: float) -> None:

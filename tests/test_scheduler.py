@@ -1,0 +1,262 @@
+"""Scheduler: one thread over a heap; MockClock stepping through due wake-ups and autojump."""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import threadkit
+import threadkit.futures as tf
+from conftest import wait_until
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def clock() -> Iterator[threadkit.MockClock]:
+    with threadkit.use_clock(threadkit.MockClock()) as mock:
+        assert isinstance(mock, threadkit.MockClock)
+        yield mock
+
+
+@pytest.fixture
+def sched() -> Iterator[threadkit.Scheduler]:
+    scheduler = threadkit.Scheduler()
+    yield scheduler
+    scheduler.shutdown()
+
+
+# -- MockClock -----------------------------------------------------------------------------
+
+
+def test_advance_steps_through_due_wakeups_in_order(clock: threadkit.MockClock) -> None:
+    seen: list[tuple[str, float]] = []
+    clock.call_at(3.0, lambda: seen.append(("c", clock.now())))
+    clock.call_at(1.0, lambda: seen.append(("a", clock.now())))
+
+    def b() -> None:
+        seen.append(("b", clock.now()))
+        clock.call_at(2.5, lambda: seen.append(("b2", clock.now())))  # within this advance
+
+    clock.call_at(2.0, b)
+    clock.advance(10)
+    assert seen == [("a", 1.0), ("b", 2.0), ("b2", 2.5), ("c", 3.0)]
+    assert clock.now() == 10.0
+
+
+def test_advance_rejects_negative_and_nan() -> None:
+    clock = threadkit.MockClock()
+    for bad in (-1.0, math.nan):
+        with pytest.raises(ValueError, match="seconds must be a non-negative number"):
+            clock.advance(bad)
+
+
+def test_autojump_moves_time_while_every_thread_waits(clock: threadkit.MockClock) -> None:
+    clock.autojump_threshold = 0.005
+    try:
+        threadkit.sleep(3600)  # an hour of virtual time, at once
+        assert clock.now() >= 3600
+    finally:
+        clock.autojump_threshold = math.inf
+
+
+def test_autojump_threshold_rejects_negative() -> None:
+    with pytest.raises(ValueError, match="autojump_threshold must be >= 0"):
+        threadkit.MockClock(autojump_threshold=-1)
+
+
+# -- Scheduler -----------------------------------------------------------------------------
+
+
+def test_calls_run_in_time_order_on_the_scheduler_thread(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    seen: list[tuple[str, float, str]] = []
+
+    def note(tag: str) -> None:
+        seen.append((tag, clock.now(), threading.current_thread().name))
+
+    sched.call_later(5, note, "five")
+    sched.call_at(1, note, "one")
+    sched.call_later(3, note, tag="three")
+    clock.advance(4)
+    assert [(t, w) for t, w, _ in seen] == [("one", 1.0), ("three", 3.0)]
+    clock.advance(1)
+    assert [t for t, _, _ in seen] == ["one", "three", "five"]
+    assert {name for _, _, name in seen} == {"threadkit-scheduler"}
+    stats = sched.statistics()
+    assert (stats.pending, stats.fired, stats.running) == (0, 3, True)
+
+
+def test_a_day_of_timers_in_virtual_time(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    hits: list[float] = []
+
+    def every_minute() -> None:
+        hits.append(clock.now())
+        sched.call_later(60, every_minute)
+
+    sched.call_later(60, every_minute)
+    clock.advance(24 * 3600)
+    assert len(hits) == 24 * 60
+    assert hits == [60.0 * k for k in range(1, 24 * 60 + 1)]
+
+
+def test_an_earlier_call_wakes_the_sleeping_scheduler(sched: threadkit.Scheduler) -> None:
+    far = threading.Event()
+    sched.call_later(3600, far.set)
+    wait_until(lambda: sched._queue, what="the scheduler asleep until the far call")
+    near = threading.Event()
+    threading.Thread(target=sched.call_later, args=(0.01, near.set)).start()
+    assert near.wait(10)  # not an hour (cpython issue 64325)
+    assert not far.is_set()
+
+
+def test_cancel_is_true_only_while_scheduled(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    ran: list[str] = []
+    h1 = sched.call_later(1, ran.append, "h1")
+    h2 = sched.call_later(2, ran.append, "h2")
+    assert h1.state() == "scheduled"
+    assert h1.cancel() is True
+    assert h1.cancel() is False
+    assert sched.cancel(h1) is False
+    assert h1.cancelled()
+    assert h1.state() == "cancelled"
+    clock.advance(5)
+    assert ran == ["h2"]
+    assert h2.cancel() is False
+    assert h2.state() == "done"
+    assert sched.statistics().cancelled == 1
+    assert "h1" not in repr(h1)  # the call was dropped
+    assert repr(h2).startswith("<TimerHandle")
+
+
+def test_many_cancelled_calls_are_compacted_away(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    ran: list[int] = []
+    handles = [sched.call_later(1 + i, ran.append, i) for i in range(300)]
+    for h in handles[:250]:
+        assert h.cancel()
+    assert len(sched._heap) < 300  # compacted, not only marked
+    assert sched.statistics().pending == 50
+    clock.advance(400)
+    assert ran == list(range(250, 300))
+
+
+def test_a_failing_call_goes_to_on_error_and_the_scheduler_goes_on(
+    clock: threadkit.MockClock,
+) -> None:
+    errors: list[tuple[threadkit.TimerHandle, BaseException]] = []
+    ran: list[int] = []
+    with threadkit.Scheduler(on_error=lambda h, e: errors.append((h, e))) as s:
+        bad = s.call_later(1, lambda: 1 / 0)
+        s.call_later(2, ran.append, 2)
+        clock.advance(3)
+        assert ran == [2]
+        assert [(h, type(e)) for h, e in errors] == [(bad, ZeroDivisionError)]
+        assert s.statistics().errors == 1
+
+
+def test_without_on_error_a_failure_goes_to_threading_excepthook(
+    clock: threadkit.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooked: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", hooked.append)
+    with threadkit.Scheduler() as s:
+        s.call_later(1, lambda: 1 / 0)
+        clock.advance(1)
+    assert [h.exc_type for h in hooked] == [ZeroDivisionError]
+    assert hooked[0].thread is not None
+    assert hooked[0].thread.name == "threadkit-scheduler"
+
+
+def test_a_misfire_is_reported_and_not_run(sched: threadkit.Scheduler) -> None:
+    misfires: list[tuple[threadkit.TimerHandle, float]] = []
+    done = threading.Event()
+    ran: list[str] = []
+    with threadkit.Scheduler(
+        misfire_grace=1.0, on_misfire=lambda h, late: (misfires.append((h, late)), done.set())
+    ) as s:
+        now = threadkit.MockClock().now()  # (any number: the system clock is far later)
+        late = s.call_at(now, ran.append, "late")
+        assert done.wait(10)
+    assert ran == []
+    assert misfires[0][0] is late
+    assert misfires[0][1] > 1.0
+    assert late.state() == "misfired"
+    assert s.statistics().misfires == 1
+
+
+def test_a_misfire_warns_by_default() -> None:
+    with pytest.warns(RuntimeWarning, match="misfired"):
+        with threadkit.Scheduler(misfire_grace=0.0) as s:
+            s.call_at(-100.0, print, "never")
+
+
+def test_calls_go_to_the_executor(clock: threadkit.MockClock) -> None:
+    names: list[str] = []
+    got = threading.Event()
+    with tf.ThreadPoolExecutor(1, thread_name_prefix="elsewhere") as pool:
+        with threadkit.Scheduler(executor=pool) as s:
+            s.call_later(1, lambda: (names.append(threading.current_thread().name), got.set()))
+            clock.advance(1)
+            assert got.wait(10)
+    assert names[0].startswith("elsewhere")
+
+
+def test_shutdown_cancels_pending_calls_and_refuses_new_ones() -> None:
+    s = threadkit.Scheduler()
+    h = s.call_later(3600, print, "never")
+    s.shutdown()
+    s.shutdown()  # idempotent
+    assert h.state() == "cancelled"
+    assert h.cancel() is False
+    with pytest.raises(RuntimeError, match="cannot schedule new calls after shutdown"):
+        s.call_later(1, print)
+    assert s.statistics().running is False
+
+
+def test_leaving_the_with_block_runs_what_is_pending_first() -> None:
+    ran = threading.Event()
+    with threadkit.Scheduler() as s:
+        s.call_later(0.01, ran.set)
+    assert ran.is_set()
+
+
+def test_bad_arguments_are_named() -> None:
+    with threadkit.Scheduler() as s:
+        with pytest.raises(ValueError, match="delay must be >= 0"):
+            s.call_later(-1, print)
+        with pytest.raises(ValueError, match="delay must be >= 0"):
+            s.call_later(math.nan, print)
+        with pytest.raises(ValueError, match="when must be a number"):
+            s.call_at(math.nan, print)
+    with pytest.raises(ValueError, match="misfire_grace"):
+        threadkit.Scheduler(misfire_grace=-1)
+
+
+def test_a_scheduler_dropped_without_shutdown_warns_and_its_thread_ends() -> None:
+    s = threadkit.Scheduler()
+    s.call_later(3600, print, "never")
+    thread = s._thread
+    assert thread is not None
+    queue = s._queue
+    wait_until(lambda: queue, what="the scheduler thread asleep (holding it weakly)")
+    del s
+    with pytest.warns(ResourceWarning, match="without shutdown"):
+        gc.collect()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_default_scheduler_is_one_object() -> None:
+    assert threadkit.default_scheduler() is threadkit.default_scheduler()
+    assert "threadkit.Scheduler" in repr(threadkit.default_scheduler())

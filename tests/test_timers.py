@@ -1,0 +1,451 @@
+"""Timer (a drop-in for threading.Timer, on the scheduler) and PeriodicTimer."""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any
+
+import pytest
+
+import threadkit
+import threadkit.futures as tf
+from conftest import wait_until
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def pool() -> Iterator[tf.ThreadPoolExecutor]:
+    with tf.ThreadPoolExecutor(4, thread_name_prefix="timer-test") as executor:
+        yield executor
+
+
+@pytest.fixture
+def sched(pool: tf.ThreadPoolExecutor) -> Iterator[threadkit.Scheduler]:
+    """A scheduler whose timer calls run on the test's own pool (no threads left behind)."""
+    scheduler = threadkit.Scheduler(executor=pool)
+    yield scheduler
+    scheduler.shutdown()
+
+
+@pytest.fixture
+def clock() -> Iterator[threadkit.MockClock]:
+    with threadkit.use_clock(threadkit.MockClock()) as mock:
+        assert isinstance(mock, threadkit.MockClock)
+        yield mock
+
+
+class Inline(Executor):
+    """Runs each call at once in the submitting thread (deterministic under a MockClock)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+# -- Timer: the stdlib's surface --------------------------------------------------------------
+
+
+def test_timer_calls_the_function_with_its_arguments(sched: threadkit.Scheduler) -> None:
+    got: list[object] = []
+    done = threadkit.Event()
+    t = threadkit.Timer(
+        0.01, lambda *a, **k: (got.append((a, k)), done.set()), [1, 2], {"x": 3}, scheduler=sched
+    )
+    assert (t.interval, t.args, t.kwargs) == (0.01, [1, 2], {"x": 3})
+    assert not t.is_alive()
+    t.start()
+    assert done.wait(10)
+    t.join(10)
+    assert got == [((1, 2), {"x": 3})]
+    assert t.fired
+    assert not t.is_alive()
+    assert t.finished.is_set()
+
+
+def test_timer_start_twice_and_join_before_start_raise(sched: threadkit.Scheduler) -> None:
+    t = threadkit.Timer(3600, print, scheduler=sched)
+    with pytest.raises(RuntimeError, match="cannot join thread before it is started"):
+        t.join()
+    t.start()
+    with pytest.raises(RuntimeError, match="threads can only be started once"):
+        t.start()
+    assert t.cancel()
+
+
+def test_timer_defaults_and_names(sched: threadkit.Scheduler) -> None:
+    t = threadkit.Timer(1, print, scheduler=sched)
+    assert t.args == []
+    assert t.kwargs == {}
+    assert t.daemon is threading.current_thread().daemon
+    assert t.name.startswith("Timer-")
+    assert t.ident is None
+    t.name = "renamed"
+    t.daemon = True
+    assert (t.name, t.daemon) == ("renamed", True)
+    assert "renamed" in repr(t)
+    t.start()
+    with pytest.raises(RuntimeError, match="cannot set daemon status of active thread"):
+        t.daemon = False
+    t.cancel()
+
+
+def test_cancel_before_start_prevents_the_call(sched: threadkit.Scheduler) -> None:
+    ran: list[int] = []
+    t = threadkit.Timer(0, ran.append, [1], scheduler=sched)
+    assert t.cancel() is True
+    t.start()
+    t.join(10)
+    assert not t.is_alive()
+    assert t.finished.is_set()
+    assert ran == []
+
+
+def test_cancel_true_means_never_called(sched: threadkit.Scheduler) -> None:
+    """Race cancel() against the call firing: True must mean it never ran (CPython's
+    Timer.run checks the flag, then calls: a window in which both can happen)."""
+    ran: set[int] = set()
+    timers = [threadkit.Timer(0, ran.add, [i], scheduler=sched) for i in range(400)]
+    prevented: set[int] = set()
+    for i, t in enumerate(timers):
+        t.start()
+        if t.cancel():
+            prevented.add(i)
+    for t in timers:
+        t.join(10)
+        assert not t.is_alive()
+        assert t.finished.is_set()
+    assert not (ran & prevented)
+    assert ran | prevented == set(range(400))
+
+
+def test_cancel_of_a_running_call_is_false_and_join_waits_for_it(
+    sched: threadkit.Scheduler,
+) -> None:
+    started, release = threadkit.Event(), threadkit.Event()
+    t = threadkit.Timer(0, lambda: (started.set(), release.wait(10)), scheduler=sched)
+    t.start()
+    assert started.wait(10)
+    assert t.cancel() is False
+    assert t.finished.is_set()  # set, as the stdlib's cancel() sets it
+    assert t.is_alive()
+    t.join(0.01)
+    assert t.is_alive()  # join waits for the call, not for the flag
+    release.set()
+    t.join(10)
+    assert not t.is_alive()
+
+
+def test_restart_makes_a_timer_reusable(
+    clock: threadkit.MockClock, pool: tf.ThreadPoolExecutor
+) -> None:
+    ran = threadkit.Semaphore(0)
+    with threadkit.Scheduler(executor=Inline()) as s:
+        t = threadkit.Timer(10, ran.release, scheduler=s)
+        t.start()
+        assert t.remaining() == 10
+        clock.advance(4)
+        assert t.remaining() == 6
+        t.restart()  # pending: moved to 10 s from now
+        clock.advance(9)
+        assert not t.fired
+        assert t.remaining() == 1
+        clock.advance(1)
+        assert t.fired
+        assert ran.acquire(timeout=0)
+        assert t.remaining() is None
+        assert t.finished.is_set()
+        t.restart(interval=5)  # after it fired: again
+        assert not t.fired
+        assert not t.finished.is_set()
+        assert t.is_alive()
+        clock.advance(5)
+        assert ran.acquire(timeout=0)
+        assert t.interval == 5
+        fresh = threadkit.Timer(1, ran.release, scheduler=s)
+        fresh.restart()  # never started: starts it
+        clock.advance(1)
+        assert ran.acquire(timeout=0)
+
+
+def test_negative_interval_runs_at_once_and_nan_is_refused(sched: threadkit.Scheduler) -> None:
+    done = threadkit.Event()
+    t = threadkit.Timer(-5, done.set, scheduler=sched)
+    t.start()
+    assert done.wait(10)
+    t.join(10)
+    bad = threadkit.Timer(math.nan, print, scheduler=sched)
+    with pytest.raises(ValueError, match="interval must be a number, not NaN"):
+        bad.start()
+    assert not bad.is_alive()
+    with pytest.raises(ValueError, match="NaN"):
+        t.restart(math.nan)
+
+
+def test_subclass_overriding_run_works_as_a_thread_would(sched: threadkit.Scheduler) -> None:
+    """The common recipe for a repeating timer: run() loops on finished.wait(interval)."""
+
+    class RepeatTimer(threadkit.Timer):
+        def run(self) -> None:
+            while not self.finished.wait(self.interval):
+                self.function(*self.args, **self.kwargs)
+
+    ticks = threadkit.Semaphore(0)
+    t = RepeatTimer(0.001, ticks.release, scheduler=sched)
+    t.start()
+    for _ in range(3):
+        assert ticks.acquire(timeout=10)
+    t.cancel()
+    t.join(10)
+    assert not t.is_alive()
+
+
+def test_a_failing_timer_goes_to_threading_excepthook(
+    sched: threadkit.Scheduler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooked: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", hooked.append)
+    t = threadkit.Timer(0, lambda: 1 / 0, scheduler=sched)
+    t.start()
+    t.join(10)
+    wait_until(lambda: hooked, what="the excepthook")
+    assert hooked[0].exc_type is ZeroDivisionError
+    assert not t.is_alive()
+
+
+def test_timers_are_not_threads(sched: threadkit.Scheduler) -> None:
+    before = threading.active_count()
+    timers = [threadkit.Timer(3600, print, scheduler=sched) for _ in range(2000)]
+    for t in timers:
+        t.start()
+    assert threading.active_count() <= before + 1  # the scheduler thread only
+    assert sched.statistics().pending == 2000
+    assert all(t.cancel() for t in timers)
+    assert sched.statistics().pending == 0
+
+
+def _run(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(120)
+def test_exit_waits_for_a_non_daemon_timer_and_drops_a_daemon_one() -> None:
+    done = _run(
+        """
+        import threadkit
+        threadkit.Timer(0.2, print, ["non-daemon ran"]).start()
+        t = threadkit.Timer(3600, print, ["daemon ran"])
+        t.daemon = True
+        t.start()
+        print("main done")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["main done", "non-daemon ran"]
+    assert done.stderr == ""
+
+
+# -- PeriodicTimer ----------------------------------------------------------------------------
+
+
+def test_fixed_rate_runs_on_a_grid(clock: threadkit.MockClock) -> None:
+    seen: list[float] = []
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(
+            10, lambda: seen.append(clock.now()), scheduler=s, executor=Inline()
+        )
+        timer.start()
+        assert timer.running
+        clock.advance(35)
+        timer.stop()
+        clock.advance(100)
+    assert seen == [10.0, 20.0, 30.0]
+    stats = timer.statistics()
+    assert (stats.runs, stats.completed, stats.overruns, stats.running) == (3, 3, 0, 0)
+    assert not timer.running
+    assert timer.join(0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "skipped", "delayed"), [("skip", 4, 0), ("delay", 3, 1), ("burst", 0, 4)]
+)
+def test_overrun_policies(
+    clock: threadkit.MockClock,
+    pool: tf.ThreadPoolExecutor,
+    policy: str,
+    skipped: int,
+    delayed: int,
+) -> None:
+    with threadkit.Scheduler() as s:
+        release = threadkit.Event()
+        started = threadkit.Semaphore(0)
+        first = [True]
+
+        def run() -> None:
+            started.release()
+            if first[0]:
+                first[0] = False
+                release.wait(10)
+
+        timer = threadkit.PeriodicTimer(
+            1,
+            run,
+            on_overrun=policy,  # type: ignore[arg-type]
+            scheduler=s,
+            executor=pool,
+        )
+        timer.start()
+        clock.advance(1)
+        assert started.acquire(timeout=10)
+        clock.advance(4)  # four ticks while the first run is blocked: overruns
+        stats = timer.statistics()
+        assert (stats.overruns, stats.skipped, stats.delayed) == (4, skipped, delayed)
+        release.set()
+        for _ in range(delayed):  # held-back runs start as soon as the blocked one ends
+            assert started.acquire(timeout=10)
+        wait_until(lambda: timer.statistics().running == 0, what="the runs to end")
+        timer.stop()
+        assert timer.join(10)
+        assert timer.statistics().runs == 1 + delayed
+
+
+def _blocking_run() -> tuple[Callable[[], None], threadkit.Semaphore, threadkit.Event]:
+    """A run that counts its start on a semaphore, then blocks until the event is set."""
+    started, release = threadkit.Semaphore(0), threadkit.Event()
+
+    def run() -> None:
+        started.release()
+        release.wait(10)
+
+    return run, started, release
+
+
+def test_max_concurrent_lets_runs_overlap(
+    clock: threadkit.MockClock, pool: tf.ThreadPoolExecutor
+) -> None:
+    run, started, release = _blocking_run()
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(1, run, max_concurrent=2, scheduler=s, executor=pool)
+        timer.start()
+        clock.advance(1)
+        clock.advance(1)
+        assert started.acquire(timeout=10)
+        assert started.acquire(timeout=10)
+        clock.advance(1)
+        stats = timer.statistics()
+        assert (stats.running, stats.overruns) == (2, 1)
+        timer.stop()
+        assert not timer.join(0)  # runs still going
+        release.set()
+        assert timer.join(10)
+
+
+def test_fixed_delay_waits_after_each_run_ends(
+    clock: threadkit.MockClock, pool: tf.ThreadPoolExecutor
+) -> None:
+    run, started, release = _blocking_run()
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(10, run, mode="fixed_delay", scheduler=s, executor=pool)
+        timer.start()
+        clock.advance(10)
+        assert started.acquire(timeout=10)
+        clock.advance(100)  # no tick while the run goes: no overrun in this mode
+        release.set()
+        wait_until(lambda: timer.statistics().completed == 1, what="the first run to end")
+        wait_until(lambda: s.statistics().pending == 1, what="the next run scheduled")
+        clock.advance(9.5)
+        assert timer.statistics().runs == 1
+        clock.advance(0.5)
+        assert started.acquire(timeout=10)
+        stats = timer.statistics()
+        assert (stats.runs, stats.overruns) == (2, 0)
+        timer.stop()
+        assert timer.join(10)
+
+
+def test_jitter_moves_runs_later_within_the_fraction(clock: threadkit.MockClock) -> None:
+    seen: list[float] = []
+    with threadkit.use_random(random.Random(5)), threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(
+            10, lambda: seen.append(clock.now()), jitter=0.5, scheduler=s, executor=Inline()
+        )
+        timer.start()
+        clock.advance(100)
+        timer.stop()
+    assert len(seen) in (9, 10)
+    offsets = [t - 10 * (k + 1) for k, t in enumerate(seen)]
+    assert all(0 <= off < 5 for off in offsets)
+    assert len(set(offsets)) > 1  # not all the same: really random
+
+
+def test_a_failing_run_is_counted_and_the_series_goes_on(clock: threadkit.MockClock) -> None:
+    errors: list[BaseException] = []
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(
+            1, lambda: 1 / 0, on_error=errors.append, scheduler=s, executor=Inline()
+        )
+        timer.start()
+        clock.advance(3)
+        timer.stop()
+    assert [type(e) for e in errors] == [ZeroDivisionError] * 3
+    assert timer.statistics().failures == 3
+
+
+def test_restart_and_start_twice(clock: threadkit.MockClock) -> None:
+    seen: list[float] = []
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(
+            10, lambda: seen.append(clock.now()), scheduler=s, executor=Inline()
+        )
+        timer.start()
+        with pytest.raises(RuntimeError, match="already started"):
+            timer.start()
+        clock.advance(15)
+        timer.restart(interval=4)  # the grid starts over from now (15)
+        clock.advance(9)
+        timer.stop()
+    assert seen == [10.0, 19.0, 23.0]
+
+
+def test_scheduler_call_every(clock: threadkit.MockClock, pool: tf.ThreadPoolExecutor) -> None:
+    ran = threadkit.Semaphore(0)
+    with threadkit.Scheduler(executor=pool) as s:
+        timer = s.call_every(5, ran.release)
+        clock.advance(5)
+        assert ran.acquire(timeout=10)
+        timer.stop()
+        assert timer.join(10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"interval": 0}, ValueError, "interval must be a finite number > 0"),
+        ({"interval": math.inf}, ValueError, "interval must be a finite number > 0"),
+        ({"interval": "1"}, TypeError, "interval must be a number"),
+        ({"mode": "sometimes"}, ValueError, "mode must be one of"),
+        ({"on_overrun": "panic"}, ValueError, "on_overrun must be one of"),
+        ({"max_concurrent": 0}, ValueError, "max_concurrent must be >= 1"),
+        ({"max_concurrent": 1.5}, TypeError, "max_concurrent must be an int"),
+        ({"jitter": 1.0}, ValueError, "jitter must be a fraction"),
+    ],
+)
+def test_periodic_timer_bad_arguments(kwargs: dict[str, Any], error: type, match: str) -> None:
+    args: dict[str, Any] = {"interval": 1, **kwargs}
+    interval = args.pop("interval")
+    with pytest.raises(error, match=match):
+        threadkit.PeriodicTimer(interval, print, **args)
