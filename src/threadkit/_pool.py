@@ -20,8 +20,11 @@ Worker lifetime (after ``java.util.concurrent.ThreadPoolExecutor``): ``min_worke
 with the pool and stay; a worker above that count exits after ``idle_timeout`` seconds
 without work; a worker that has run ``max_tasks_per_worker`` tasks exits and is replaced.
 
-Interpreter exit is handled as the stdlib does: ``threading._register_atexit`` stops new
-submissions, lets the workers finish the queued work and joins them.
+Interpreter exit: each pool registers with the exit supervisor (``_exit``), which stops it
+after the timers and workers that may feed it. As the stdlib does at exit, new submissions are
+refused and the workers finish the queued work, but within the pool's exit deadline: then the
+tasks still queued are cancelled, the running ones interrupted, and the supervisor reports and
+abandons the workers still busy.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from queue import Empty, Full
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
+from . import _exit
 from ._core import (
     CancelScope,
     WaitQueue,
@@ -75,10 +79,9 @@ _INF = math.inf
 # Below this many items, map() does not chunk on its own (each item is a task).
 _AUTO_CHUNK_MIN = 1000
 
-# Set at interpreter exit (see _python_exit): no new work anywhere, workers drain and stop.
+# Set at interpreter exit (see _stop_at_exit): no new work anywhere, workers drain and stop.
 _global_shutdown = False
-_global_lock = _p.allocate_lock()  # guards _global_shutdown and _cores
-_cores: weakref.WeakSet[_Core] = weakref.WeakSet()
+_global_lock = _p.allocate_lock()  # guards _global_shutdown
 
 
 def _positive_int(value: int | None, name: str, minimum: int = 1) -> None:
@@ -561,11 +564,17 @@ class ThreadPoolExecutor(_base.Executor):
             initargs=initargs,
         )
         core.bounded = max_queue is not None
-        with _global_lock:
-            _cores.add(core)
+        # The exit supervisor holds the core weakly (it lives as long as a worker runs).
+        _exit.register(
+            core,
+            _stop_at_exit,
+            threads=_core_threads,
+            priority=_exit.ExitPriority.POOLS,
+            name=f"ThreadPoolExecutor {self._thread_name_prefix!r}",
+        )
         # The workers hold the core, never the executor: collecting it stops them (and warns,
         # as an unclosed file does, if nobody shut it down). Not at interpreter exit, where
-        # _python_exit drains every pool as the stdlib does.
+        # the exit supervisor drains every pool as the stdlib does.
         weakref.finalize(self, _collected, core, self._thread_name_prefix).atexit = False
         for _ in range(min_workers):
             with core.lock:
@@ -1081,21 +1090,34 @@ def _collected(core: _Core, prefix: str) -> None:
     core.stop()
 
 
-def _python_exit() -> None:
-    """At interpreter exit: no new work; let the workers finish what is queued, join them."""
+def _core_threads(core: _Core) -> list[_p.StdThread]:
+    with core.lock:
+        return [me.thread for me in core.workers if me.thread is not None]
+
+
+def _stop_at_exit(core: _Core, timeout: float | None) -> None:
+    """The exit supervisor stops a pool: no new work, the queued work runs (as the stdlib
+    lets it at exit) until ``timeout`` passes; then what is queued is cancelled and the
+    running tasks are interrupted (the supervisor reports the workers still busy)."""
     global _global_shutdown
-    with _global_lock:
-        _global_shutdown = True
-        cores = list(_cores)
-    for core in cores:
-        with core.lock:
-            core.parked.unpark_all()
-            core.room.unpark_all()
-    for core in cores:
-        with core.lock:
-            threads = [me.thread for me in core.workers if me.thread is not None]
+    if _exit.exiting():
+        with _global_lock:
+            _global_shutdown = True
+    core.stop()
+    end = None if timeout is None else _p.monotonic() + timeout
+    me = _p.current_thread()
+    while threads := [t for t in _core_threads(core) if t is not me and t.is_alive()]:
         for thread in threads:
-            thread.join()
-
-
-_p.register_atexit(_python_exit)
+            thread.join(None if end is None else max(end - _p.monotonic(), 0.0))
+        if end is not None and _p.monotonic() >= end:
+            break
+    else:
+        return
+    with core.lock:
+        cancelled = _drain(core.work)
+        running = [me.item for me in core.workers]
+    for item in cancelled:
+        cancel_and_notify(item.future)
+    for task in running:
+        if task is not None and task is not _TAKING:
+            task.future.cancel(interrupt=True)

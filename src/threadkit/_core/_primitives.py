@@ -11,6 +11,7 @@ Nothing here adds behaviour: these are the CPython objects themselves, re-export
 from __future__ import annotations
 
 import _thread
+import sys as _sys
 import threading as _threading
 import time as _time
 
@@ -29,6 +30,7 @@ __all__ = [
     "ThreadError",
     "active_count",
     "allocate_lock",
+    "current_frames",
     "current_thread",
     "enumerate_threads",
     "excepthook",
@@ -36,6 +38,7 @@ __all__ = [
     "get_native_id",
     "getprofile",
     "gettrace",
+    "let_go_at_exit",
     "local",
     "main_thread",
     "monotonic",
@@ -89,3 +92,52 @@ register_atexit = _threading._register_atexit  # type: ignore[attr-defined]
 
 monotonic = _time.monotonic
 sleep = _time.sleep
+
+# Each thread's innermost frame, by ident (what a straggler report prints).
+current_frames = _sys._current_frames
+
+
+# Threads the interpreter's exit no longer waits for (Python 3.13+; see let_go_at_exit).
+_let_go: set[int] = set()  # idents; changed only by the thread running the exit
+
+
+def let_go_at_exit(thread: _threading.Thread) -> None:
+    """Make the interpreter's exit stop waiting for ``thread``, a non-daemon thread.
+
+    For the exit supervisor's stragglers: a non-daemon thread that outlived its deadline is
+    left behind as a daemon thread would be, instead of hanging the exit. Python 3.11 and
+    3.12 join the locks in ``threading._shutdown_locks``: the thread's lock leaves that set.
+    Python 3.13+ join in ``_thread._shutdown()``, which offers no way to skip one thread:
+    ``threading``'s reference to it is replaced, once, by a join of the other non-daemon
+    threads. Call it from the thread that runs the exit (``threading._shutdown``'s atexit
+    hooks), before the non-daemon threads are joined.
+    """
+    if thread.daemon or not thread.is_alive():
+        return
+    locks = getattr(_threading, "_shutdown_locks", None)
+    if locks is not None:  # Python 3.11, 3.12
+        with _threading._shutdown_locks_lock:  # type: ignore[attr-defined]
+            locks.discard(thread._tstate_lock)  # type: ignore[attr-defined]
+        return
+    if thread.ident is not None:
+        _let_go.add(thread.ident)
+    if getattr(_threading, "_thread_shutdown", None) is not _join_kept_threads:
+        _threading._thread_shutdown = _join_kept_threads  # type: ignore[attr-defined]
+
+
+def _join_kept_threads() -> None:
+    """``_thread._shutdown()`` without the threads let go: join every other non-daemon thread."""
+    me = _thread.get_ident()
+    while True:
+        kept = [
+            t
+            for t in _threading.enumerate()
+            if not t.daemon
+            and t.ident != me
+            and t.ident not in _let_go
+            and not isinstance(t, _threading._DummyThread)
+        ]
+        if not kept:
+            return
+        for thread in kept:
+            thread.join()
