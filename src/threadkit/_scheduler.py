@@ -31,10 +31,37 @@ from ._core import _primitives as _p
 
 __all__ = ["Scheduler", "SchedulerStatistics", "TimerHandle", "default_scheduler"]
 
+_NO_KWARGS: dict[str, Any] = {}  # (never changed)
+
 HandleState = Literal["scheduled", "running", "done", "cancelled", "misfired"]
 
 
-class TimerHandle:
+class _Entry:
+    """What a scheduler's heap holds: a call due at ``_when`` (a TimerHandle, or a Timer).
+
+    All fields are guarded by the scheduler's lock. ``_seq`` is the sequence number of the
+    entry's live place in the heap: an entry pushed again (``Timer.restart()``) leaves a
+    stale place behind, which the scheduler skips.
+    """
+
+    __slots__ = ("_executor", "_scheduler", "_seq", "_state", "_when")
+
+    _scheduler: Scheduler
+    _executor: Executor | None
+    _when: float
+    _seq: int
+    _state: str
+
+    def _call(self, seq: int) -> None:
+        """Make the call (on the scheduler thread, or the executor); ``seq``: the heap place
+        it was taken from."""
+        raise NotImplementedError
+
+    def _settle(self) -> None:
+        """The entry left the heap for good (done, cancelled, misfired); lock held."""
+
+
+class TimerHandle(_Entry):
     """A call scheduled on a ``Scheduler``: ask when it is due, or cancel it.
 
     ``state()`` is ``"scheduled"`` until the scheduler takes it, then ``"running"`` (it is
@@ -42,25 +69,25 @@ class TimerHandle:
     ``"misfired"`` when it was due longer ago than the scheduler's ``misfire_grace``.
     """
 
-    __slots__ = ("_args", "_executor", "_fn", "_kwargs", "_scheduler", "_state", "_when")
+    __slots__ = ("_args", "_fn", "_kwargs")
 
     def __init__(
         self,
         scheduler: Scheduler,
-        when: float,
         fn: Callable[..., object],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        *,
-        executor: Executor | None,
     ) -> None:
         self._scheduler = scheduler
-        self._when = when
+        self._executor = scheduler._executor
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
-        self._executor = executor
-        self._state: HandleState = "scheduled"  # guarded by the scheduler's lock
+
+    def _call(self, seq: int) -> None:
+        fn, args, kwargs = self._fn, self._args, self._kwargs
+        self._fn = self._args = self._kwargs = None  # type: ignore[assignment]
+        fn(*args, **kwargs)
 
     @property
     def when(self) -> float:
@@ -69,7 +96,7 @@ class TimerHandle:
 
     def state(self) -> HandleState:
         """``"scheduled"``, ``"running"``, ``"done"``, ``"cancelled"`` or ``"misfired"``."""
-        return self._state
+        return self._state  # type: ignore[return-value]
 
     def cancelled(self) -> bool:
         """True if ``cancel()`` prevented the call."""
@@ -98,6 +125,7 @@ class SchedulerStatistics:
         cancelled: calls cancelled before they were due.
         misfires: calls dropped because they were due more than ``misfire_grace`` ago.
         errors: calls that raised (reported to ``on_error``).
+        handoffs: times a call held the thread ``handoff_after`` and another took over.
         running: whether the scheduler thread is alive.
     """
 
@@ -106,19 +134,27 @@ class SchedulerStatistics:
     cancelled: int
     misfires: int
     errors: int
+    handoffs: int
     running: bool
 
 
 class Scheduler:
     """One thread that runs calls at given times: ``call_at``, ``call_later``, ``call_every``.
 
-    The thread starts with the first call scheduled. Calls run on the scheduler thread,
-    one at a time, unless ``executor`` is given (then each call is submitted to it, and the
-    scheduler thread only keeps time). A call that raises never stops the scheduler: the
-    exception goes to ``on_error(handle, exc)``, by default ``threading.excepthook`` as for a
-    thread. With ``misfire_grace`` set, a call found due longer ago than that (the scheduler
-    was busy, or the machine asleep) is not run: ``on_misfire(handle, lateness)`` is told, by
+    The thread starts with the first call scheduled and ends after a second with nothing
+    scheduled (the next call starts another). Calls run on the scheduler thread, one at a
+    time, unless ``executor`` is given (then each call is submitted to it, and the scheduler
+    thread only keeps time). A call that raises never stops the scheduler: the exception
+    goes to ``on_error(handle, exc)``, by default ``threading.excepthook`` as for a thread.
+    With ``misfire_grace`` set, a call found due longer ago than that (the scheduler was
+    busy, or the machine asleep) is not run: ``on_misfire(handle, lateness)`` is told, by
     default a ``RuntimeWarning``.
+
+    ``handoff_after`` guards against a call that blocks: once a call has run that long on
+    the scheduler thread, a watchdog hands the timekeeping to a fresh thread (the blocked one
+    ends when its call returns), so a slow call delays the others by about that much, not by
+    its whole length. It costs one more thread, polling every ``handoff_after`` seconds
+    while calls are scheduled. ``default_scheduler()``, which ``Timer`` uses, has it on.
 
     Args:
         name: the scheduler thread's name.
@@ -126,6 +162,8 @@ class Scheduler:
         on_error: called with the handle and the exception when a call raises.
         misfire_grace: seconds a call may be late and still run (None: any lateness).
         on_misfire: called with the handle and its lateness when a call misfires.
+        handoff_after: seconds (real time) a call may hold the scheduler thread before
+            another takes over (None: never; calls then run strictly one after another).
 
     Example:
         >>> with Scheduler() as s:
@@ -145,23 +183,34 @@ class Scheduler:
         on_error: Callable[[TimerHandle, BaseException], object] | None = None,
         misfire_grace: float | None = None,
         on_misfire: Callable[[TimerHandle, float], object] | None = None,
+        handoff_after: float | None = None,
     ) -> None:
-        if misfire_grace is not None and (math.isnan(misfire_grace) or misfire_grace < 0):
+        if misfire_grace is not None and not misfire_grace >= 0:
             raise ValueError(f"misfire_grace must be None or >= 0, not {misfire_grace!r}")
+        if handoff_after is not None and not handoff_after > 0:
+            raise ValueError(f"handoff_after must be None or > 0, not {handoff_after!r}")
         self.name = name
         self._executor = executor
         self._on_error = on_error
         self._misfire_grace = misfire_grace
         self._on_misfire = on_misfire
-        # The scheduler thread parks here; its lock guards everything below and the state
-        # of every handle of this scheduler.
-        self._queue = WaitQueue(f"<Scheduler {name!r}>")  # not self: the parked thread holds it
+        self._handoff_after = handoff_after
+        # The scheduler thread parks here (its owner is a name, not self: the parked thread
+        # holds the queue, and must hold the scheduler only weakly). Its lock guards
+        # everything below and the state of every handle of this scheduler.
+        self._queue = WaitQueue(f"<Scheduler {name!r}>")
         self._lock = self._queue.lock
-        self._heap: list[tuple[float, int, TimerHandle]] = []  # (when, seq, handle)
+        self._heap: list[tuple[float, int, _Entry]] = []  # (when, seq, entry)
         self._seq = itertools.count()
+        # The thread that keeps time now (None: none; the next call starts one), and its
+        # number: a thread whose number is no longer _token was replaced (hand-off) and ends.
         self._thread: _p.StdThread | None = None
-        self._finalizer: weakref.finalize[Any, Any] | None = None  # while the thread runs
-        self._ident: int | None = None  # the scheduler thread's, once it runs
+        self._token = 0
+        self._watchdog: _p.StdThread | None = None
+        # When (real monotonic time) the timekeeping thread started the call it runs now;
+        # None between calls. Written by that thread only, read by the watchdog.
+        self._busy_since: float | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None  # while a thread runs
         self._closed = False
         self._drain = False  # shut down with cancel_pending=False: run what is left first
         self._cancelled_in_heap = 0  # cancelled entries still in the heap (removed lazily)
@@ -169,11 +218,17 @@ class Scheduler:
         self._cancelled = 0
         self._misfires = 0
         self._errors = 0
+        self._handoffs = 0
         # Virtual clocks: the earliest wake-up registered with the clock (inf: none), how
         # many times the thread has gone back to sleep, and the advancers waiting for that.
         self._virtual_next = math.inf
         self._rounds = 0
         self._settled = WaitQueue(self, self._lock)
+        # Non-daemon Timers pending or running here (interpreter exit waits for them), and
+        # whether this scheduler is on the exit's list.
+        self._waited = 0
+        self._exit_tracked = False
+        self._quiet = WaitQueue(self, self._lock)
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -190,7 +245,10 @@ class Scheduler:
         """
         if math.isnan(when):
             raise ValueError("when must be a number, not NaN")
-        return self._schedule(when, fn, args, kwargs, self._executor)
+        handle = TimerHandle(self, fn, args, kwargs)
+        with self._lock:
+            self._push(handle, when)
+        return handle
 
     def call_later(
         self, delay: float, fn: Callable[..., object], /, *args: Any, **kwargs: Any
@@ -203,7 +261,11 @@ class Scheduler:
         """
         if not delay >= 0:  # (NaN fails it too)
             raise ValueError(f"delay must be >= 0, not {delay!r}")
-        return self._schedule(get_clock().now() + delay, fn, args, kwargs, self._executor)
+        handle = TimerHandle(self, fn, args, kwargs)
+        when = get_clock().now() + delay
+        with self._lock:
+            self._push(handle, when)
+        return handle
 
     def call_every(
         self,
@@ -226,26 +288,30 @@ class Scheduler:
         timer.start()
         return timer
 
+    def _push(self, entry: _Entry, when: float) -> None:
+        """Put ``entry`` in the heap, due at ``when`` (lock held)."""
+        if self._closed:
+            raise RuntimeError("cannot schedule new calls after shutdown")
+        seq = next(self._seq)
+        entry._when = when
+        entry._seq = seq
+        entry._state = "scheduled"
+        heap = self._heap
+        heapq.heappush(heap, (when, seq, entry))
+        if heap[0][1] == seq:  # the new earliest: the sleeping thread must know
+            if self._thread is None:
+                self._start()
+            elif self._queue:
+                self._queue.unpark(1)
+            self._register_virtual(when)
+
     def _schedule(
-        self,
-        when: float,
-        fn: Callable[..., object],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        executor: Executor | None,
+        self, when: float, fn: Callable[..., object], args: tuple[Any, ...]
     ) -> TimerHandle:
-        handle = TimerHandle(self, when, fn, args, kwargs, executor=executor)
+        """Schedule ``fn(*args)`` at ``when``, for a caller that does not hold the lock."""
+        handle = TimerHandle(self, fn, args, _NO_KWARGS)
         with self._lock:
-            if self._closed:
-                raise RuntimeError("cannot schedule new calls after shutdown")
-            heap = self._heap
-            heapq.heappush(heap, (when, next(self._seq), handle))
-            if heap[0][2] is handle:  # the new earliest: the sleeping thread must know
-                if self._thread is None:
-                    self._start()
-                elif self._queue:
-                    self._queue.unpark(1)
-                self._register_virtual(when)
+            self._push(handle, when)
         return handle
 
     def cancel(self, handle: TimerHandle) -> bool:
@@ -253,18 +319,25 @@ class Scheduler:
         with self._lock:
             return self._cancel_locked(handle)
 
-    def _cancel_locked(self, handle: TimerHandle) -> bool:
-        if handle._state != "scheduled" or handle._scheduler is not self:
+    def _cancel_locked(self, entry: _Entry) -> bool:
+        if entry._state != "scheduled" or entry._scheduler is not self:
             return False
-        handle._state = "cancelled"
-        handle._fn = handle._args = handle._kwargs = None  # type: ignore[assignment]
+        entry._state = "cancelled"
         self._cancelled += 1
+        self._dropped_in_heap()
+        entry._settle()
+        if isinstance(entry, TimerHandle):
+            entry._fn = entry._args = entry._kwargs = None  # type: ignore[assignment]
+        return True
+
+    def _dropped_in_heap(self) -> None:
+        """One more heap place is dead (cancelled, or left by a re-push): compact the heap
+        when they are over half of it (lock held)."""
         self._cancelled_in_heap += 1
         if self._cancelled_in_heap > 64 and self._cancelled_in_heap > len(self._heap) // 2:
-            self._heap = [e for e in self._heap if e[2]._state == "scheduled"]
+            self._heap = [e for e in self._heap if e[2]._state == "scheduled" and e[2]._seq == e[1]]
             heapq.heapify(self._heap)
             self._cancelled_in_heap = 0
-        return True
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -273,17 +346,19 @@ class Scheduler:
 
         Args:
             wait: return only once the scheduler thread has finished (and so has a call it
-                was running on its own thread).
+                was running on its own thread; a thread it handed off from, blocked in a
+                call, is not waited for).
             cancel_pending: cancel the calls not yet due (each handle's ``cancel()`` then
                 returns False); False runs them at their times first.
         """
         with self._lock:
             self._closed = True
             if cancel_pending:
-                for _, _, handle in self._heap:
-                    if handle._state == "scheduled":
-                        handle._state = "cancelled"
+                for _, seq, entry in self._heap:
+                    if entry._state == "scheduled" and entry._seq == seq:
+                        entry._state = "cancelled"
                         self._cancelled += 1
+                        entry._settle()
                 self._heap.clear()
                 self._cancelled_in_heap = 0
             else:
@@ -292,7 +367,7 @@ class Scheduler:
             thread = self._thread
             if self._finalizer is not None:
                 self._finalizer.detach()
-        if wait and thread is not None and thread.ident != _p.get_ident():
+        if wait and thread is not None and thread is not _p.current_thread():
             thread.join()
 
     def __enter__(self) -> Scheduler:
@@ -311,6 +386,7 @@ class Scheduler:
                 cancelled=self._cancelled,
                 misfires=self._misfires,
                 errors=self._errors,
+                handoffs=self._handoffs,
                 running=thread is not None and thread.is_alive(),
             )
 
@@ -322,126 +398,165 @@ class Scheduler:
     # -- the scheduler thread ----------------------------------------------------------------
 
     def _start(self) -> None:  # lock held
+        """Start a timekeeping thread (the first, or one taking over from a blocked one)."""
         # The thread holds the scheduler weakly (DESIGN 8): one dropped without shutdown()
         # is collected, which wakes the thread to end (with a ResourceWarning).
-        thread = _p.StdThread(target=_loop, args=(weakref.ref(self),), name=self.name, daemon=True)
+        self._token += 1
+        ref = weakref.ref(self)
+        thread = _p.StdThread(target=_loop, args=(ref, self._token), name=self.name, daemon=True)
         self._thread = thread
-        self._finalizer = weakref.finalize(self, _collected, self._queue, self.name)
-        self._finalizer.atexit = False
+        self._busy_since = None
+        if self._finalizer is None:
+            self._finalizer = weakref.finalize(self, _collected, self._queue, self.name)
+            self._finalizer.atexit = False
         thread.start()
+        if self._handoff_after is not None and self._watchdog is None:
+            watchdog = _p.StdThread(
+                target=_watch, args=(ref,), name=f"{self.name} watchdog", daemon=True
+            )
+            self._watchdog = watchdog
+            watchdog.start()
 
-    def _step(self) -> tuple[list[TimerHandle], float, Any, float | None, bool]:
-        """One turn of the scheduler thread: take what is due, or say how long to sleep.
+    def _step(self, token: int) -> tuple[_Entry | None, int, float, Any, float | None, bool]:
+        """One turn of a timekeeping thread: take a due call, or say how long to sleep.
 
-        Returns ``(due, now, waiter, deadline, idle)``: the calls to dispatch now, or none
-        and the waiter to park (None: the scheduler ended) with its deadline (``idle``: the
-        one after which an idle thread ends).
+        Returns ``(due, seq, now, waiter, deadline, idle)``: the call to dispatch now (and its
+        place in the heap); or None and
+        the waiter to park with its deadline (``idle``: the one after which an idle thread
+        ends); waiter None: this thread is done (shut down, or replaced).
         """
-        due: list[TimerHandle] = []
-        waiter = None
-        deadline = None
-        idle = False
         with self._lock:
+            if token != self._token:
+                return None, 0, 0.0, None, None, False  # replaced while it ran a call
             heap = self._heap  # (cancel() may have compacted it into a new list)
             clock = get_clock()
             now = clock.now()
             while heap and heap[0][0] <= now:
-                handle = heapq.heappop(heap)[2]
-                if handle._state == "scheduled":
-                    handle._state = "running"
-                    due.append(handle)
-                else:
-                    self._cancelled_in_heap -= 1
-            if not due:
-                if self._closed and (not self._drain or len(heap) == self._cancelled_in_heap):
-                    self._rounds += 1
-                    self._settled.unpark_all()
-                    return due, now, None, None, False
-                deadline = heap[0][0] if heap else None
-                if deadline is None and not clock.virtual and not self._closed:
-                    deadline = now + _IDLE_EXIT  # no work: the thread ends if none comes
-                    idle = True
-                if clock.virtual:  # the clock's wake-up ends the wait (_virtual_due)
-                    if deadline is not None:
-                        self._register_virtual(deadline)
-                    deadline = None
-                waiter = self._queue.enqueue()
-                self._rounds += 1  # asleep, with everything due dispatched
-                self._settled.unpark_all()
-        return due, now, waiter, deadline, idle
+                _, seq, entry = heapq.heappop(heap)
+                if entry._state == "scheduled" and entry._seq == seq:
+                    entry._state = "running"
+                    return entry, seq, now, None, None, False
+                self._cancelled_in_heap -= 1
+            if self._closed and (not self._drain or len(heap) == self._cancelled_in_heap):
+                self._ended()
+                return None, 0, now, None, None, False
+            deadline = heap[0][0] if heap else None
+            idle = False
+            if clock.virtual:  # the clock's wake-up ends the wait (_virtual_due)
+                if deadline is not None:
+                    self._register_virtual(deadline)
+                deadline = None
+            elif deadline is None and not self._closed:
+                deadline = now + _IDLE_EXIT  # no work: the thread ends if none comes
+                idle = True
+            waiter = self._queue.enqueue()
+            self._rounds += 1  # asleep, with everything due dispatched
+            self._settled.unpark_all()
+            return None, 0, now, waiter, deadline, idle
 
-    def _idle_exit(self) -> bool:
+    def _idle_exit(self, token: int) -> bool:
         """The thread slept ``_IDLE_EXIT`` with nothing scheduled: may it end? (A call
         scheduled later starts a new one.)"""
         with self._lock:
+            if token != self._token:
+                return True
             if len(self._heap) > self._cancelled_in_heap or self._closed:
                 return False
-            self._thread = None
-            if self._finalizer is not None:
-                self._finalizer.detach()
-                self._finalizer = None
-            self._rounds += 1
-            self._settled.unpark_all()
+            self._ended()
             return True
 
-    def _dispatch(self, handle: TimerHandle, now: float) -> None:
-        late = now - handle._when
+    def _ended(self) -> None:  # lock held
+        self._thread = None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        self._rounds += 1
+        self._settled.unpark_all()
+
+    def _dispatch(self, entry: _Entry, seq: int, now: float) -> None:
+        late = now - entry._when
         grace = self._misfire_grace
         if grace is not None and late > grace:
             with self._lock:
-                handle._state = "misfired"
+                if entry._seq == seq:
+                    entry._state = "misfired"
+                    entry._settle()
                 self._misfires += 1
-            self._report_misfire(handle, late)
+            self._report_misfire(entry, late)
             return
-        executor = handle._executor
+        executor = entry._executor
         if executor is None:
-            self._run(handle)
+            if self._handoff_after is None:
+                self._run(entry, seq)
+            else:
+                self._busy_since = _p.monotonic()
+                try:
+                    self._run(entry, seq)
+                finally:
+                    self._busy_since = None
             return
         try:
-            executor.submit(self._run, handle)
+            executor.submit(self._run, entry, seq)
         except BaseException as exc:  # the executor was shut down: the call cannot run
             with self._lock:
-                handle._state = "done"
+                if entry._seq == seq:
+                    entry._state = "done"
+                    entry._settle()
                 self._errors += 1
-            self._report_error(handle, exc)
+            self._report_error(entry, exc)
 
-    def _run(self, handle: TimerHandle) -> None:
-        fn, args, kwargs = handle._fn, handle._args, handle._kwargs
-        handle._fn = handle._args = handle._kwargs = None  # type: ignore[assignment]
+    def _run(self, entry: _Entry, seq: int) -> None:
         failed = False
         try:
-            fn(*args, **kwargs)
+            entry._call(seq)
         except BaseException as exc:  # never the scheduler's end: to the error handler
             failed = True
-            self._report_error(handle, exc)
+            self._report_error(entry, exc)
             del exc
         with self._lock:
-            handle._state = "done"
+            if entry._seq == seq:  # (not pushed again meanwhile: Timer.restart())
+                entry._state = "done"
+                entry._settle()
             self._fired += 1
             self._errors += failed
 
-    def _report_error(self, handle: TimerHandle, exc: BaseException) -> None:
-        if self._on_error is not None:
+    def _report_error(self, entry: _Entry, exc: BaseException) -> None:
+        if self._on_error is not None and isinstance(entry, TimerHandle):
             try:
-                self._on_error(handle, exc)
+                self._on_error(entry, exc)
                 return
             except BaseException as handler_exc:  # a broken handler: report that instead
                 exc = handler_exc
         report_to_excepthook(exc)
 
-    def _report_misfire(self, handle: TimerHandle, late: float) -> None:
-        if self._on_misfire is not None:
+    def _report_misfire(self, entry: _Entry, late: float) -> None:
+        if self._on_misfire is not None and isinstance(entry, TimerHandle):
             try:
-                self._on_misfire(handle, late)
+                self._on_misfire(entry, late)
             except BaseException as exc:
-                self._report_error(handle, exc)
+                self._report_error(entry, exc)
             return
         warnings.warn(
-            f"{handle!r} misfired: due {late:.3f} s ago, beyond misfire_grace="
-            f"{self._misfire_grace}",
+            f"{entry!r} misfired: due {late:.3f} s ago, beyond misfire_grace={self._misfire_grace}",
             RuntimeWarning,
             stacklevel=1,
         )
+
+    def _check_handoff(self, seen: float | None) -> tuple[bool, float | None]:
+        """The watchdog's look: hand off if the same call has run ``handoff_after``.
+
+        Returns ``(keep watching, the call start it saw)``.
+        """
+        with self._lock:
+            if self._thread is None:
+                self._watchdog = None  # nothing to watch: it ends (the next start restarts it)
+                return False, None
+            busy = self._busy_since
+            if busy is not None and busy == seen and not self._closed:
+                self._handoffs += 1
+                self._start()  # the blocked thread ends when its call returns
+                busy = None
+            return True, busy
 
     # -- virtual clocks ----------------------------------------------------------------------
 
@@ -459,7 +574,7 @@ class Scheduler:
             if self._virtual_next == when:
                 self._virtual_next = math.inf
             thread = self._thread
-            if thread is None or self._ident == _p.get_ident() or not thread.is_alive():
+            if thread is None or thread is _p.current_thread() or not thread.is_alive():
                 return
             rounds = self._rounds
             self._queue.unpark(1)
@@ -483,19 +598,16 @@ def report_to_excepthook(exc: BaseException) -> None:
     )
 
 
-def _loop(ref: weakref.ref[Scheduler]) -> None:
-    """The scheduler thread: dispatch what is due, sleep until the next is."""
+def _loop(ref: weakref.ref[Scheduler], token: int) -> None:
+    """A timekeeping thread: dispatch what is due, sleep until the next is."""
     scheduler = ref()
-    if scheduler is not None:
-        scheduler._ident = _p.get_ident()
     while scheduler is not None:
-        due, now, waiter, deadline, idle = scheduler._step()
-        if due:
-            for handle in due:
-                scheduler._dispatch(handle, now)
-            del handle, due
+        due, seq, now, waiter, deadline, idle = scheduler._step(token)
+        if due is not None:
+            scheduler._dispatch(due, seq, now)
+            del due
         elif waiter is None:
-            return  # shut down
+            return  # shut down, or replaced after a hand-off
         else:
             queue = scheduler._queue
             del scheduler  # asleep, it holds the scheduler only weakly
@@ -506,10 +618,28 @@ def _loop(ref: weakref.ref[Scheduler]) -> None:
                 raise
             del queue, waiter
             scheduler = ref()
-            if idle and not woken and scheduler is not None and scheduler._idle_exit():
+            if idle and not woken and scheduler is not None and scheduler._idle_exit(token):
                 return
             continue
         scheduler = ref()
+
+
+def _watch(ref: weakref.ref[Scheduler]) -> None:
+    """The hand-off watchdog: every ``handoff_after`` (real time), replace a timekeeping
+    thread that has been in the same call since the last look."""
+    nap = _p.allocate_lock()
+    nap.acquire()  # never released: acquire(timeout) is a plain sleep
+    seen: float | None = None
+    while True:
+        scheduler = ref()
+        if scheduler is None:
+            return
+        period = scheduler._handoff_after
+        keep, seen = scheduler._check_handoff(seen)
+        del scheduler
+        if not keep or period is None:
+            return
+        nap.acquire(True, period)
 
 
 def _collected(queue: WaitQueue, name: str) -> None:
@@ -544,5 +674,5 @@ def default_scheduler() -> Scheduler:
         with _default_lock:
             scheduler = _default
             if scheduler is None:
-                scheduler = _default = Scheduler(name="threadkit-scheduler")
+                scheduler = _default = Scheduler(name="threadkit-scheduler", handoff_after=0.05)
     return scheduler

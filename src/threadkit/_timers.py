@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any, Literal
 from ._core import WaitQueue, get_clock, get_random, wait_deadline
 from ._core import _primitives as _p
 from ._pool import ThreadPoolExecutor
-from ._scheduler import Scheduler, TimerHandle, default_scheduler, report_to_excepthook
+from ._scheduler import Scheduler, TimerHandle, _Entry, default_scheduler, report_to_excepthook
 from ._sync import Event
 
 __all__ = ["PeriodicStatistics", "PeriodicTimer", "Timer"]
@@ -47,38 +48,31 @@ def _timer_pool() -> ThreadPoolExecutor:
     return pool
 
 
-# Non-daemon timers started and not yet ended: interpreter exit waits for them, as it waits
-# for a non-daemon threading.Timer. Guarded by _live_queue.lock.
-_live = 0
-_live_queue = WaitQueue("non-daemon timers")
+# Schedulers with non-daemon timers: interpreter exit waits for those timers, as it waits
+# for a non-daemon threading.Timer (the count is each scheduler's _waited).
+_waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _counter = itertools.count(1)
+_LIVE = ("scheduled", "running")
 
 
-def _live_add(n: int) -> None:
-    global _live
-    with _live_queue.lock:
-        _live += n
-        if _live == 0:
-            _live_queue.unpark_all()
-
-
-class Timer:
+class Timer(_Entry):
     """Call a function after ``interval`` seconds: a drop-in for ``threading.Timer``.
 
     Same constructor and the surface code uses of it: ``start()`` (once; ``RuntimeError``
     the second time, as a thread), ``cancel()``, ``join(timeout)``, ``is_alive()``,
     ``name``, ``daemon``, ``finished`` (an ``Event``, set once the call ran or the timer was
     cancelled), ``interval``, ``function``, ``args``, ``kwargs``. But it is not a thread: it
-    is an entry of the ``default_scheduler()`` (or ``scheduler=``), and the call runs on
-    that scheduler's executor, else on threadkit's timer pool: ``isinstance(t,
-    threading.Thread)`` is False.
+    is an entry in the heap of the ``default_scheduler()`` (or ``scheduler=``), and the call
+    runs on that scheduler's thread (the default one hands off to a fresh thread when a
+    call blocks, so a slow callback does not hold up the other timers), or on its executor.
+    ``isinstance(t, threading.Thread)`` is False.
 
     Beyond the stdlib: ``cancel()`` returns True iff it prevented the call (which then
     never runs); ``restart(interval=None)`` schedules it again, so a timer is reusable;
     ``remaining()`` and ``fired``. A subclass that overrides ``run()`` (the recipe that
-    loops on ``finished.wait(interval)``) has its ``run()`` started on the timer pool at
-    ``start()``, as a thread would. At interpreter exit, pending non-daemon timers still run
-    (the exit waits for them, as for ``threading.Timer``); daemon ones are dropped.
+    loops on ``finished.wait(interval)``) has its ``run()`` called at ``start()``, as a
+    thread would. At interpreter exit, pending non-daemon timers still run (the exit waits
+    for them, as for ``threading.Timer``); daemon ones are dropped.
 
     Example:
         >>> fired = Event()
@@ -87,6 +81,18 @@ class Timer:
         >>> fired.wait(5), t.join(5), t.fired
         (True, None, True)
     """
+
+    # The scheduler's lock guards the _Entry fields (_state: "initial" before start(),
+    # "scheduled", "running", then "done", "cancelled" or "misfired"), _cancelled (cancel()
+    # was called), _finished and _joiners (made on first use). _a/_kw back args/kwargs
+    # (None: not made yet). Fields that seldom change are class defaults, set in the
+    # instance's __dict__ when they do: a timer is small and quick to make.
+    __slots__ = ("__dict__", "__weakref__", "_a", "_daemon", "_kw", "function", "interval")
+
+    _cancelled = False
+    _name: str | None = None
+    _finished: Event | None = None
+    _joiners: WaitQueue | None = None
 
     def __init__(
         self,
@@ -100,30 +106,43 @@ class Timer:
     ) -> None:
         self.interval = interval
         self.function = function
-        self.args = args if args is not None else []
-        self.kwargs = kwargs if kwargs is not None else {}
-        self._scheduler = scheduler if scheduler is not None else default_scheduler()
-        self._daemon = _p.current_thread().daemon if daemon is None else daemon
-        self._number = next(_counter)
-        self._name: str | None = None
-        # Guarded by the scheduler's lock: the state, the pending call, whether the current
-        # round's call started, the round (restart() begins a new one), the finished Event
-        # and the joiners (both made on first use).
-        self._state: Literal["initial", "scheduled", "running", "ended"] = "initial"
-        self._cancelled = False  # cancel() was called (before start(): nothing is scheduled)
-        self._handle: TimerHandle | None = None
-        self._fired = False
-        self._round = 0
-        self._finished: Event | None = None
-        self._joiners: WaitQueue | None = None
+        self._a = args
+        self._kw = kwargs
+        self._scheduler = scheduler or default_scheduler()
+        if daemon is None:  # inherited from the creating thread (the main thread's: False)
+            daemon = _p.get_ident() != _MAIN and _p.current_thread().daemon
+        self._daemon = daemon
+        self._state = "initial"
 
     # -- the Thread-like surface -----------------------------------------------------------
+
+    @property
+    def args(self) -> Any:
+        """The positional arguments (a list unless given; as the stdlib's)."""
+        if self._a is None:
+            self._a = []
+        return self._a
+
+    @args.setter
+    def args(self, args: Iterable[Any]) -> None:
+        self._a = args
+
+    @property
+    def kwargs(self) -> Any:
+        """The keyword arguments (a dict unless given; as the stdlib's)."""
+        if self._kw is None:
+            self._kw = {}
+        return self._kw
+
+    @kwargs.setter
+    def kwargs(self, kwargs: Mapping[str, Any]) -> None:
+        self._kw = kwargs
 
     @property
     def name(self) -> str:
         """The timer's name (``Timer-N`` unless set)."""
         if self._name is None:
-            self._name = f"Timer-{self._number}"
+            self._name = f"Timer-{next(_counter)}"
         return self._name
 
     @name.setter
@@ -143,7 +162,7 @@ class Timer:
 
     @property
     def ident(self) -> None:
-        """None: a timer is not a thread (its call runs on a pool thread)."""
+        """None: a timer is not a thread."""
         return None
 
     @property
@@ -153,18 +172,18 @@ class Timer:
             event = self._finished
             if event is None:
                 event = self._finished = Event()
-                if self._state == "ended" or self._cancelled:
+                if self._cancelled or (self._state not in _LIVE and self._state != "initial"):
                     event.set()
         return event
 
     @property
     def fired(self) -> bool:
         """True once this round's call has started (``restart()`` begins a new round)."""
-        return self._fired
+        return self._state in {"running", "done"}
 
     def is_alive(self) -> bool:
         """True from ``start()`` until the call has returned or the timer was cancelled."""
-        return self._state in ("scheduled", "running")
+        return self._state in _LIVE
 
     def start(self) -> None:
         """Schedule the call ``interval`` seconds from now.
@@ -173,70 +192,51 @@ class Timer:
             RuntimeError: if called twice ("threads can only be started once").
             ValueError: a NaN ``interval`` (a negative one runs at once, as the stdlib's).
         """
-        lock = self._scheduler._lock
-        with lock:
+        scheduler = self._scheduler
+        with scheduler._lock:
             if self._state != "initial":
                 raise RuntimeError("threads can only be started once")
             if self._cancelled:  # cancelled before start: it never runs (as the stdlib's)
-                self._state = "ended"
+                self._state = "cancelled"
                 return
-            overridden = type(self).run is not Timer.run
-            self._state = "running" if overridden else "scheduled"
-        if not self._daemon:
-            _live_add(1)
-        if overridden:  # a subclass's run() does its own waiting, on a pool thread
-            (self._scheduler._executor or _timer_pool()).submit(
-                self._run_round, self._round, self.run
-            )
-            return
-        self._schedule(self.interval)
+            self._push_now(True)
 
-    def _schedule(self, interval: float) -> None:
-        if math.isnan(interval):
-            self._end(self._round)
-            raise ValueError("interval must be a number, not NaN")
+    def _push_now(self, count: bool) -> None:
+        """Put the timer in the heap, due ``interval`` from now (lock held); ``count``: it
+        was not live, so a non-daemon one is one more for the exit to wait for."""
+        interval = self.interval
+        if not interval > 0:
+            if math.isnan(interval):
+                raise ValueError("interval must be a number, not NaN")
+            interval = 0  # negative: at once, as the stdlib's
+        if type(self).run is not _RUN:
+            interval = 0  # a subclass's run() does its own waiting: call it now
         scheduler = self._scheduler
-        when = get_clock().now() + max(interval, 0.0)  # negative: at once, as the stdlib's
-        handle = scheduler._schedule(when, self._due, (self._round,), {}, None)
-        with scheduler._lock:
-            self._handle = handle
+        self._executor = scheduler._executor
+        scheduler._push(self, get_clock().now() + interval)
+        if count and not self._daemon:
+            scheduler._waited += 1
+            if not scheduler._exit_tracked:
+                scheduler._exit_tracked = True
+                _waited_on.add(scheduler)
 
-    def _due(self, round_: int) -> None:  # on the scheduler thread
-        try:
-            (self._scheduler._executor or _timer_pool()).submit(self._run_round, round_, self.run)
-        except RuntimeError:  # interpreter exit: the pool takes no more work (a daemon's)
-            self._end(round_)
-
-    def _run_round(self, round_: int, run: Callable[[], object]) -> None:
-        with self._scheduler._lock:
-            if round_ == self._round:
-                self._fired = True
-                if self._state == "scheduled":
-                    self._state = "running"
-        try:
-            run()
-        except BaseException as exc:  # to threading.excepthook, as a thread's would go
-            report_to_excepthook(exc)
-            del exc
-        finally:
-            self._end(round_)
+    def _call(self, seq: int) -> None:  # on the scheduler thread (or its executor)
+        self.run()  # what it raises goes to the scheduler's on_error / excepthook
 
     def run(self) -> None:
         """Call the function (what the timer does when due; a subclass may override it)."""
         self.function(*self.args, **self.kwargs)
 
-    def _end(self, round_: int) -> None:
-        with self._scheduler._lock:
-            if round_ != self._round or self._state == "ended":
-                return
-            self._state = "ended"
-            self._handle = None
-            if self._finished is not None:
-                self._finished.set()
-            if self._joiners:
-                self._joiners.unpark_all()
+    def _settle(self) -> None:  # the scheduler's lock held: the call ran, or never will
+        if self._finished is not None:
+            self._finished.set()
+        if self._joiners:
+            self._joiners.unpark_all()
         if not self._daemon:
-            _live_add(-1)
+            scheduler = self._scheduler
+            scheduler._waited -= 1
+            if scheduler._waited == 0:
+                scheduler._quiet.unpark_all()
 
     def cancel(self) -> bool:
         """Stop the timer, if its call has not started; True iff that prevented the call.
@@ -247,17 +247,13 @@ class Timer:
         """
         scheduler = self._scheduler
         with scheduler._lock:
-            prevented = False
             if self._state == "initial":
                 prevented = not self._cancelled
-            elif self._state == "scheduled" and self._handle is not None:
-                prevented = scheduler._cancel_locked(self._handle)
+            else:
+                prevented = scheduler._cancel_locked(self)
             self._cancelled = True  # finished is set from now on, even if made later
-            finished = self._finished
-        if finished is not None:
-            finished.set()
-        if prevented and self._state != "initial":
-            self._end(self._round)
+            if self._finished is not None:
+                self._finished.set()
         return prevented
 
     def join(self, timeout: float | None = None) -> None:
@@ -274,7 +270,7 @@ class Timer:
             with lock:
                 if self._state == "initial":
                     raise RuntimeError("cannot join thread before it is started")
-                if self._state == "ended":
+                if self._state not in _LIVE:
                     return
                 queue = self._joiners
                 if queue is None:
@@ -293,9 +289,9 @@ class Timer:
     def restart(self, interval: float | None = None) -> None:
         """Schedule the call again, ``interval`` seconds from now (default: ``self.interval``).
 
-        A pending call is cancelled first; a running one is not interrupted (it finishes,
-        and the new round starts regardless). ``fired`` and ``finished`` start over.
-        A timer never started is started.
+        A pending call is dropped first; a running one is not interrupted (it finishes, and
+        the new round goes on regardless). ``fired`` and ``finished`` start over. A timer
+        never started is started.
 
         Raises:
             ValueError: a NaN ``interval``.
@@ -306,30 +302,28 @@ class Timer:
             self.interval = interval
         scheduler = self._scheduler
         with scheduler._lock:
-            if self._handle is not None:
-                scheduler._cancel_locked(self._handle)
-            was_live = self._state in ("scheduled", "running")
-            self._round += 1
-            self._state = "scheduled"
+            live = self._state in _LIVE
+            if self._state == "scheduled":
+                scheduler._dropped_in_heap()  # its old place in the heap is dead now
             self._cancelled = False
-            self._fired = False
-            self._handle = None
             if self._finished is not None:
                 self._finished.clear()
-        if not was_live and not self._daemon:
-            _live_add(1)
-        self._schedule(self.interval)
+            self._push_now(not live)
 
     def remaining(self) -> float | None:
         """Seconds until the call is due (0.0 if overdue); None if it is not pending."""
         with self._scheduler._lock:
-            handle = self._handle if self._state == "scheduled" else None
-        if handle is None:
+            when = self._when if self._state == "scheduled" else None
+        if when is None:
             return None
-        return max(0.0, handle.when - get_clock().now())
+        return max(0.0, when - get_clock().now())
 
     def __repr__(self) -> str:
         return f"<threadkit.Timer {self.name!r} {self._state} interval={self.interval!r}>"
+
+
+_RUN = Timer.run
+_MAIN = _p.main_thread().ident
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,7 +540,7 @@ class PeriodicTimer:
         due = nominal
         if self.jitter:
             due += get_random().uniform(0.0, self.jitter * self.interval)
-        self._handle = self._scheduler._schedule(due, self._tick, (round_, nominal, due), {}, None)
+        self._handle = self._scheduler._schedule(due, self._tick, (round_, nominal, due))
 
     def _tick(self, round_: int, nominal: float, due: float) -> None:
         start = False
@@ -634,16 +628,18 @@ def _check_interval(interval: float) -> None:
 def _wait_for_timers() -> None:
     """At interpreter exit: wait for the pending non-daemon timers (as for threads), then stop
     the default scheduler."""
-    while True:
-        with _live_queue.lock:
-            if _live == 0:
-                break
-            waiter = _live_queue.enqueue()
-        try:
-            _live_queue.park(waiter, None)
-        except BaseException:
-            _live_queue.abandon(waiter)
-            raise
+    for scheduler in list(_waited_on):
+        lock = scheduler._lock
+        while True:
+            with lock:
+                if scheduler._waited == 0:
+                    break
+                waiter = scheduler._quiet.enqueue()
+            try:
+                scheduler._quiet.park(waiter, None)
+            except BaseException:
+                scheduler._quiet.abandon(waiter)
+                raise
     default_scheduler().shutdown(wait=False)
 
 
