@@ -26,6 +26,7 @@ SCENES = [
     "worker-shutdown",
     "cancel",
     "pool",
+    "timer",
 ]
 
 
@@ -288,3 +289,15 @@ class TestScenes:
             r"finished=False, still running: \['stuck-in-threading'\]",
             out,
         )
+
+    def test_timer(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "timer")
+        assert "== Chapter 5: timers, workers and a clean exit ==" in out
+        assert "start() again -> RuntimeError: threads can only be started once" in out
+        assert "500 pending Timers: 500 more threads, one per timer" in out
+        assert "threadkit.Timer fired (True); restart() -> it fired again (True)" in out
+        match = re.search(r"500 pending Timers: (\d) more threads", " ".join(out.split()))
+        assert match is not None
+        assert int(match.group(1)) <= 2  # the scheduler and its watchdog, at most
+        assert "cancel() returned True for 500 of them" in " ".join(out.split())
+

@@ -260,3 +260,31 @@ def test_a_scheduler_dropped_without_shutdown_warns_and_its_thread_ends() -> Non
 def test_default_scheduler_is_one_object() -> None:
     assert threadkit.default_scheduler() is threadkit.default_scheduler()
     assert "threadkit.Scheduler" in repr(threadkit.default_scheduler())
+
+
+def test_a_blocking_call_hands_the_timekeeping_to_a_fresh_thread() -> None:
+    started, release, other = threading.Event(), threading.Event(), threading.Event()
+    with threadkit.Scheduler(handoff_after=0.02) as s:
+        s.call_later(0, lambda: (started.set(), release.wait(20)))
+        assert started.wait(10)
+        s.call_later(0, other.set)  # due now, while the first call still blocks
+        assert other.wait(10)
+        assert not release.is_set()
+        assert s.statistics().handoffs >= 1
+        release.set()
+
+
+def test_handoff_after_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="handoff_after must be None or > 0"):
+        threadkit.Scheduler(handoff_after=0)
+
+
+def test_shutdown_ends_the_timers_it_cancels() -> None:
+    s = threadkit.Scheduler()
+    t = threadkit.Timer(3600, print, scheduler=s)
+    t.start()
+    s.shutdown()
+    assert not t.is_alive()
+    assert t.finished.is_set()
+    t.join(1)
+    assert s._waited == 0  # the exit would not wait for it

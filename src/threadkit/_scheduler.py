@@ -207,6 +207,7 @@ class Scheduler:
         self._thread: _p.StdThread | None = None
         self._token = 0
         self._watchdog: _p.StdThread | None = None
+        self._nap: _p.LockType | None = None  # the watchdog sleeps on it
         # When (real monotonic time) the timekeeping thread started the call it runs now;
         # None between calls. Written by that thread only, read by the watchdog.
         self._busy_since: float | None = None
@@ -364,11 +365,16 @@ class Scheduler:
             else:
                 self._drain = True
             self._queue.unpark_all()
-            thread = self._thread
+            thread, watchdog, nap = self._thread, self._watchdog, self._nap
             if self._finalizer is not None:
                 self._finalizer.detach()
-        if wait and thread is not None and thread is not _p.current_thread():
+        me = _p.current_thread()
+        if wait and thread is not None and thread is not me:
             thread.join()
+        if wait and watchdog is not None and watchdog is not me:
+            if nap is not None and nap.locked():
+                nap.release()  # look now: the thread is gone, so it ends
+            watchdog.join()
 
     def __enter__(self) -> Scheduler:
         return self
@@ -411,8 +417,10 @@ class Scheduler:
             self._finalizer.atexit = False
         thread.start()
         if self._handoff_after is not None and self._watchdog is None:
+            nap = self._nap = _p.allocate_lock()
+            nap.acquire()  # released only to wake the watchdog early (shutdown)
             watchdog = _p.StdThread(
-                target=_watch, args=(ref,), name=f"{self.name} watchdog", daemon=True
+                target=_watch, args=(ref, nap), name=f"{self.name} watchdog", daemon=True
             )
             self._watchdog = watchdog
             watchdog.start()
@@ -624,11 +632,10 @@ def _loop(ref: weakref.ref[Scheduler], token: int) -> None:
         scheduler = ref()
 
 
-def _watch(ref: weakref.ref[Scheduler]) -> None:
+def _watch(ref: weakref.ref[Scheduler], nap: _p.LockType) -> None:
     """The hand-off watchdog: every ``handoff_after`` (real time), replace a timekeeping
-    thread that has been in the same call since the last look."""
-    nap = _p.allocate_lock()
-    nap.acquire()  # never released: acquire(timeout) is a plain sleep
+    thread that has been in the same call since the last look. (``nap`` is held: acquiring
+    it again is a sleep that ``shutdown()`` can cut short by releasing it.)"""
     seen: float | None = None
     while True:
         scheduler = ref()
@@ -639,7 +646,7 @@ def _watch(ref: weakref.ref[Scheduler]) -> None:
         del scheduler
         if not keep or period is None:
             return
-        nap.acquire(True, period)
+        nap.acquire(True, period)  # True when woken early: it is held again either way
 
 
 def _collected(queue: WaitQueue, name: str) -> None:

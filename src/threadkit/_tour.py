@@ -884,3 +884,55 @@ def _pool(out: Printer) -> None:
         f"(threading.Event.wait) returned after {waited:.2f} s with a report: finished="
         f"{report.finished}, still running: {names}, each with its thread and stack"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 5: timers, workers and the exit
+
+chapter(5, "timers, workers and a clean exit")
+
+
+@scene("timer", "a Timer can only be started once, and each one is a thread", chapter=5, order=10)
+def _timer(out: Printer) -> None:
+    many = 500
+    std = threading.Timer(0, int)
+    std.start()
+    std.join(_GUARD)
+    again = _describe(_outcome_in_thread(std.start, "restarter"))
+    before = threading.active_count()
+    pending = [threading.Timer(3600, int) for _ in range(many)]
+    for t in pending:
+        t.start()
+    grew = threading.active_count() - before
+    for t in pending:
+        t.cancel()
+    for t in pending:
+        t.join(_GUARD)
+    out.stdlib(
+        f"threading.Timer fired; start() again -> {again}. {many} pending Timers: "
+        f"{grew} more threads, one per timer"
+    )
+
+    # The tour's own scheduler, shut down at the end of the scene (a plain Timer uses the
+    # process-wide default_scheduler(), whose thread ends a second after the last timer).
+    before = threading.active_count()
+    with threadkit.Scheduler(handoff_after=0.05) as scheduler:
+        fired = threadkit.Semaphore(0)
+        timer = threadkit.Timer(0.01, fired.release, scheduler=scheduler)
+        timer.start()
+        first = fired.acquire(timeout=_GUARD)
+        timer.restart()
+        second = fired.acquire(timeout=_GUARD)
+        timer.join(_GUARD)
+        ours = [threadkit.Timer(3600, int, scheduler=scheduler) for _ in range(many)]
+        for mine in ours:
+            mine.start()
+        grew = threading.active_count() - before
+        prevented = sum(mine.cancel() for mine in ours)
+    out.threadkit(
+        f"threadkit.Timer fired ({first}); restart() -> it fired again ({second}): a timer "
+        f"is reusable. {many} pending Timers: {grew} more threads (a scheduler and "
+        f"its watchdog: the timers are entries in its heap); cancel() returned True for "
+        f"{prevented} of them, and True means the call never runs (the stdlib's cancel() "
+        "can race with it)"
+    )
