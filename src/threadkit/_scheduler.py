@@ -439,12 +439,17 @@ class Scheduler:
             heap = self._heap  # (cancel() may have compacted it into a new list)
             clock = get_clock()
             now = clock.now()
-            while heap and heap[0][0] <= now:
-                _, seq, entry = heapq.heappop(heap)
-                if entry._state == "scheduled" and entry._seq == seq:
-                    entry._state = "running"
-                    return entry, seq, now, None, None, False
-                self._cancelled_in_heap -= 1
+            while heap:
+                when, seq, entry = heap[0]
+                if entry._state != "scheduled" or entry._seq != seq:  # a dead place
+                    heapq.heappop(heap)
+                    self._cancelled_in_heap -= 1
+                    continue
+                if when > now:
+                    break
+                heapq.heappop(heap)
+                entry._state = "running"
+                return entry, seq, now, None, None, False
             if self._closed and (not self._drain or len(heap) == self._cancelled_in_heap):
                 self._ended()
                 return None, 0, now, None, None, False
