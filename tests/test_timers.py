@@ -449,3 +449,22 @@ def test_periodic_timer_bad_arguments(kwargs: dict[str, Any], error: type, match
     interval = args.pop("interval")
     with pytest.raises(error, match=match):
         threadkit.PeriodicTimer(interval, print, **args)
+
+
+@pytest.mark.timeout(120)
+def test_exit_gives_a_stuck_timer_call_its_deadline_then_reports_it() -> None:
+    done = _run(
+        """
+        import threading
+        import threadkit
+        from threadkit import _exit
+        _exit.set_default_deadline(0.5)
+        threadkit.Timer(0.05, threading.Event().wait).start()  # stuck forever in its call
+        threadkit.Timer(0.1, print, ["second ran"]).start()  # runs anyway (hand-off)
+        print("main done")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["main done", "second ran"]
+    assert "did not stop in time" in done.stderr
+    assert "in _call" in done.stderr  # the stuck call's stack, reported

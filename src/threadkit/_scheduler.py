@@ -26,6 +26,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from . import _exit
 from ._core import WaitQueue, get_clock
 from ._core import _primitives as _p
 
@@ -207,6 +208,9 @@ class Scheduler:
         self._thread: _p.StdThread | None = None
         self._token = 0
         self._watchdog: _p.StdThread | None = None
+        # Every timekeeping thread started and maybe alive (one handed off from may still be
+        # in its call), for the exit supervisor's straggler report.
+        self._threads: list[_p.StdThread] = []
         self._nap: _p.LockType | None = None  # the watchdog sleeps on it
         # When (real monotonic time) the timekeeping thread started the call it runs now;
         # None between calls. Written by that thread only, read by the watchdog.
@@ -230,6 +234,15 @@ class Scheduler:
         self._waited = 0
         self._exit_tracked = False
         self._quiet = WaitQueue(self, self._lock)
+        # At interpreter exit, the supervisor stops it (before workers and pools: a
+        # scheduler starts work); it holds the scheduler weakly.
+        _exit.register(
+            self,
+            _stop_at_exit,
+            threads=_scheduler_threads,
+            priority=_exit.ExitPriority.TIMERS,
+            name=f"Scheduler {name!r}",
+        )
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -411,6 +424,8 @@ class Scheduler:
         ref = weakref.ref(self)
         thread = _p.StdThread(target=_loop, args=(ref, self._token), name=self.name, daemon=True)
         self._thread = thread
+        self._threads = [t for t in self._threads if t.is_alive()]
+        self._threads.append(thread)
         self._busy_since = None
         if self._finalizer is None:
             self._finalizer = weakref.finalize(self, _collected, self._queue, self.name)
@@ -652,6 +667,23 @@ def _watch(ref: weakref.ref[Scheduler], nap: _p.LockType) -> None:
         if not keep or period is None:
             return
         nap.acquire(True, period)  # True when woken early: it is held again either way
+
+
+def _stop_at_exit(scheduler: Scheduler, timeout: float | None) -> None:
+    """The exit supervisor stops a scheduler: pending calls are dropped (the non-daemon
+    ``Timer``s were waited for before, as the stdlib waits for their threads), then its
+    threads are given until ``timeout`` to finish a call they are in."""
+    scheduler.shutdown(wait=False)
+    end = None if timeout is None else _p.monotonic() + timeout
+    for thread in _scheduler_threads(scheduler):
+        if thread is not _p.current_thread():
+            thread.join(None if end is None else max(end - _p.monotonic(), 0.0))
+
+
+def _scheduler_threads(scheduler: Scheduler) -> list[_p.StdThread]:
+    with scheduler._lock:
+        threads = [*scheduler._threads, scheduler._watchdog]
+    return [t for t in threads if t is not None and t.is_alive()]
 
 
 def _collected(queue: WaitQueue, name: str) -> None:

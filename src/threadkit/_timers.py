@@ -19,6 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from . import _exit
 from ._core import WaitQueue, get_clock, get_random, wait_deadline
 from ._core import _primitives as _p
 from ._pool import ThreadPoolExecutor
@@ -626,21 +627,38 @@ def _check_interval(interval: float) -> None:
 
 
 def _wait_for_timers() -> None:
-    """At interpreter exit: wait for the pending non-daemon timers (as for threads), then stop
-    the default scheduler."""
+    """At interpreter exit, first of all: wait for the pending non-daemon timers, as the
+    stdlib waits for a non-daemon ``threading.Timer``'s thread. Unlike the stdlib, not
+    forever: once the last of them is due, their calls get the exit supervisor's default
+    deadline to return; then the supervisor stops the schedulers and reports a call still
+    running as a straggler (``_scheduler._stop_at_exit``)."""
+    grace = _exit.get_default_deadline()
     for scheduler in list(_waited_on):
         lock = scheduler._lock
+        with lock:
+            last = max(
+                (
+                    when
+                    for when, seq, entry in scheduler._heap
+                    if isinstance(entry, Timer) and entry._seq == seq and not entry._daemon
+                ),
+                default=get_clock().now(),
+            )
+        deadline = None if grace is None else last + grace
         while True:
             with lock:
                 if scheduler._waited == 0:
                     break
                 waiter = scheduler._quiet.enqueue()
             try:
-                scheduler._quiet.park(waiter, None)
+                woken = scheduler._quiet.park(waiter, deadline)
             except BaseException:
                 scheduler._quiet.abandon(waiter)
                 raise
-    default_scheduler().shutdown(wait=False)
+            if not woken:
+                break  # a call still running past its grace: the supervisor reports it
 
 
+# Registered after the exit supervisor's hook (threading runs them last in, first out), so it
+# runs before the supervisor stops anything.
 _p.register_atexit(_wait_for_timers)
