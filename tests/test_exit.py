@@ -311,7 +311,7 @@ def test_sigterm_stops_the_workers_in_order_then_exits() -> None:
 
 
 def _fork_runs(mode: str, runs: int) -> list[dict[str, object]]:
-    proc, _ = _run("fork_runs.py", mode, str(runs), "4", "100", timeout=170)
+    proc, _ = _run("fork_runs.py", mode, str(runs), "4", "100", timeout=290)
     assert proc.returncode == 0, proc.stderr
     results: list[dict[str, object]] = json.loads(proc.stdout)
     assert len(results) == runs
@@ -322,6 +322,10 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="runs are forked
 
 
 @needs_fork
+@pytest.mark.skipif(
+    not getattr(sys, "_is_gil_enabled", lambda: True)(),
+    reason="free-threaded: the stdlib program aborts in some runs but also hangs in others",
+)
 @pytest.mark.timeout(180)
 def test_stdlib_printing_daemon_threads_can_abort_the_interpreter() -> None:
     # cpython issue 129536: "Fatal Python error: _enter_buffered_busy: could not acquire
@@ -334,7 +338,7 @@ def test_stdlib_printing_daemon_threads_can_abort_the_interpreter() -> None:
 
 
 @needs_fork
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)  # about 10 s with the GIL, 100 s free-threaded (2 CPUs)
 def test_threadkit_printing_daemon_threads_exit_cleanly_200_times() -> None:
     results = _fork_runs("threadkit", 200)
     bad = [r for r in results if r["exitcode"] != 0 or r["fatal"]]

@@ -491,12 +491,22 @@ class _DivertedStream:
         self._fd = fd
         self._os_write = os.write
         self._pending = _Pending()
+        self._finalizing = sys.is_finalizing
+        self._get_ident = _p.get_ident
+        self._exiting_thread = _p.get_ident()  # the thread that runs the exit
+        self._never = _p.allocate_lock()  # held for good: other threads park on it
+        self._never.acquire()
         self.encoding: str = stream.encoding
         self.errors: str = stream.errors or "strict"
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self._finalizing() and self._get_ident() != self._exiting_thread:
+            # A daemon thread writing while the interpreter finalises: what it writes would
+            # be cut short anyway; park it where it holds no lock (a free-threaded build
+            # would otherwise let it go on writing while the interpreter tears down).
+            self._never.acquire()
         pending = self._pending
         line = pending.text + text
         cut = line.rfind("\n") + 1

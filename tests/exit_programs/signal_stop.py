@@ -3,7 +3,8 @@
 The worker started last (``second``) stops first; each prints from its ``on_stop``.
 """
 
-import threadkit
+import signal
+
 import threadkit.queue
 from threadkit import _exit
 from threadkit._worker import Worker
@@ -20,6 +21,9 @@ for name in ("first", "second"):
     Worker(target=q.get, name=name, on_stop=report).start()
 print("ready", flush=True)
 try:
-    threadkit.Event().wait()
+    # (signal.pause(), not a lock wait: on 3.13t a signal sometimes fails to wake the main
+    # thread from a lock wait, threading's or threadkit's alike)
+    while True:
+        signal.pause()
 finally:
     print("main: unwound", flush=True)
