@@ -27,6 +27,8 @@ SCENES = [
     "cancel",
     "pool",
     "timer",
+    "worker",
+    "exit",
 ]
 
 
@@ -301,3 +303,18 @@ class TestScenes:
         assert int(match.group(1)) <= 2  # the scheduler and its watchdog, at most
         assert "cancel() returned True for 500 of them" in " ".join(out.split())
 
+    def test_worker(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "worker")
+        assert "'del owner' ran __del__ -> False" in out
+        assert (
+            "new -> running -> on_stop ran in the worker (stopping) -> stopped. "
+            "It did jobs [0, 1, 2]; stop(timeout) -> True"
+        ) in out
+        assert "'del obj' stopped it too (stopped)" in out
+
+    @pytest.mark.timeout(90)
+    def test_exit(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "exit")
+        assert "it printed 'main: done', then was still exiting after" in out
+        assert "it printed 'main: done' and exited with code 0 after" in out
+        assert "1 thread(s) did not stop in time" in out

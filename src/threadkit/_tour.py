@@ -936,3 +936,145 @@ def _timer(out: Printer) -> None:
         f"{prevented} of them, and True means the call never runs (the stdlib's cancel() "
         "can race with it)"
     )
+
+
+@scene("worker", "a worker stopped cleanly: no flag, no sentinel, no __del__", chapter=5, order=20)
+def _worker(out: Printer) -> None:
+    from threadkit._worker import Worker
+
+    finalised = threading.Event()
+    release = threading.Event()
+
+    class Holder:
+        """An object that owns a thread and means to stop it in __del__ (the notebook)."""
+
+        def __init__(self) -> None:
+            self.thread = threading.Thread(target=self.work, name="holder-worker")
+            self.thread.start()
+
+        def work(self) -> None:
+            release.wait(_GUARD)
+
+        def __del__(self) -> None:
+            finalised.set()
+
+    holder = Holder()
+    thread = holder.thread
+    del holder
+    del_ran = finalised.is_set()
+    release.set()
+    thread.join(_GUARD)
+    out.stdlib(
+        f"threading.Thread has no stop(); an owner whose __del__ would stop its thread: "
+        f"'del owner' ran __del__ -> {del_ran}, since the running thread holds the owner "
+        "(the notebook: it 'may not be called')"
+    )
+
+    done: list[int] = []
+    seen: list[str] = []
+    jobs: threadkit.queue.Queue[int] = threadkit.queue.Queue()
+
+    def consume(jobs: threadkit.queue.Queue[int]) -> None:  # the notebook's loop, bare
+        while True:
+            done.append(jobs.get())  # a cancellation point: stop() ends this wait
+            jobs.task_done()
+
+    worker = Worker(
+        target=consume,
+        args=(jobs,),
+        name="consumer",
+        on_stop=lambda w: seen.append(f"on_stop ran in the worker ({w.state})"),
+    )
+    seen.append(str(worker.state))
+    worker.start()
+    seen.append(str(worker.state))
+    for job in range(3):
+        jobs.put(job)
+    jobs.join()
+    started = _p.monotonic()
+    finished = worker.stop(timeout=_GUARD)
+    took = _p.monotonic() - started
+    seen.append(str(worker.state))
+
+    class Owner:
+        """Something that owns a background worker (the notebook used __del__ for this)."""
+
+    owner = Owner()
+    tied = Worker(target=threadkit.Event().wait, name="tied", owner=owner)
+    tied.start()
+    del owner  # collected here (no cycle), so weakref.finalize stops the worker
+    tied.join(_GUARD)
+    out.threadkit(
+        f"Worker(target=consume, on_stop=...): {' -> '.join(seen)}. It did jobs {done}; "
+        f"stop(timeout) -> {finished} after {took * 1000:.1f} ms: it cancels the worker's "
+        "scope, so the get() it was blocked in raised Cancelled and the loop unwound. "
+        f"Worker(..., owner=obj): 'del obj' stopped it too ({tied.state}), through "
+        "weakref.finalize, not __del__"
+    )
+
+
+_STUCK_AT_EXIT: Final = """
+import queue, sys, threading
+q = queue.Queue()
+threading.Thread(target=q.get, name="consumer").start()  # non-daemon, blocked in get()
+print("main: done", flush=True)
+"""
+
+_ON_TIME_AT_EXIT: Final = """
+import threadkit.queue
+from threadkit import _exit
+from threadkit._worker import Worker
+_exit.set_default_deadline(0.5)
+q = threadkit.queue.Queue()
+Worker(target=q.get, name="consumer").start()  # stopped at exit: get() is a cancellation point
+lock = threadkit.Lock()
+lock.acquire()
+Worker(target=lock.acquire, name="stuck").start()  # a C lock: no cancellation point
+print("main: done", flush=True)
+"""
+
+
+@scene("exit", "a program that hangs at exit, and one that exits on time", chapter=5, order=30)
+def _exit_on_time(out: Printer) -> None:
+    import subprocess
+
+    patience = 2.0
+    started = _p.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_AT_EXIT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        std_out, _ = proc.communicate(timeout=patience)
+        hung = False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        std_out, _ = proc.communicate()
+        hung = True
+    out.stdlib(
+        f"a program whose non-daemon thread waits in queue.get(): it printed "
+        f"{std_out.strip()!r}, then {'was still exiting' if hung else 'exited'} after "
+        f"{_p.monotonic() - started:.1f} s ({'killed by the tour' if hung else 'no hang'}); "
+        "it would wait forever"
+    )
+
+    started = _p.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _ON_TIME_AT_EXIT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    took = _p.monotonic() - started
+    report = done.stderr.splitlines()
+    first = report[0] if report else "(nothing)"
+    out.threadkit(
+        f"the same with threadkit Workers, plus one stuck in a C lock.acquire(): it printed "
+        f"{done.stdout.strip()!r} and exited with code {done.returncode} after {took:.1f} s "
+        "(the interpreter's start included): the exit supervisor stopped the consumer, "
+        f"gave the stuck one its 0.5 s deadline, then reported it on stderr ({first!r}, "
+        "with its stack) and let it go"
+    )
