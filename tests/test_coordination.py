@@ -19,6 +19,7 @@ import pytest
 
 import threadkit
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
+from core.test_cancel import in_scope
 from threadkit import Cancelled, CancelScope, DeadlockError, WouldBlock
 from threadkit._coordination import (
     CapacityLimiter,
@@ -42,16 +43,13 @@ pytestmark = pytest.mark.timeout(30)
 ADDR = r"0x[0-9a-f]+"
 
 
-def in_scope(block: Callable[[], object], scopes: list[CancelScope]) -> Callable[[], object]:
-    """A thread body: run ``block`` inside a new scope, appended to ``scopes``."""
-
-    def run() -> object:
-        with CancelScope() as scope:
-            scopes.append(scope)
-            return block()
-        return "cancelled"
-
-    return run
+def start_in_order(obj: Any, *fns: Callable[[], object]) -> Workers:
+    """Start a thread for each of ``fns``, each once the one before waits on ``obj``."""
+    workers = Workers(*fns)
+    for k, thread in enumerate(workers.threads):
+        thread.start()
+        wait_for_waiters(obj, k + 1)
+    return workers
 
 
 def select1(op: threadkit.SelectOp[Any], timeout: float | None = None) -> Any:
@@ -673,10 +671,7 @@ class TestNotify:
 
             return run
 
-        workers = Workers(waiter(0), waiter(1))
-        for k, thread in enumerate(workers.threads):
-            thread.start()
-            wait_for_waiters(n, k + 1)
+        workers = start_in_order(n, waiter(0), waiter(1))
         n.notify_one()
         wait_until(lambda: woken == [0])
         assert n.statistics() == NotifyStatistics(permit=False, threads_waiting=1)
@@ -956,10 +951,7 @@ class TestCapacityLimiter:
             return run
 
         limiter.acquire()
-        workers = Workers(worker(0), worker(1), worker(2))
-        for k, thread in enumerate(workers.threads):
-            thread.start()
-            wait_for_waiters(limiter, k + 1)
+        workers = start_in_order(limiter, worker(0), worker(1), worker(2))
         limiter.release()
         workers.join()
         assert order == [0, 1, 2]
