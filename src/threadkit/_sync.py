@@ -841,10 +841,7 @@ class Mutex:
                     self._owner = me
                     return True
                 if owner is me and blocking:
-                    raise DeadlockError(
-                        f"{describe_thread(me)} already holds this Mutex; acquiring it again "
-                        "would deadlock (use RLock for a re-entrant lock)"
-                    )
+                    raise DeadlockError(self._held_here(me, "acquiring it again"))
                 if not blocking:
                     return False
                 waiter = waiters.enqueue(front=front)
@@ -870,11 +867,71 @@ class Mutex:
 
     def _try_own(self) -> tuple[bool, bool]:
         if self._owner is _p.current_thread():
-            raise DeadlockError(
-                f"{describe_thread(self._owner)} already holds this Mutex; selecting on "
-                "acquire_op() would deadlock"
-            )
+            raise DeadlockError(self._held_here(self._owner, "selecting on acquire_op()"))
         return self.acquire(False), True
+
+    def _held_here(self, me: _p.StdThread, doing: str) -> str:
+        """The DeadlockError message for the thread ``me``, which holds the mutex."""
+        task = self._tk_task
+        if task is None:
+            return (
+                f"{describe_thread(me)} already holds this Mutex; {doing} would deadlock "
+                "(use RLock for a re-entrant lock)"
+            )
+        return (
+            f"{task!r}, a task of the event loop running in {describe_thread(me)}, holds this "
+            f"Mutex; {doing} in that thread would deadlock (the task cannot run to release "
+            "it): await threadkit.aio.acquire() in a coroutine instead"
+        )
+
+    # -- for threadkit.aio: a task of an event loop holds the mutex for its loop's thread --
+
+    # The asyncio task that holds the mutex (its loop's thread is _owner), or None when a
+    # thread holds it by a blocking call. Guarded by _lock; set and cleared by threadkit.aio
+    # (_task_acquire_op, _task_release), and a class default, so acquire()/release() never
+    # touch it: it is read only to tell a task of the owning thread's loop from another.
+    _tk_task: object = None
+
+    def _task_acquire_op(self, task: object) -> SelectOp[bool]:
+        """``acquire_op()`` for the asyncio task ``task``, run in its event loop's thread.
+
+        While another task of that loop holds the mutex, the op waits (it does not raise
+        ``DeadlockError``, as a thread's select would: the owner is the same thread, but
+        another task of it releases the mutex). It raises ``DeadlockError`` if ``task``
+        itself holds it, or if code of this thread holds it by a blocking ``acquire()``.
+        """
+        return WaitOp(
+            "acquire_op",
+            self._waiters,
+            lambda: self._owner is None,
+            lambda: self._try_own_task(task),
+            self._pass,
+        )
+
+    def _try_own_task(self, task: object) -> tuple[bool, bool]:
+        me = _p.current_thread()
+        with self._lock:
+            owner = self._owner
+            if owner is None:
+                self._owner = me
+                self._tk_task = task
+                return True, True
+            held_by = self._tk_task
+            if owner is not me or (held_by is not None and held_by is not task):
+                return False, True
+        if held_by is None:
+            raise DeadlockError(
+                f"{describe_thread(me)} holds this Mutex by a blocking acquire(); a task of "
+                "the event loop running in that thread waiting for it would deadlock"
+            )
+        raise DeadlockError(f"{task!r} already holds this Mutex; acquiring it again would deadlock")
+
+    def _task_release(self) -> None:
+        """``release()`` for the task that acquired the mutex with ``_task_acquire_op``."""
+        with self._lock:
+            if self._owner is _p.current_thread():
+                self._tk_task = None
+        self.release()
 
     def _pass(self) -> None:
         with self._lock:

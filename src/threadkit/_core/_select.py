@@ -231,6 +231,36 @@ def run_select(
             raise TimeoutError("timed out waiting on select")
 
 
+def register_arms(
+    ops: Sequence[SelectOp[Any]],
+    order: Sequence[int],
+    context: SelectContext,
+    registered: list[tuple[SelectOp[Any], Arm]],
+) -> bool:
+    """Step 3: register an Arm of ``context`` for each of ``ops`` in ``order``; True if one
+    was found ready (registration stopped there). Each ``(op, arm)`` is appended to
+    ``registered`` before it is registered, so the caller can unregister them all."""
+    for index in order:
+        op = ops[index]
+        arm = Arm(context, index)
+        registered.append((op, arm))
+        if op.register(arm):
+            return True
+    return False
+
+
+def wake_time(
+    registered: Sequence[tuple[SelectOp[Any], Arm]], deadline: float | None
+) -> float | None:
+    """The earliest of ``deadline`` and the registered operations' own deadlines."""
+    wake_at = deadline
+    for op, _ in registered:
+        op_deadline = op.deadline()
+        if op_deadline is not None and (wake_at is None or op_deadline < wake_at):
+            wake_at = op_deadline
+    return wake_at
+
+
 def _wait(
     ops: Sequence[SelectOp[Any]], order: Sequence[int], deadline: float | None
 ) -> tuple[Arm, object] | None:
@@ -240,24 +270,11 @@ def _wait(
     context = SelectContext()
     registered: list[tuple[SelectOp[Any], Arm]] = []
     try:
-        ready = False
-        for index in order:
-            op = ops[index]
-            arm = Arm(context, index)
-            registered.append((op, arm))
-            if op.register(arm):
-                ready = True
-                break
-        if ready:
+        if register_arms(ops, order, context, registered):
             if context.abort():
                 return None
         else:
-            wake_at = deadline
-            for op, _ in registered:
-                op_deadline = op.deadline()
-                if op_deadline is not None and (wake_at is None or op_deadline < wake_at):
-                    wake_at = op_deadline
-            context.park(wake_at)
+            context.park(wake_time(registered, deadline))
     except BaseException:
         context.abort()
         if context.fired is not None:  # an arm fired as we were interrupted
