@@ -31,6 +31,19 @@ from ._channel import never as never
 from ._channel import open_channel as open_channel
 from ._channel import select as select
 from ._channel import tick as tick
+from ._coordination import CapacityLimiter as CapacityLimiter
+from ._coordination import CapacityLimiterStatistics as CapacityLimiterStatistics
+from ._coordination import CountDownLatch as CountDownLatch
+from ._coordination import CountDownLatchStatistics as CountDownLatchStatistics
+from ._coordination import Notify as Notify
+from ._coordination import NotifyStatistics as NotifyStatistics
+from ._coordination import OnceStatistics as OnceStatistics
+from ._coordination import OnceValue as OnceValue
+from ._coordination import WaitGroup as WaitGroup
+from ._coordination import WaitGroupStatistics as WaitGroupStatistics
+from ._coordination import Watch as Watch
+from ._coordination import WatchStatistics as WatchStatistics
+from ._coordination import once as once
 from ._core import _primitives as _p
 from ._core import fixup_module_metadata as _fixup
 from ._core._cancel import Cancelled as Cancelled
@@ -106,10 +119,14 @@ __all__ = [
     "BrokenBarrierError",
     "CancelScope",
     "Cancelled",
+    "CapacityLimiter",
+    "CapacityLimiterStatistics",
     "ChannelClosed",
     "ChannelStatistics",
     "Condition",
     "ConditionStatistics",
+    "CountDownLatch",
+    "CountDownLatchStatistics",
     "DeadlockError",
     "EndOfChannel",
     "Event",
@@ -120,6 +137,10 @@ __all__ = [
     "MockClock",
     "Mutex",
     "MutexStatistics",
+    "Notify",
+    "NotifyStatistics",
+    "OnceStatistics",
+    "OnceValue",
     "PeriodicStatistics",
     "PeriodicTimer",
     "RLock",
@@ -140,6 +161,10 @@ __all__ = [
     "ThreadStatistics",
     "Timer",
     "TimerHandle",
+    "WaitGroup",
+    "WaitGroupStatistics",
+    "Watch",
+    "WatchStatistics",
     "WouldBlock",
     "acquire",
     "activeCount",
@@ -161,6 +186,7 @@ __all__ = [
     "main_thread",
     "move_on_after",
     "never",
+    "once",
     "open_channel",
     "select",
     "setprofile",
