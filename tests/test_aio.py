@@ -413,6 +413,28 @@ class TestLocks:
         assert gate.released == 1
         assert gate.sem.value == 1
 
+    def test_holding_an_op_until_release(self) -> None:
+        sem = threadkit.Semaphore(1)
+        tx, rx = channel(math.inf)
+
+        async def main() -> None:
+            async with aio.holding(sem.acquire_op(), sem.release) as value:
+                assert value is True
+                assert sem.value == 0
+                with pytest.raises(TimeoutError):
+                    await aio.perform(sem.acquire_op(), timeout=0.01)
+
+        run(main)
+        assert sem.value == 1
+        with tx, rx:
+            tx.send("x")
+
+            async def taken() -> object:
+                async with aio.holding(rx.recv_op(), lambda: None) as item:
+                    return item
+
+            assert run(taken) == "x"
+
 
 class TestDeadlock:
     """Mixing a blocking and an awaited acquire of one Mutex in one thread (aiologic #38)."""
@@ -426,7 +448,7 @@ class TestDeadlock:
 
         with pytest.raises(
             threadkit.DeadlockError,
-            match=r"a task of the event loop running in thread .* holds this Mutex; acquiring "
+            match=r"task .*, of the event loop running in thread .* holds this Mutex; acquiring "
             r"it again in that thread would deadlock",
         ):
             run(main)
@@ -927,5 +949,5 @@ def test_threads_and_two_event_loops_share_one_channel(capacity: float) -> None:
 def test_public_names() -> None:
     public = {name for name in vars(aio) if not name.startswith("_")} - {"annotations"}
     assert set(aio.__all__) == public
-    assert {"Portal", "from_thread", "locked", "recv", "send", "to_thread", "wait"} <= public
+    assert {"Portal", "from_thread", "holding", "locked", "recv", "to_thread", "wait"} <= public
     assert aio.Portal.__module__ == "threadkit.aio"

@@ -69,6 +69,7 @@ __all__ = [
     "Portal",
     "acquire",
     "from_thread",
+    "holding",
     "locked",
     "perform",
     "recv",
@@ -472,6 +473,44 @@ class locked(Generic[_L]):  # noqa: N801 - used as a function: async with aio.lo
         tb: TracebackType | None,
     ) -> None:
         release(self._lock)
+
+
+@final
+class holding(Generic[_T]):  # noqa: N801 - used as a function: async with aio.holding(...)
+    """``async with aio.holding(op, release):`` awaits ``op``, runs the block, calls ``release()``.
+
+    For locks with several modes, whose select operations take them and whose release
+    methods give them back: ``aio.holding(rw.read_op(), rw.release_read)``,
+    ``aio.holding(rw.write_op(), rw.release_write)``. The block gets ``op``'s value.
+    The lock is held by the event loop's thread, as a thread's ``select`` would hold it.
+
+    Example:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> sem = threadkit.Semaphore(2)
+        >>> async def main():
+        ...     async with threadkit.aio.holding(sem.acquire_op(), sem.release):
+        ...         return sem.value
+        >>> asyncio.run(main()), sem.value
+        (1, 2)
+    """
+
+    __slots__ = ("_op", "_release")
+
+    def __init__(self, op: SelectOp[_T], release: Callable[[], object]) -> None:
+        _check((op,))
+        self._op = op
+        self._release = release
+
+    async def __aenter__(self) -> _T:
+        return await perform(self._op)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._release()
 
 
 # --------------------------------------------------------------------------------------------

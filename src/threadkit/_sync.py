@@ -879,7 +879,7 @@ class Mutex:
                 "(use RLock for a re-entrant lock)"
             )
         return (
-            f"{task!r}, a task of the event loop running in {describe_thread(me)}, holds this "
+            f"{_task_name(task)}, of the event loop running in {describe_thread(me)}, holds this "
             f"Mutex; {doing} in that thread would deadlock (the task cannot run to release "
             "it): await threadkit.aio.acquire() in a coroutine instead"
         )
@@ -924,7 +924,9 @@ class Mutex:
                 f"{describe_thread(me)} holds this Mutex by a blocking acquire(); a task of "
                 "the event loop running in that thread waiting for it would deadlock"
             )
-        raise DeadlockError(f"{task!r} already holds this Mutex; acquiring it again would deadlock")
+        raise DeadlockError(
+            f"{_task_name(task)} already holds this Mutex; acquiring it again would deadlock"
+        )
 
     def _task_release(self) -> None:
         """``release()`` for the task that acquired the mutex with ``_task_acquire_op``."""
@@ -994,6 +996,12 @@ class Mutex:
         if not s.locked:
             return f"{_where(self)}: unlocked{_waiting(s.threads_waiting)}>"
         return f"{_where(self)}: locked by {describe_thread(s.owner)}{_waiting(s.threads_waiting)}>"
+
+
+def _task_name(task: object) -> str:
+    """Name an asyncio task for a message (its name, not its long repr)."""
+    get_name = getattr(task, "get_name", None)
+    return repr(task) if get_name is None else f"task {get_name()!r}"
 
 
 def sleep(seconds: float) -> None:

@@ -7,6 +7,7 @@ loops and from plain threads at once on the same objects::
     await aio.send(tx, item)             # tx.send(item)
     await aio.wait(event)                # event.wait()
     async with aio.locked(mutex): ...    # with mutex: ... (Mutex, Semaphore, ...)
+    async with aio.holding(rw.read_op(), rw.release_read): ...  # any op + its release
     value = await aio.result(future)     # future.result()
     index, value = await aio.select(rx1.recv_op(), event.wait_op())
     value = await aio.perform(op)        # any select operation
@@ -23,6 +24,7 @@ from ._aio import (
     Portal,
     acquire,
     from_thread,
+    holding,
     locked,
     perform,
     recv,
@@ -41,6 +43,7 @@ __all__ = [
     "Portal",
     "acquire",
     "from_thread",
+    "holding",
     "locked",
     "perform",
     "recv",
