@@ -1,0 +1,845 @@
+"""Tests for threadkit._rwlock: RWLock (policies, upgrade/downgrade, deadlocks, select).
+
+Threads synchronise on the lock's own ``statistics()`` (``wait_for_waiters`` on the
+``threads_waiting_*`` fields), never on sleeps. The ordering tests run in both wake-up
+modes: hand-off (a waiter is made the holder before it runs) and retry (a waiter is woken
+to take the lock itself), which the lock picks by how long the waiter has waited.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+import re
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import threadkit
+from conftest import STRESS, Workers, wait_for_waiters, wait_until
+from threadkit import CancelScope, DeadlockError
+from threadkit._rwlock import RWLock, RWLockStatistics
+
+pytestmark = pytest.mark.timeout(30)
+
+POLICIES = ["fair", "write_preferring", "read_preferring"]
+ME = r"thread 'MainThread' \(ident \d+\)"
+NAN = math.nan
+
+R, W, U, UP = (
+    "threads_waiting_read",
+    "threads_waiting_write",
+    "threads_waiting_upgradable",
+    "threads_waiting_upgrade",
+)
+
+
+@pytest.fixture(params=["handoff", "retry"])
+def mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Make every RWLock hand the lock over (``handoff``) or wake waiters to retry."""
+    saved = RWLock._handoff_after
+    RWLock._handoff_after = 0.0 if request.param == "handoff" else math.inf
+    try:
+        yield request.param
+    finally:
+        RWLock._handoff_after = saved
+
+
+def _held_in_thread(
+    rw: RWLock, how: str, name: str = "holder"
+) -> tuple[threading.Thread, threading.Event]:
+    """Start a thread that takes ``how`` ("read", "write", "upgradable") and holds it."""
+    got, done = threading.Event(), threading.Event()
+
+    def run() -> None:
+        acquire = {
+            "read": rw.acquire_read,
+            "write": rw.acquire_write,
+            "upgradable": rw.acquire_upgradable,
+        }[how]
+        acquire()
+        got.set()
+        done.wait(10)
+        {"read": rw.release_read, "write": rw.release_write}.get(how, rw.release_upgradable)()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    assert got.wait(10)
+    return thread, done
+
+
+class Log:
+    """What the threads did, in order (appended under the lock it records)."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self._lock = threading.Lock()
+
+    def add(self, event: str) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def reader(self, rw: RWLock, name: str) -> Callable[[], None]:
+        def run() -> None:
+            with rw.read():
+                self.add(name)
+
+        return run
+
+    def writer(self, rw: RWLock, name: str) -> Callable[[], None]:
+        def run() -> None:
+            with rw.write():
+                self.add(name)
+
+        return run
+
+
+def _queue_one_by_one(rw: RWLock, *steps: tuple[Callable[[], object], str]) -> Workers:
+    """Start each thread only once the previous one waits (``field`` says for what)."""
+    workers = Workers(*(fn for fn, _ in steps), names=[f"t{i}" for i in range(len(steps))])
+    counts = {R: 0, W: 0, U: 0, UP: 0}
+    for thread, (_, field) in zip(workers.threads, steps, strict=True):
+        thread.start()
+        counts[field] += 1
+        wait_for_waiters(rw, counts[field], field=field)
+    return workers
+
+
+# --------------------------------------------------------------------------------------------
+# Basics
+
+
+class TestBasics:
+    def test_read_write_and_upgradable_blocks(self) -> None:
+        rw = RWLock()
+        with rw.read():
+            s = rw.statistics()
+            assert (s.readers, s.writer, s.upgradable) == (1, None, None)
+            assert s.reader_threads == (threading.current_thread(),)
+        with rw.write():
+            assert rw.statistics().writer is threading.current_thread()
+        with rw.upgradable_read():
+            assert rw.statistics().upgradable is threading.current_thread()
+        assert rw.statistics() == RWLockStatistics("fair", 0, (), None, None, 0, 0, 0, 0)
+
+    def test_explicit_methods(self) -> None:
+        rw = RWLock()
+        assert rw.acquire_read() is True
+        assert rw.acquire_write(blocking=False) is False  # a non-blocking call never raises
+        rw.release_read()
+        assert rw.acquire_write(timeout=1) is True
+        assert rw.acquire_read(blocking=False) is False
+        rw.release_write()
+        assert rw.acquire_upgradable(timeout=0) is True
+        rw.release_upgradable()
+        assert rw.statistics().threads_waiting == 0
+
+    def test_many_readers_at_once(self) -> None:
+        rw = RWLock()
+        inside = threading.Barrier(3)
+
+        def reader() -> None:
+            with rw.read():
+                inside.wait(10)  # all three hold the read lock together
+
+        with Workers(reader, reader, reader):
+            pass
+
+    def test_policy_and_reentrant_properties(self) -> None:
+        rw = RWLock(policy="read_preferring", reentrant_reads=True)
+        assert rw.policy == "read_preferring"
+        assert rw.reentrant_reads is True
+        assert RWLock().policy == "fair"
+        assert RWLock().reentrant_reads is False
+
+    def test_repr(self) -> None:
+        rw = RWLock()
+        assert re.fullmatch(
+            r"<threadkit\._rwlock\.RWLock at 0x[0-9a-f]+: fair, unlocked>", repr(rw)
+        )
+        with rw.read():
+            assert repr(rw).endswith(": fair, 1 reader>")
+        with rw.write():
+            assert re.search(rf"write-locked by {ME}>$", repr(rw))
+        with rw.upgradable_read():
+            assert re.search(rf"upgradable read held by {ME}>$", repr(rw))
+
+    def test_timeouts_of_blocks(self) -> None:
+        rw = RWLock()
+        _, done = _held_in_thread(rw, "write")
+        try:
+            with pytest.raises(TimeoutError, match=r"^timed out waiting for the read lock$"):
+                with rw.read(timeout=0.01):
+                    pass
+            with pytest.raises(TimeoutError, match=r"^timed out waiting for the write lock$"):
+                with rw.write(timeout=0):
+                    pass
+            with pytest.raises(
+                TimeoutError, match=r"^timed out waiting for the upgradable read lock$"
+            ):
+                with rw.upgradable_read(timeout=0.01):
+                    pass
+            assert rw.statistics().threads_waiting == 0
+        finally:
+            done.set()
+        with rw.read(timeout=5):
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input and misuse
+
+
+class TestErrors:
+    def test_unknown_policy(self) -> None:
+        with pytest.raises(ValueError, match=r"unknown RWLock policy 'fifo'"):
+            RWLock(policy="fifo")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("timeout", [-1, -0.5, NAN])
+    def test_bad_timeouts(self, timeout: float) -> None:
+        rw = RWLock()
+        message = r"^timeout must be"
+        for call in (
+            lambda: rw.acquire_read(timeout=timeout),
+            lambda: rw.acquire_write(timeout=timeout),
+            lambda: rw.acquire_upgradable(timeout=timeout),
+            lambda: rw.read(timeout=timeout).__enter__(),
+            lambda: rw.write(timeout=timeout).__enter__(),
+        ):
+            with pytest.raises(ValueError, match=message):
+                call()
+        with rw.upgradable_read():
+            with pytest.raises(ValueError, match=message):
+                rw.try_upgrade(timeout)
+        assert rw.statistics() == RWLock().statistics()
+
+    def test_timeout_with_non_blocking(self) -> None:
+        rw = RWLock()
+        with pytest.raises(ValueError, match=r"^can't specify a timeout for a non-blocking"):
+            rw.acquire_read(False, 1)
+        with pytest.raises(ValueError, match=r"^can't specify a timeout for a non-blocking"):
+            rw.acquire_write(False, 0)
+
+    def test_release_not_held(self) -> None:
+        rw = RWLock()
+        with pytest.raises(RuntimeError, match=rf"^{ME} does not hold the read lock"):
+            rw.release_read()
+        with pytest.raises(RuntimeError, match=rf"^{ME} does not hold the write lock"):
+            rw.release_write()
+        with pytest.raises(
+            RuntimeError, match=rf"^{ME} does not hold the upgradable read lock of this RWLock$"
+        ):
+            rw.release_upgradable()
+        with rw.read():
+            with pytest.raises(RuntimeError, match=r"\(it holds a read lock: use release_read"):
+                rw.release_write()
+        with rw.write():
+            with pytest.raises(RuntimeError, match=r"\(it holds the write lock: use release_w"):
+                rw.release_read()
+        assert rw.statistics().readers == 0
+
+    def test_release_of_another_threads_write_lock_names_both(self) -> None:
+        rw = RWLock()
+        thread, done = _held_in_thread(rw, "write")
+        try:
+            with pytest.raises(
+                RuntimeError,
+                match=rf"^cannot release the write lock of this RWLock held by thread "
+                rf"'holder' \(ident \d+\) from {ME}$",
+            ):
+                rw.release_write()
+        finally:
+            done.set()
+        thread.join(10)
+
+    def test_downgrade_and_upgrade_without_the_lock(self) -> None:
+        rw = RWLock()
+        with pytest.raises(RuntimeError, match=rf"^{ME} holds neither the write lock"):
+            rw.downgrade()
+        with pytest.raises(RuntimeError, match=rf"^{ME} does not hold the write lock"):
+            rw.downgrade_to_upgradable()
+        with pytest.raises(
+            RuntimeError, match=rf"^{ME} does not hold the upgradable read lock of this RWLock$"
+        ):
+            rw.upgrade()
+        with rw.write():
+            with pytest.raises(RuntimeError, match=rf"^{ME} already holds the write lock"):
+                rw.try_upgrade()
+
+
+class TestDeadlocks:
+    def test_read_then_write(self) -> None:
+        rw = RWLock()
+        with rw.read():
+            with pytest.raises(DeadlockError, match=r"take upgradable_read\(\)"):
+                rw.acquire_write()
+            with pytest.raises(DeadlockError, match=rf"^{ME} holds a read lock"):
+                rw.acquire_write(timeout=5)
+            with pytest.raises(DeadlockError):
+                with rw.write():
+                    pass
+            assert rw.acquire_write(blocking=False) is False
+        assert rw.statistics().threads_waiting == 0
+
+    def test_read_then_upgrade_says_to_use_upgradable_read(self) -> None:
+        rw = RWLock()
+        with rw.read():
+            with pytest.raises(
+                DeadlockError, match=r"cannot be upgraded.*take upgradable_read\(\) instead"
+            ):
+                rw.upgrade()
+            with pytest.raises(DeadlockError, match=r"cannot be upgraded"):
+                rw.try_upgrade(0)
+
+    @pytest.mark.parametrize("policy", POLICIES)
+    def test_reentrant_read_without_opt_in_raises(self, policy: str) -> None:
+        rw = RWLock(policy=policy)  # type: ignore[arg-type]
+        with rw.read():
+            with pytest.raises(
+                DeadlockError,
+                match=rf"^{ME} already holds a read lock on this RWLock; .*"
+                r"pass reentrant_reads=True",
+            ):
+                rw.acquire_read()
+            assert rw.acquire_read(blocking=False) is False
+        assert rw.statistics().readers == 0
+
+    def test_reentrant_read_without_opt_in_while_a_writer_waits(self) -> None:
+        rw = RWLock()
+        rw.acquire_read()
+        with Workers(rw.acquire_write, names=["writer"]) as w:
+            wait_for_waiters(rw, 1, field=W)
+            with pytest.raises(DeadlockError, match=r"reentrant_reads=True"):
+                rw.acquire_read()
+            rw.release_read()
+        assert w.results == [True]
+        assert rw.statistics().writer is not None
+
+    def test_write_twice_and_write_then_read(self) -> None:
+        rw = RWLock()
+        with rw.write():
+            with pytest.raises(DeadlockError, match=r"write locks are not re-entrant"):
+                rw.acquire_write()
+            with pytest.raises(DeadlockError, match=r"use downgrade\(\)"):
+                rw.acquire_read()
+            with pytest.raises(DeadlockError, match=r"use downgrade_to_upgradable\(\)"):
+                rw.acquire_upgradable()
+            assert rw.acquire_read(blocking=False) is False
+
+    def test_upgradable_misuse(self) -> None:
+        rw = RWLock()
+        with rw.upgradable_read():
+            with pytest.raises(DeadlockError, match=r"\(use upgrade\(\)\)"):
+                rw.acquire_write()
+            with pytest.raises(DeadlockError, match=r"it is not re-entrant"):
+                rw.acquire_upgradable()
+            with pytest.raises(DeadlockError, match=r"reentrant_reads=True"):
+                rw.acquire_read()
+        with rw.read():
+            with pytest.raises(DeadlockError, match=r"release the read lock first"):
+                rw.acquire_upgradable()
+
+    def test_upgrade_while_also_holding_a_plain_read(self) -> None:
+        rw = RWLock(reentrant_reads=True)
+        with rw.upgradable_read():
+            with rw.read():
+                with pytest.raises(DeadlockError, match=r"besides the upgradable one"):
+                    rw.upgrade()
+            rw.upgrade()
+            assert rw.statistics().writer is threading.current_thread()
+
+
+class TestReentrantReads:
+    @pytest.mark.parametrize("policy", ["fair", "write_preferring"])
+    def test_reader_reenters_while_a_writer_waits(self, policy: str, mode: str) -> None:
+        rw = RWLock(policy=policy, reentrant_reads=True)  # type: ignore[arg-type]
+        rw.acquire_read()
+        with Workers(lambda: rw.acquire_write(timeout=10), names=["writer"]) as w:
+            wait_for_waiters(rw, 1, field=W)
+            assert rw.acquire_read(timeout=0) is True  # would deadlock without the opt-in
+            with rw.read():
+                assert rw.statistics().readers == 1
+            rw.release_read()
+            assert rw.statistics().writer is None  # still held once
+            rw.release_read()
+        assert w.results == [True]
+
+    def test_upgradable_holder_may_read_again(self) -> None:
+        rw = RWLock(reentrant_reads=True)
+        with rw.upgradable_read(), rw.read():
+            s = rw.statistics()
+            assert (s.readers, s.upgradable) == (1, threading.current_thread())
+
+
+# --------------------------------------------------------------------------------------------
+# Policies: who goes next
+
+
+class TestPolicies:
+    def test_fair_readers_before_the_next_writer_go_together(self, mode: str) -> None:
+        rw = RWLock(policy="fair")
+        log = Log()
+        both_in = threading.Barrier(2)
+
+        def batch_reader(name: str) -> Callable[[], None]:
+            def run() -> None:
+                with rw.read():
+                    both_in.wait(10)  # r1 and r2 hold the read lock together
+                    log.add(name)
+
+            return run
+
+        rw.acquire_write()
+        workers = _queue_one_by_one(
+            rw,
+            (batch_reader("r1"), R),
+            (batch_reader("r2"), R),
+            (log.writer(rw, "w3"), W),
+            (log.reader(rw, "r4"), R),
+        )
+        rw.release_write()
+        workers.join()
+        assert sorted(log.events[:2]) == ["r1", "r2"]
+        assert log.events[2:] == ["w3", "r4"]
+
+    def test_fair_alternates_in_arrival_order(self, mode: str) -> None:
+        rw = RWLock(policy="fair")
+        log = Log()
+        rw.acquire_write()
+        workers = _queue_one_by_one(
+            rw,
+            (log.reader(rw, "r1"), R),
+            (log.writer(rw, "w2"), W),
+            (log.reader(rw, "r3"), R),
+            (log.writer(rw, "w4"), W),
+        )
+        rw.release_write()
+        workers.join()
+        assert log.events == ["r1", "w2", "r3", "w4"]
+
+    @pytest.mark.parametrize("policy", ["fair", "write_preferring"])
+    def test_a_waiting_writer_holds_new_readers_back(self, policy: str, mode: str) -> None:
+        rw = RWLock(policy=policy)  # type: ignore[arg-type]
+        log = Log()
+        rw.acquire_read()
+        workers = _queue_one_by_one(rw, (log.writer(rw, "w1"), W), (log.reader(rw, "r2"), R))
+        assert rw.acquire_read(blocking=False) is False
+        rw.release_read()
+        workers.join()
+        assert log.events == ["w1", "r2"]
+
+    def test_write_preferring_writers_go_first(self, mode: str) -> None:
+        rw = RWLock(policy="write_preferring")
+        log = Log()
+        rw.acquire_write()
+        workers = _queue_one_by_one(
+            rw,
+            (log.reader(rw, "r1"), R),
+            (log.writer(rw, "w2"), W),
+            (log.reader(rw, "r3"), R),
+            (log.writer(rw, "w4"), W),
+        )
+        rw.release_write()
+        workers.join()
+        assert log.events[:2] == ["w2", "w4"]
+        assert sorted(log.events[2:]) == ["r1", "r3"]
+
+    def test_read_preferring_readers_pass_a_waiting_writer(self, mode: str) -> None:
+        rw = RWLock(policy="read_preferring")
+        log = Log()
+        rw.acquire_read()
+        workers = _queue_one_by_one(rw, (log.writer(rw, "w1"), W))
+        with Workers(log.reader(rw, "r2")):  # gets in at once although w1 waits
+            pass
+        assert log.events == ["r2"]
+        rw.release_read()
+        workers.join()
+        assert log.events == ["r2", "w1"]
+
+    def test_read_preferring_releasing_writer_admits_readers_first(self, mode: str) -> None:
+        rw = RWLock(policy="read_preferring")
+        log = Log()
+        rw.acquire_write()
+        workers = _queue_one_by_one(
+            rw, (log.writer(rw, "w1"), W), (log.reader(rw, "r2"), R), (log.reader(rw, "r3"), R)
+        )
+        rw.release_write()
+        workers.join()
+        assert sorted(log.events[:2]) == ["r2", "r3"]
+        assert log.events[2] == "w1"
+
+    @pytest.mark.parametrize("policy", POLICIES)
+    def test_writers_are_served_in_arrival_order(self, policy: str, mode: str) -> None:
+        rw = RWLock(policy=policy)  # type: ignore[arg-type]
+        log = Log()
+        rw.acquire_write()
+        workers = _queue_one_by_one(
+            rw, (log.writer(rw, "w1"), W), (log.writer(rw, "w2"), W), (log.writer(rw, "w3"), W)
+        )
+        rw.release_write()
+        workers.join()
+        assert log.events == ["w1", "w2", "w3"]
+
+    def test_a_writer_that_times_out_lets_the_readers_it_held_back_in(self) -> None:
+        rw = RWLock(policy="fair")
+        rw.acquire_read()
+        with Workers(lambda: rw.acquire_write(timeout=0.05), names=["writer"]) as w:
+            wait_for_waiters(rw, 1, field=W)
+            readers = _queue_one_by_one(rw, (lambda: rw.acquire_read(timeout=10), R))
+        readers.join()  # got in once the writer gave up
+        assert w.results == [False]
+        assert readers.results == [True]
+        rw.release_read()
+        s = rw.statistics()
+        assert (s.readers, s.threads_waiting) == (1, 0)  # the other thread's read lock
+
+
+# --------------------------------------------------------------------------------------------
+# Upgrade and downgrade
+
+
+class TestUpgradeDowngrade:
+    def test_upgrade_waits_for_the_readers(self, mode: str) -> None:
+        rw = RWLock()
+        rw.acquire_read()
+
+        def upgrader() -> bool:
+            with rw.upgradable_read():
+                rw.upgrade()
+                return rw.statistics().writer is threading.current_thread()
+
+        with Workers(upgrader) as w:
+            wait_for_waiters(rw, 1, field=UP)
+            s = rw.statistics()
+            assert s.upgradable is w.threads[0]
+            assert rw.acquire_read(blocking=False) is False  # the pending upgrade holds readers
+            rw.release_read()
+        assert w.results == [True]
+        assert rw.statistics() == RWLock().statistics()
+
+    def test_upgradable_coexists_with_readers_and_excludes_writers(self) -> None:
+        rw = RWLock()
+        with rw.upgradable_read():
+            with Workers(lambda: rw.acquire_read(timeout=0)) as w:
+                pass
+            assert w.results == [True]  # (that thread exited holding it; release for it below)
+            assert rw.statistics().readers == 1
+            with Workers(lambda: rw.acquire_write(timeout=0)) as w2:
+                pass
+            assert w2.results == [False]
+            with Workers(lambda: rw.acquire_upgradable(timeout=0)) as w3:
+                pass
+            assert w3.results == [False]
+        rw._readers.clear()  # the exited reader's hold
+
+    def test_try_upgrade_times_out_and_stays_upgradable(self) -> None:
+        rw = RWLock()
+        thread, done = _held_in_thread(rw, "read")
+        try:
+            with rw.upgradable_read():
+                assert rw.try_upgrade() is False
+                assert rw.try_upgrade(0.02) is False
+                s = rw.statistics()
+                assert (s.upgradable, s.writer, s.threads_waiting) == (
+                    threading.current_thread(),
+                    None,
+                    0,
+                )
+                # the upgrade no longer holds readers back
+                assert rw.acquire_read(blocking=False) is False  # (this thread is upgradable)
+            assert rw.statistics().upgradable is None
+        finally:
+            done.set()
+        thread.join(10)
+        with rw.upgradable_read():
+            assert rw.try_upgrade(None) is True
+        assert rw.statistics() == RWLock().statistics()
+
+    def test_downgrade_write_to_read_lets_readers_in(self, mode: str) -> None:
+        rw = RWLock()
+        rw.acquire_write()
+        with Workers(lambda: rw.acquire_read(timeout=10)) as w:
+            wait_for_waiters(rw, 1, field=R)
+            rw.downgrade()
+            wait_until(lambda: rw.statistics().readers == 2, what="both readers")
+        assert w.results == [True]
+        assert rw.statistics().writer is None
+        rw.release_read()
+        rw._readers.clear()  # the exited reader's hold
+
+    def test_downgrade_to_upgradable_and_back(self) -> None:
+        rw = RWLock()
+        with rw.write():
+            rw.downgrade_to_upgradable()
+            s = rw.statistics()
+            assert (s.writer, s.upgradable) == (None, threading.current_thread())
+            rw.upgrade()
+            rw.downgrade()
+            assert rw.statistics().readers == 1
+        assert rw.statistics() == RWLock().statistics()
+
+    def test_upgradable_block_releases_what_is_held(self) -> None:
+        rw = RWLock()
+        with rw.upgradable_read():
+            rw.upgrade()
+        assert rw.statistics() == RWLock().statistics()
+        with rw.upgradable_read():
+            rw.downgrade()  # upgradable -> read
+            assert rw.statistics().readers == 1
+        assert rw.statistics() == RWLock().statistics()
+        with rw.write():
+            rw.downgrade()
+        assert rw.statistics() == RWLock().statistics()
+
+
+# --------------------------------------------------------------------------------------------
+# Cancellation
+
+
+class TestCancellation:
+    @pytest.mark.parametrize("how", ["read", "write", "upgradable"])
+    def test_blocked_acquire_is_cancelled_and_the_lock_stays_consistent(self, how: str) -> None:
+        rw = RWLock()
+        rw.acquire_write()
+        scope = CancelScope()
+        acquire = {
+            "read": rw.acquire_read,
+            "write": rw.acquire_write,
+            "upgradable": rw.acquire_upgradable,
+        }[how]
+
+        def blocked() -> str:
+            with scope:
+                acquire()
+                return "acquired"
+            return "cancelled"
+
+        field = {"read": R, "write": W, "upgradable": U}[how]
+        with Workers(blocked) as w:
+            wait_for_waiters(rw, 1, field=field)
+            scope.cancel()
+        assert w.results == ["cancelled"]
+        rw.release_write()
+        assert rw.statistics() == RWLock().statistics()
+        with rw.write():
+            pass
+
+    def test_cancelled_writer_lets_the_readers_it_held_back_in(self, mode: str) -> None:
+        rw = RWLock(policy="fair")
+        rw.acquire_read()
+        scope = CancelScope()
+
+        def writer() -> None:
+            with scope:
+                rw.acquire_write()
+
+        with Workers(writer) as w:
+            wait_for_waiters(rw, 1, field=W)
+            readers = _queue_one_by_one(rw, (lambda: rw.acquire_read(timeout=10), R))
+            scope.cancel()
+        readers.join()
+        assert w.results == [None]
+        assert readers.results == [True]
+        rw.release_read()
+        rw._readers.clear()
+
+    def test_cancelled_upgrade_keeps_the_upgradable_read(self) -> None:
+        rw = RWLock()
+        rw.acquire_read()
+        scope = CancelScope()
+
+        def upgrader() -> object:
+            with rw.upgradable_read():
+                with scope:
+                    rw.upgrade()
+                return rw.statistics().upgradable is threading.current_thread()
+
+        with Workers(upgrader) as w:
+            wait_for_waiters(rw, 1, field=UP)
+            scope.cancel()
+        assert w.results == [True]
+        rw.release_read()
+        assert rw.statistics() == RWLock().statistics()
+
+    def test_already_cancelled_scope_raises_at_a_blocking_acquire(self) -> None:
+        rw = RWLock()
+        rw.acquire_write()
+        with Workers(lambda: _acquire_in_cancelled_scope(rw)) as w:
+            pass
+        assert w.results == [True]
+        rw.release_write()
+        assert rw.statistics() == RWLock().statistics()
+
+
+def _acquire_in_cancelled_scope(rw: RWLock) -> bool:
+    with CancelScope() as scope:
+        scope.cancel()
+        rw.acquire_read()
+    return scope.cancelled_caught
+
+
+# --------------------------------------------------------------------------------------------
+# Select
+
+
+class TestSelect:
+    def test_free_ops_fire_at_once(self) -> None:
+        rw = RWLock()
+        assert threadkit.select(rw.read_op()) == (0, True)
+        assert rw.statistics().readers == 1
+        rw.release_read()
+        assert threadkit.select(rw.write_op()) == (0, True)
+        rw.release_write()
+        assert threadkit.select(rw.upgradable_read_op()) == (0, True)
+        assert threadkit.select(rw.upgrade_op()) == (0, True)
+        rw.release_write()
+        assert rw.statistics() == RWLock().statistics()
+        assert "read_op of <threadkit._rwlock.RWLock" in repr(rw.read_op())
+
+    def test_blocked_op_fires_on_release(self, mode: str) -> None:
+        rw = RWLock()
+        rw.acquire_write()
+        ev = threadkit.Event()
+
+        def selector() -> object:
+            index, value = threadkit.select(ev.wait_op(), rw.read_op(), timeout=10)
+            held = rw.statistics().reader_threads == (threading.current_thread(),)
+            rw.release_read()
+            return index, value, held
+
+        with Workers(selector) as w:
+            wait_for_waiters(rw, 1, field=R)
+            rw.release_write()
+        assert w.results == [(1, True, True)]
+        assert rw.statistics() == RWLock().statistics()
+
+    def test_losing_op_leaves_the_lock_consistent(self, mode: str) -> None:
+        rw = RWLock(policy="fair")
+        rw.acquire_read()
+        ev = threadkit.Event()
+
+        def selector() -> object:
+            return threadkit.select(rw.write_op(), ev.wait_op(), timeout=10)
+
+        with Workers(selector) as w:
+            wait_for_waiters(rw, 1, field=W)
+            assert rw.acquire_read(blocking=False) is False  # the write_op holds readers back
+            ev.set()
+        assert w.results == [(1, True)]
+        assert rw.statistics().threads_waiting == 0
+        with Workers(lambda: rw.acquire_read(timeout=0)) as w2:
+            pass
+        assert w2.results == [True]
+        rw._readers.clear()
+
+    def test_select_timeout(self) -> None:
+        rw = RWLock()
+        thread, done = _held_in_thread(rw, "write")
+        try:
+            with pytest.raises(TimeoutError):
+                threadkit.select(rw.read_op(), rw.upgradable_read_op(), timeout=0.02)
+            assert rw.statistics().threads_waiting == 0
+        finally:
+            done.set()
+        thread.join(10)
+
+    def test_select_on_a_deadlock_raises(self) -> None:
+        rw = RWLock()
+        with rw.read():
+            with pytest.raises(DeadlockError, match=r"take upgradable_read\(\)"):
+                threadkit.select(rw.write_op())
+            with pytest.raises(DeadlockError, match=r"cannot be upgraded"):
+                threadkit.select(rw.upgrade_op())
+
+    def test_upgrade_op_fires_when_the_readers_leave(self, mode: str) -> None:
+        rw = RWLock()
+        rw.acquire_read()
+
+        def upgrader() -> object:
+            with rw.upgradable_read():
+                result = threadkit.select(rw.upgrade_op(), timeout=10)
+                return result, rw.statistics().writer is threading.current_thread()
+
+        with Workers(upgrader) as w:
+            wait_for_waiters(rw, 1, field=UP)
+            rw.release_read()
+        assert w.results == [((0, True), True)]
+        assert rw.statistics() == RWLock().statistics()
+
+
+# --------------------------------------------------------------------------------------------
+# Stress
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_stress_invariants(policy: str) -> None:
+    # Readers, writers and upgraders hammer one lock; inside each critical section the
+    # counts of who is inside must be what the lock promises.
+    rw = RWLock(policy=policy, reentrant_reads=True)  # type: ignore[arg-type]
+    count_lock = threading.Lock()
+    inside = {"r": 0, "w": 0, "u": 0}
+    errors: list[str] = []
+    rounds = 300 * STRESS
+
+    def enter(kind: str) -> None:
+        with count_lock:
+            inside[kind] += 1
+            if inside["w"] and (inside["w"] > 1 or inside["r"] or inside["u"]):
+                errors.append(f"{kind}: {inside}")
+            if inside["u"] > 1:
+                errors.append(f"two upgradable: {inside}")
+
+    def leave(kind: str) -> None:
+        with count_lock:
+            inside[kind] -= 1
+
+    def reader(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(rounds):
+            with rw.read():
+                enter("r")
+                if rng.random() < 0.1:
+                    with rw.read():  # re-entrant
+                        pass
+                leave("r")
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(rounds // 3):
+            timeout = 0.001 if rng.random() < 0.2 else None
+            if timeout is not None and not rw.acquire_write(timeout=timeout):
+                continue
+            if timeout is None:
+                rw.acquire_write()
+            enter("w")
+            leave("w")
+            if rng.random() < 0.3:
+                rw.downgrade()
+                enter("r")
+                leave("r")
+                rw.release_read()
+            else:
+                rw.release_write()
+
+    def upgrader(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(rounds // 3):
+            with rw.upgradable_read():
+                enter("u")
+                if rng.random() < 0.5:
+                    leave("u")
+                    rw.upgrade()
+                    enter("w")
+                    leave("w")
+                else:
+                    leave("u")
+
+    fns: list[Callable[[], None]] = [functools.partial(reader, i) for i in range(3)]
+    fns += [functools.partial(writer, 10), functools.partial(writer, 11)]
+    fns.append(functools.partial(upgrader, 20))
+    with Workers(*fns, timeout=60):
+        pass
+    assert errors == []
+    assert rw.statistics() == RWLock(policy=policy).statistics()  # type: ignore[arg-type]
