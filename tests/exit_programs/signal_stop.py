@@ -1,6 +1,7 @@
-"""SIGTERM with ``install_signal_handlers()``: the workers are stopped in order, then exit.
+"""SIGTERM with ``install_signal_handlers()``: an orderly exit that stops the workers in order.
 
-The worker started last (``second``) stops first; each prints from its ``on_stop``.
+The main thread unwinds (``finally``), then the exit supervisor stops the workers: the one
+started last (``second``) first; each prints from its ``on_stop``.
 """
 
 import signal
@@ -19,8 +20,8 @@ def report(worker: Worker) -> None:
 
 for name in ("first", "second"):
     Worker(target=q.get, name=name, on_stop=report).start()
-print("ready", flush=True)
 try:
+    print("ready", flush=True)  # (inside the try: the signal may come at once)
     # (signal.pause(), not a lock wait: on 3.13t a signal sometimes fails to wake the main
     # thread from a lock wait, threading's or threadkit's alike)
     while True:
