@@ -205,7 +205,7 @@ def _deliver_again(exc: asyncio.CancelledError) -> None:
     """The task swallowed ``exc`` to return a completed operation: cancel it again once it
     next waits, unless the canceller withdrew the request by then (``uncancel()``)."""
     task = asyncio.current_task()
-    if task is None:
+    if task is None or not hasattr(task, "uncancel"):  # a task class without 3.11's API
         return
     requests = task.cancelling()
     message = exc.args[0] if exc.args else None
