@@ -202,6 +202,22 @@ class TestSelect:
             run(lambda: aio.select(rx.recv_op()))
         assert "raised by select operation 0" in str(info.value.__notes__)
 
+    def test_an_operation_raising_while_registering_passes_a_wake_up_on(self) -> None:
+        sem = threadkit.Semaphore(0)
+
+        class Raising(threadkit.SelectOp[None]):
+            def try_select(self) -> tuple[bool, None]:
+                return False, None
+
+            def register(self, arm: Any) -> bool:
+                sem.release()  # fires the semaphore's arm, registered first
+                raise RuntimeError("cannot register")
+
+        with pytest.raises(RuntimeError, match="cannot register"):
+            run(lambda: aio.select(sem.acquire_op(), Raising(), biased=True))
+        assert sem.value == 1  # not taken
+        assert sem.statistics().threads_waiting == 0
+
     def test_perform_any_select_op(self) -> None:
         sem = threadkit.Semaphore(0)
 

@@ -150,10 +150,12 @@ class _LoopContext(SelectContext):
 
         Called by the coroutine, in the loop's thread.
         """
-        if self.claim.acquire(False):
-            return True
-        while not self.released:  # the waker is between its claim and its writes
-            _p.sleep(0)
+        if not self.settled:  # idempotent
+            self.settled = True
+            if self.claim.acquire(False):
+                return True
+            while not self.released:  # the waker is between its claim and its writes
+                _p.sleep(0)
         return self.fired is None
 
 
@@ -182,17 +184,19 @@ async def _wait(
                     clock.call_at(wake_at, context.expire)
                 else:
                     timer = loop.call_later(max(wake_at - clock.now(), 0.0), context.expire)
-            try:
-                await future
-            except BaseException as exc:
-                if context.abort() or context.fired is None:
-                    raise
-                if isinstance(exc, asyncio.CancelledError):
-                    return context.fired, context.value, exc
-                # Not a cancellation (the coroutine is being closed): it cannot return
-                # what fired, so give the wake-up to another waiter, as a thread does.
-                ops[context.fired.index].pass_on(context.fired, context.value)
-                raise
+            await future
+    except BaseException as exc:
+        if context.abort():
+            raise
+        arm = context.fired
+        assert arm is not None
+        if isinstance(exc, asyncio.CancelledError):
+            return arm, context.value, exc
+        # Not a cancellation (an operation raised while registering, or the coroutine is
+        # being closed): what fired cannot be returned, so its wake-up goes to another
+        # waiter, as a thread's select does.
+        ops[arm.index].pass_on(arm, context.value)
+        raise
     finally:
         if timer is not None:
             timer.cancel()
