@@ -57,6 +57,7 @@ EXPECTED_ALL = [
     "Semaphore",
     "SemaphoreStatistics",
     "Sender",
+    "Service",
     "Subscriber",
     "SubscriberStatistics",
     "TIMEOUT_MAX",
@@ -71,6 +72,9 @@ EXPECTED_ALL = [
     "WaitGroupStatistics",
     "Watch",
     "WatchStatistics",
+    "Worker",
+    "WorkerState",
+    "WorkerStatistics",
     "WouldBlock",
     "acquire",
     "activeCount",
@@ -166,6 +170,7 @@ OWN_CLASSES = [
     "Semaphore",
     "SemaphoreStatistics",
     "Sender",
+    "Service",
     "Subscriber",
     "SubscriberStatistics",
     "Task",
@@ -178,6 +183,9 @@ OWN_CLASSES = [
     "WaitGroupStatistics",
     "Watch",
     "WatchStatistics",
+    "Worker",
+    "WorkerState",
+    "WorkerStatistics",
     "WouldBlock",
 ]
 
@@ -337,3 +345,12 @@ def test_queue_module_is_an_attribute() -> None:
     assert threadkit.queue.__name__ == "threadkit.queue"
     assert "queue" not in threadkit.__all__  # a submodule, like os.path
     assert threadkit.queue.Queue.__module__ == "threadkit.queue"
+
+
+def test_exit_module_is_an_attribute() -> None:
+    import threadkit.exit
+
+    assert threadkit.exit.__name__ == "threadkit.exit"
+    assert "exit" not in threadkit.__all__  # a submodule, like threadkit.queue
+    assert threadkit.exit.ExitPriority.TIMERS > threadkit.exit.ExitPriority.WORKERS
+    assert threadkit.exit.ExitReport.__module__ == "threadkit.exit"

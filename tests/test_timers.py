@@ -457,8 +457,7 @@ def test_exit_gives_a_stuck_timer_call_its_deadline_then_reports_it() -> None:
         """
         import threading
         import threadkit
-        from threadkit import _exit
-        _exit.set_default_deadline(0.5)
+        threadkit.exit.set_default_deadline(0.5)
         threadkit.Timer(0.05, threading.Event().wait).start()  # stuck forever in its call
         threadkit.Timer(0.1, print, ["second ran"]).start()  # runs anyway (hand-off)
         print("main done")

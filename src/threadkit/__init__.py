@@ -13,6 +13,7 @@ import sys as _sys
 import types as _types
 
 # The mirror of the stdlib's ``queue`` module, as ``threadkit.queue`` after ``import threadkit``.
+from . import exit as exit
 from . import futures as futures
 from . import queue as queue
 from ._channel import Broadcast as Broadcast
@@ -85,6 +86,10 @@ from ._threads import currentThread as currentThread
 from ._timers import PeriodicStatistics as PeriodicStatistics
 from ._timers import PeriodicTimer as PeriodicTimer
 from ._timers import Timer as Timer
+from ._worker import Service as Service
+from ._worker import Worker as Worker
+from ._worker import WorkerState as WorkerState
+from ._worker import WorkerStatistics as WorkerStatistics
 
 __version__ = "0.2.0"
 
@@ -152,6 +157,7 @@ __all__ = [
     "Semaphore",
     "SemaphoreStatistics",
     "Sender",
+    "Service",
     "Subscriber",
     "SubscriberStatistics",
     "Task",
@@ -165,6 +171,9 @@ __all__ = [
     "WaitGroupStatistics",
     "Watch",
     "WatchStatistics",
+    "Worker",
+    "WorkerState",
+    "WorkerStatistics",
     "WouldBlock",
     "acquire",
     "activeCount",

@@ -940,7 +940,7 @@ def _timer(out: Printer) -> None:
 
 @scene("worker", "a worker stopped cleanly: no flag, no sentinel, no __del__", chapter=5, order=20)
 def _worker(out: Printer) -> None:
-    from threadkit._worker import Worker
+    from threadkit import Worker
 
     finalised = threading.Event()
     release = threading.Event()
@@ -1021,15 +1021,13 @@ print("main: done", flush=True)
 """
 
 _ON_TIME_AT_EXIT: Final = """
-import threadkit.queue
-from threadkit import _exit
-from threadkit._worker import Worker
-_exit.set_default_deadline(0.5)
+import threadkit, threadkit.queue
+threadkit.exit.set_default_deadline(0.5)
 q = threadkit.queue.Queue()
-Worker(target=q.get, name="consumer").start()  # stopped at exit: get() is a cancellation point
+threadkit.Worker(target=q.get, name="consumer").start()  # get(): a cancellation point
 lock = threadkit.Lock()
 lock.acquire()
-Worker(target=lock.acquire, name="stuck").start()  # a C lock: no cancellation point
+threadkit.Worker(target=lock.acquire, name="stuck").start()  # a C lock: no cancellation point
 print("main: done", flush=True)
 """
 
