@@ -451,6 +451,30 @@ class TestLocks:
 
             assert run(taken) == "x"
 
+    def test_holding_the_modes_of_an_rwlock_beside_a_thread(self) -> None:
+        from threadkit._rwlock import RWLock
+
+        rw = RWLock()
+        order: list[str] = []
+
+        def reader() -> None:
+            with rw.read():
+                order.append("thread read")
+
+        async def main() -> None:
+            async with aio.holding(rw.write_op(), rw.release_write):
+                thread = threadkit.Thread(target=reader)
+                thread.start()
+                await aio.to_thread(wait_for_waiters, rw, 1)
+                order.append("task wrote")
+            await aio.to_thread(thread.join)
+            async with aio.holding(rw.read_op(), rw.release_read):
+                order.append("task read")
+
+        run(main)
+        assert order == ["task wrote", "thread read", "task read"]
+        assert rw.statistics().writer is None
+
 
 class TestDeadlock:
     """Mixing a blocking and an awaited acquire of one Mutex in one thread (aiologic #38)."""
