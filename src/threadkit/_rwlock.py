@@ -821,26 +821,28 @@ class _ReadGuard:
     ``release_read`` are repeated here rather than called (a call costs as much as they do).
     """
 
-    __slots__ = ("_rw", "_timeout")
+    __slots__ = ("_lock", "_readers", "_rw", "_timeout")
 
     def __init__(self, rw: RWLock, timeout: float | None = None) -> None:
         self._rw = rw
         self._timeout = timeout
+        self._lock = rw._lock  # (the lock and the dict are never replaced)
+        self._readers = rw._readers
 
     def __enter__(self) -> None:
         rw = self._rw
         me = _tls.thread or _thread_local()
         if self._timeout is None:
-            lock = rw._lock
+            lock = self._lock
             lock.acquire()
             try:
                 if (
                     rw._writer is None
-                    and me not in rw._readers
+                    and me not in self._readers
                     and me is not rw._upgradable
                     and (rw._barging or not (rw._wq or rw._upq))
                 ):
-                    rw._readers[me] = 1
+                    self._readers[me] = 1
                     return
             finally:
                 lock.release()
@@ -855,10 +857,10 @@ class _ReadGuard:
     ) -> None:
         rw = self._rw
         me = _tls.thread or _thread_local()
-        lock = rw._lock
+        lock = self._lock
         lock.acquire()
         try:
-            readers = rw._readers
+            readers = self._readers
             if readers.get(me) == 1:
                 del readers[me]
                 if not readers and (rw._wq or rw._upq):
