@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from . import _exit
 from ._core import WaitQueue, get_clock
@@ -201,7 +201,13 @@ class Scheduler:
         # everything below and the state of every handle of this scheduler.
         self._queue = WaitQueue(f"<Scheduler {name!r}>")
         self._lock = self._queue.lock
-        self._heap: list[tuple[float, int, _Entry]] = []  # (when, seq, entry)
+        # The heap holds (when, seq) keys, and _entries maps each live key's seq to its entry:
+        # a key of two numbers is a tuple the garbage collector soon stops tracking, so the
+        # heap adds little to each collection (which on the free-threaded build stops every
+        # thread). A key whose seq is not in _entries is dead (cancelled, or left behind by a
+        # re-push); there are len(_heap) - len(_entries) of them, dropped lazily.
+        self._heap: list[tuple[float, int]] = []
+        self._entries: dict[int, _Entry] = {}
         self._seq = itertools.count()
         # The thread that keeps time now (None: none; the next call starts one), and its
         # number: a thread whose number is no longer _token was replaced (hand-off) and ends.
@@ -215,10 +221,16 @@ class Scheduler:
         # When (real monotonic time) the timekeeping thread started the call it runs now;
         # None between calls. Written by that thread only, read by the watchdog.
         self._busy_since: float | None = None
+        # _step's answers besides the entry it returns (written by the current timekeeping
+        # thread under the lock, read by it right after).
+        self._taken_seq = 0
+        self._taken_at = 0.0
+        self._sleep_waiter: Any = None
+        self._sleep_deadline: float | None = None
+        self._sleep_idle = False
         self._finalizer: weakref.finalize[Any, Any] | None = None  # while a thread runs
         self._closed = False
         self._drain = False  # shut down with cancel_pending=False: run what is left first
-        self._cancelled_in_heap = 0  # cancelled entries still in the heap (removed lazily)
         self._fired = 0
         self._cancelled = 0
         self._misfires = 0
@@ -310,8 +322,9 @@ class Scheduler:
         entry._when = when
         entry._seq = seq
         entry._state = "scheduled"
+        self._entries[seq] = entry
         heap = self._heap
-        heapq.heappush(heap, (when, seq, entry))
+        heapq.heappush(heap, (when, seq))
         if heap[0][1] == seq:  # the new earliest: the sleeping thread must know
             if self._thread is None:
                 self._start()
@@ -338,20 +351,21 @@ class Scheduler:
             return False
         entry._state = "cancelled"
         self._cancelled += 1
-        self._dropped_in_heap()
+        self._drop(entry)
         entry._settle()
         if isinstance(entry, TimerHandle):
             entry._fn = entry._args = entry._kwargs = None  # type: ignore[assignment]
         return True
 
-    def _dropped_in_heap(self) -> None:
-        """One more heap place is dead (cancelled, or left by a re-push): compact the heap
-        when they are over half of it (lock held)."""
-        self._cancelled_in_heap += 1
-        if self._cancelled_in_heap > 64 and self._cancelled_in_heap > len(self._heap) // 2:
-            self._heap = [e for e in self._heap if e[2]._state == "scheduled" and e[2]._seq == e[1]]
+    def _drop(self, entry: _Entry) -> None:
+        """Take a scheduled entry's place out of play (cancelled, or about to be pushed
+        again); compact the heap when dead keys are over half of it (lock held)."""
+        del self._entries[entry._seq]
+        dead = len(self._heap) - len(self._entries)
+        if dead > 64 and dead > len(self._heap) // 2:
+            entries = self._entries
+            self._heap = [key for key in self._heap if key[1] in entries]
             heapq.heapify(self._heap)
-            self._cancelled_in_heap = 0
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -368,13 +382,12 @@ class Scheduler:
         with self._lock:
             self._closed = True
             if cancel_pending:
-                for _, seq, entry in self._heap:
-                    if entry._state == "scheduled" and entry._seq == seq:
-                        entry._state = "cancelled"
-                        self._cancelled += 1
-                        entry._settle()
+                for entry in self._entries.values():
+                    entry._state = "cancelled"
+                    self._cancelled += 1
+                    entry._settle()
+                self._entries.clear()
                 self._heap.clear()
-                self._cancelled_in_heap = 0
             else:
                 self._drain = True
             self._queue.unpark_all()
@@ -400,7 +413,7 @@ class Scheduler:
         with self._lock:
             thread = self._thread
             return SchedulerStatistics(
-                pending=len(self._heap) - self._cancelled_in_heap,
+                pending=len(self._entries),
                 fired=self._fired,
                 cancelled=self._cancelled,
                 misfires=self._misfires,
@@ -440,34 +453,40 @@ class Scheduler:
             self._watchdog = watchdog
             watchdog.start()
 
-    def _step(self, token: int) -> tuple[_Entry | None, int, float, Any, float | None, bool]:
-        """One turn of a timekeeping thread: take a due call, or say how long to sleep.
+    def _step(self, token: int) -> _Entry | None:
+        """One turn of a timekeeping thread: take a due call, or get ready to sleep.
 
-        Returns ``(due, seq, now, waiter, deadline, idle)``: the call to dispatch now (and its
-        place in the heap); or None and
-        the waiter to park with its deadline (``idle``: the one after which an idle thread
-        ends); waiter None: this thread is done (shut down, or replaced).
+        Returns the entry to dispatch now (``_taken_seq``, ``_taken_at``: its heap key's seq
+        and the time it was taken); ``_STOP``: this thread is done (shut down, or replaced
+        after a hand-off); None: sleep, with ``_sleep_waiter`` queued, until
+        ``_sleep_deadline`` (``_sleep_idle``: the one after which an idle thread ends).
+        These fields, not a returned tuple, because this runs once per call and once per
+        sleep: an allocation less each time is a garbage collection less now and then.
+        Only the current timekeeping thread writes them, under the lock.
         """
         with self._lock:
             if token != self._token:
-                return None, 0, 0.0, None, None, False  # replaced while it ran a call
+                return _STOP  # replaced while it ran a call
             heap = self._heap  # (cancel() may have compacted it into a new list)
             clock = get_clock()
             now = clock.now()
+            entries = self._entries
             while heap:
-                when, seq, entry = heap[0]
-                if entry._state != "scheduled" or entry._seq != seq:  # a dead place
+                when, seq = heap[0]
+                if seq not in entries:  # a dead key
                     heapq.heappop(heap)
-                    self._cancelled_in_heap -= 1
                     continue
                 if when > now:
                     break
                 heapq.heappop(heap)
+                entry = entries.pop(seq)
                 entry._state = "running"
-                return entry, seq, now, None, None, False
-            if self._closed and (not self._drain or len(heap) == self._cancelled_in_heap):
+                self._taken_seq = seq
+                self._taken_at = now
+                return entry
+            if self._closed and (not self._drain or not entries):
                 self._ended()
-                return None, 0, now, None, None, False
+                return _STOP
             deadline = heap[0][0] if heap else None
             idle = False
             if clock.virtual:  # the clock's wake-up ends the wait (_virtual_due)
@@ -477,10 +496,12 @@ class Scheduler:
             elif deadline is None and not self._closed:
                 deadline = now + _IDLE_EXIT  # no work: the thread ends if none comes
                 idle = True
-            waiter = self._queue.enqueue()
+            self._sleep_waiter = self._queue.enqueue()
+            self._sleep_deadline = deadline
+            self._sleep_idle = idle
             self._rounds += 1  # asleep, with everything due dispatched
             self._settled.unpark_all()
-            return None, 0, now, waiter, deadline, idle
+            return None
 
     def _idle_exit(self, token: int) -> bool:
         """The thread slept ``_IDLE_EXIT`` with nothing scheduled: may it end? (A call
@@ -488,7 +509,7 @@ class Scheduler:
         with self._lock:
             if token != self._token:
                 return True
-            if len(self._heap) > self._cancelled_in_heap or self._closed:
+            if self._entries or self._closed:
                 return False
             self._ended()
             return True
@@ -630,14 +651,15 @@ def _loop(ref: weakref.ref[Scheduler], token: int) -> None:
     """A timekeeping thread: dispatch what is due, sleep until the next is."""
     scheduler = ref()
     while scheduler is not None:
-        due, seq, now, waiter, deadline, idle = scheduler._step(token)
-        if due is not None:
-            scheduler._dispatch(due, seq, now)
-            del due
-        elif waiter is None:
+        due = scheduler._step(token)
+        if due is _STOP:
             return  # shut down, or replaced after a hand-off
+        if due is not None:
+            scheduler._dispatch(due, scheduler._taken_seq, scheduler._taken_at)
+            del due
         else:
-            queue = scheduler._queue
+            queue, waiter = scheduler._queue, scheduler._sleep_waiter
+            deadline, idle = scheduler._sleep_deadline, scheduler._sleep_idle
             del scheduler  # asleep, it holds the scheduler only weakly
             try:
                 woken = queue.park(waiter, deadline)
@@ -697,6 +719,8 @@ def _collected(queue: WaitQueue, name: str) -> None:
         stacklevel=2,
     )
 
+
+_STOP: Final = _Entry()  # _step's answer: this thread is done
 
 # How long a scheduler thread with nothing scheduled waits before it ends (real seconds).
 _IDLE_EXIT = 1.0

@@ -53,6 +53,7 @@ def _timer_pool() -> ThreadPoolExecutor:
 # for a non-daemon threading.Timer (the count is each scheduler's _waited).
 _waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _counter = itertools.count(1)
+_NO_KWARGS: dict[str, Any] = {}  # (never changed)
 _LIVE = ("scheduled", "running")
 
 
@@ -226,7 +227,7 @@ class Timer(_Entry):
 
     def run(self) -> None:
         """Call the function (what the timer does when due; a subclass may override it)."""
-        self.function(*self.args, **self.kwargs)
+        self.function(*(self._a or ()), **(self._kw or _NO_KWARGS))
 
     def _settle(self) -> None:  # the scheduler's lock held: the call ran, or never will
         if self._finished is not None:
@@ -305,7 +306,7 @@ class Timer(_Entry):
         with scheduler._lock:
             live = self._state in _LIVE
             if self._state == "scheduled":
-                scheduler._dropped_in_heap()  # its old place in the heap is dead now
+                scheduler._drop(self)  # its old key in the heap is dead now
             self._cancelled = False
             if self._finished is not None:
                 self._finished.clear()
@@ -638,9 +639,9 @@ def _wait_for_timers() -> None:
         with lock:
             last = max(
                 (
-                    when
-                    for when, seq, entry in scheduler._heap
-                    if isinstance(entry, Timer) and entry._seq == seq and not entry._daemon
+                    entry._when
+                    for entry in scheduler._entries.values()
+                    if isinstance(entry, Timer) and not entry._daemon
                 ),
                 default=get_clock().now(),
             )
