@@ -157,7 +157,7 @@ class TestBasics:
     def test_repr(self) -> None:
         rw = RWLock()
         assert re.fullmatch(
-            r"<threadkit\._rwlock\.RWLock at 0x[0-9a-f]+: fair, unlocked>", repr(rw)
+            r"<threadkit(\._rwlock)?\.RWLock at 0x[0-9a-f]+: fair, unlocked>", repr(rw)
         )
         with rw.read():
             assert repr(rw).endswith(": fair, 1 reader>")
@@ -696,7 +696,7 @@ class TestSelect:
         assert threadkit.select(rw.upgrade_op()) == (0, True)
         rw.release_write()
         assert rw.statistics() == RWLock().statistics()
-        assert "read_op of <threadkit._rwlock.RWLock" in repr(rw.read_op())
+        assert re.match(r"<read_op of <threadkit(\._rwlock)?\.RWLock at", repr(rw.read_op()))
 
     def test_blocked_op_fires_on_release(self, mode: str) -> None:
         rw = RWLock()
