@@ -60,6 +60,8 @@ from ._core._exceptions import DeadlockError as DeadlockError
 from ._core._exceptions import WouldBlock as WouldBlock
 from ._core._random import use_random as use_random
 from ._core._select import SelectOp as SelectOp
+from ._rwlock import RWLock as RWLock
+from ._rwlock import RWLockStatistics as RWLockStatistics
 from ._scheduler import Scheduler as Scheduler
 from ._scheduler import SchedulerStatistics as SchedulerStatistics
 from ._scheduler import TimerHandle as TimerHandle
@@ -149,6 +151,8 @@ __all__ = [
     "PeriodicStatistics",
     "PeriodicTimer",
     "RLock",
+    "RWLock",
+    "RWLockStatistics",
     "Receiver",
     "Scheduler",
     "SchedulerStatistics",
