@@ -29,6 +29,7 @@ SCENES = [
     "timer",
     "worker",
     "exit",
+    "rwlock",
 ]
 
 
@@ -318,3 +319,11 @@ class TestScenes:
         assert "it printed 'main: done', then was still exiting after" in out
         assert "it printed 'main: done' and exited with code 0 after" in out
         assert "1 thread(s) did not stop in time" in out
+
+    def test_rwlock(self, capsys: pytest.CaptureFixture[str]) -> None:
+        out = scene_output(capsys, "rwlock")
+        assert "== Chapter 6: the rest of the toolbox ==" in out
+        assert "acquire_write(timeout=0.2) returned False after" in out
+        assert "the same request raises at once -> DeadlockError: thread 'MainThread'" in out
+        assert "(cache now {'answer': 42})" in out
+

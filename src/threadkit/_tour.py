@@ -1076,3 +1076,69 @@ def _exit_on_time(out: Printer) -> None:
         f"gave the stuck one its 0.5 s deadline, then reported it on stderr ({first!r}, "
         "with its stack) and let it go"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 6: the rest of the toolbox
+
+chapter(6, "the rest of the toolbox")
+
+
+class _RecipeRWLock:
+    """The readers-writer lock people write by hand: a Condition and a count of readers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+
+    def acquire_read(self) -> None:
+        with self._cond:
+            self._readers += 1
+
+    def release_read(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
+
+    def acquire_write(self, timeout: float) -> bool:
+        self._cond.acquire()
+        if self._cond.wait_for(lambda: self._readers == 0, timeout):
+            return True  # (held: the Condition's lock)
+        self._cond.release()
+        return False
+
+
+@scene("rwlock", "a reader that asks to write: a hang elsewhere, an error here", chapter=6, order=1)
+def _rwlock(out: Printer) -> None:
+    patience = 0.2
+    recipe = _RecipeRWLock()
+    recipe.acquire_read()
+    started = _p.monotonic()
+    got = recipe.acquire_write(timeout=patience)  # waits for the readers: itself among them
+    waited = _p.monotonic() - started
+    recipe.release_read()
+    out.stdlib(
+        f"no readers-writer lock; the usual recipe (a Condition and a reader count): a "
+        f"thread holding the read lock asks for the write lock -> acquire_write("
+        f"timeout={patience}) returned {got} after {waited:.2f} s: it waits for the readers "
+        "to leave, itself among them, so without a timeout it hangs forever"
+    )
+
+    rw = threadkit.RWLock()
+    with rw.read():
+        try:
+            rw.acquire_write()
+            refused = "nothing"
+        except threadkit.DeadlockError as exc:
+            refused = _describe(exc)
+    cache: dict[str, int] = {}
+    with rw.upgradable_read():  # readers may still come in; no writer can
+        if "answer" not in cache:
+            rw.upgrade()  # waits for plain readers to leave; no writer gets in between
+            cache["answer"] = 42
+    out.threadkit(
+        f"RWLock(): the same request raises at once -> {refused}. upgradable_read() then "
+        f"upgrade() is the way to turn a read into a write (cache now {cache}); policies "
+        "'fair', 'write_preferring', 'read_preferring'; every wait cancellable and selectable"
+    )
