@@ -952,7 +952,8 @@ class TestReviewFixes:
     def test_caller_runs_lets_the_callers_cancellation_through(self) -> None:
         gate = threadkit.Event()
         with tf.ThreadPoolExecutor(1, max_queue=1, on_full="caller_runs") as pool:
-            pool.submit(gate.wait)
+            busy = pool.submit(gate.wait)
+            wait_until(busy.running, what="the worker to take the first task")
             pool.submit(int)  # the queue is full now
             with threadkit.CancelScope() as scope:
                 scope.cancel()
