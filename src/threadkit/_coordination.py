@@ -1005,6 +1005,15 @@ class CapacityLimiter:
     def __exit__(self, *args: object) -> None:
         self.release()
 
+    async def __aenter__(self) -> None:
+        """``async with limiter:`` in a coroutine: a token for the event loop's thread."""
+        from . import _aio  # (imports asyncio: only when used)
+
+        await _aio.acquire(self)
+
+    async def __aexit__(self, *args: object) -> None:
+        self.release()
+
     def statistics(self) -> CapacityLimiterStatistics:
         """Return a snapshot: tokens borrowed and total, the borrowers, threads waiting."""
         with self._lock:

@@ -18,7 +18,7 @@ running task of a threadkit pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent import futures as _cf
 from concurrent.futures import _base
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -372,6 +372,12 @@ class Future(_cf.Future[_T]):
 
         self.add_done_callback(follow)
         return chained
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        """``await future`` in a coroutine: its result (``threadkit.aio.result``)."""
+        from . import _aio  # (imports asyncio: only when used)
+
+        return _aio.result(self).__await__()
 
     def done_op(self) -> SelectOp[Future[_T]]:
         """Return a select operation that fires when the future is done (its value: the future)."""

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from ._core import (
     WOKEN,
@@ -849,6 +849,13 @@ class _ReadGuard:
         if not rw._acquire(_READ, me, True, self._timeout):
             raise TimeoutError("timed out waiting for the read lock")
 
+    async def __aenter__(self) -> None:
+        """``async with rw.read():`` in a coroutine (held by the event loop's thread)."""
+        await _acquire_async(self._rw.read_op(), self._timeout, "the read lock")
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._rw.release_read()
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -900,6 +907,15 @@ class _Guard:
                 lock.release()
         if not rw._acquire(self._kind, me, True, self._timeout):
             raise TimeoutError(f"timed out waiting for {_WHAT[self._kind]}")
+
+    async def __aenter__(self) -> None:
+        """``async with rw.write():`` / ``rw.upgradable_read()`` in a coroutine."""
+        rw = self._rw
+        op = rw.write_op() if self._kind == _WRITE else rw.upgradable_read_op()
+        await _acquire_async(op, self._timeout, _WHAT[self._kind])
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(None, None, None)
 
     def __exit__(
         self,
@@ -955,3 +971,15 @@ class _LockOp(SelectOp[bool]):
 
     def pass_on(self, arm: Arm, value: object) -> None:
         self._rw._abandoned(self._kind, _current_thread(), value)
+
+
+async def _acquire_async(op: SelectOp[Any], timeout: float | None, what: str) -> None:
+    """Take ``op`` for the awaiting coroutine; ``TimeoutError`` naming ``what`` after
+    ``timeout``. The lock is held by the event loop's thread: two tasks of one loop that
+    both want it exclusively get ``DeadlockError`` rather than waiting for each other."""
+    from . import _aio  # (imports asyncio: only when used)
+
+    try:
+        await _aio.perform(op, timeout)
+    except TimeoutError:
+        raise TimeoutError(f"timed out waiting for {what}") from None

@@ -138,6 +138,16 @@ class Event:
         with self._lock:
             self._flag = False
 
+    async def wait_async(self, timeout: float | None = None) -> bool:
+        """``wait()`` for a coroutine (``threadkit.aio.wait``): the event loop keeps running.
+
+        Raises:
+            ValueError: ``timeout`` is negative or NaN.
+        """
+        from . import _aio  # (imports asyncio: only when used)
+
+        return await _aio.wait(self, timeout)
+
     def wait_op(self) -> SelectOp[bool]:
         """Return a select operation that fires when the flag is set (its value: True)."""
         # Woken by set(): it fired, as wait() returns True, even if cleared meanwhile.
@@ -451,6 +461,15 @@ class Semaphore:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.release()
+
+    async def __aenter__(self) -> bool:
+        """``async with sem:`` in a coroutine: waits without blocking the event loop."""
+        from . import _aio  # (imports asyncio: only when used)
+
+        return await _aio.acquire(self)
+
+    async def __aexit__(self, *args: object) -> None:
         self.release()
 
     def statistics(self) -> SemaphoreStatistics:
@@ -965,6 +984,17 @@ class Mutex:
 
     def __exit__(self, *args: object) -> None:
         self.release()
+
+    async def __aenter__(self) -> bool:
+        """``async with mutex:`` in a coroutine: ``threadkit.aio.acquire`` (held for the task)."""
+        from . import _aio  # (imports asyncio: only when used)
+
+        return await _aio.acquire(self)
+
+    async def __aexit__(self, *args: object) -> None:
+        from . import _aio
+
+        _aio.release(self)
 
     def locked(self) -> bool:
         """Return True if some thread holds the mutex."""

@@ -233,6 +233,17 @@ class Sender(_End, Generic[_T]):
                 "the channel is full" if self._flavor.capacity else "no receiver is waiting"
             )
 
+    async def send_async(self, item: _T, timeout: float | None = None) -> None:
+        """``send()`` for a coroutine (``threadkit.aio.send``): the event loop keeps running.
+
+        Raises:
+            ChannelClosed: as ``send()``.
+            TimeoutError: ``timeout`` seconds passed first.
+        """
+        from .. import _aio  # (imports asyncio: only when used)
+
+        await _aio.send(self, item, timeout)
+
     def send_op(self, item: _T) -> SelectOp[None]:
         """Return a select operation that sends ``item`` (its value is None)."""
         self._check(item)
@@ -308,6 +319,17 @@ class Receiver(_End, Receiving[_T]):
         flavor = self._flavor
         with flavor.lock:
             return flavor.senders_closed and not flavor.buffered()
+
+    async def recv_async(self, timeout: float | None = None) -> _T:
+        """``recv()`` for a coroutine (``threadkit.aio.recv``): the event loop keeps running.
+
+        Raises:
+            EndOfChannel: as ``recv()``.
+            TimeoutError: ``timeout`` seconds passed first.
+        """
+        from .. import _aio  # (imports asyncio: only when used)
+
+        return await _aio.recv(self, timeout)
 
     def recv_op(self) -> SelectOp[_T]:
         """Return a select operation that receives an item (its value)."""
