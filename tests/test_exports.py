@@ -358,3 +358,12 @@ def test_exit_module_is_an_attribute() -> None:
     assert "exit" not in threadkit.__all__  # a submodule, like threadkit.queue
     assert threadkit.exit.ExitPriority.TIMERS > threadkit.exit.ExitPriority.WORKERS
     assert threadkit.exit.ExitReport.__module__ == "threadkit.exit"
+
+
+def test_aio_module_is_importable_on_demand() -> None:
+    import threadkit.aio
+
+    assert threadkit.aio.__name__ == "threadkit.aio"
+    assert "aio" not in threadkit.__all__  # a submodule; imported only when asked (asyncio)
+    assert {"recv", "send", "wait", "to_thread", "Portal", "select"} <= set(threadkit.aio.__all__)
+
