@@ -326,4 +326,3 @@ class TestScenes:
         assert "acquire_write(timeout=0.2) returned False after" in out
         assert "the same request raises at once -> DeadlockError: thread 'MainThread'" in out
         assert "(cache now {'answer': 42})" in out
-

@@ -366,4 +366,3 @@ def test_aio_module_is_importable_on_demand() -> None:
     assert threadkit.aio.__name__ == "threadkit.aio"
     assert "aio" not in threadkit.__all__  # a submodule; imported only when asked (asyncio)
     assert {"recv", "send", "wait", "to_thread", "Portal", "select"} <= set(threadkit.aio.__all__)
-

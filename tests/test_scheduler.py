@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import threading
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -275,8 +276,9 @@ def test_a_blocking_call_hands_the_timekeeping_to_a_fresh_thread() -> None:
 
 
 def test_handoff_after_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="handoff_after must be None or > 0"):
-        threadkit.Scheduler(handoff_after=0)
+    for bad in (0, -1, math.inf, math.nan):
+        with pytest.raises(ValueError, match="handoff_after must be None or a finite number > 0"):
+            threadkit.Scheduler(handoff_after=bad)
 
 
 def test_shutdown_ends_the_timers_it_cancels() -> None:
@@ -288,3 +290,56 @@ def test_shutdown_ends_the_timers_it_cancels() -> None:
     assert t.finished.is_set()
     t.join(1)
     assert s._waited == 0  # the exit would not wait for it
+
+
+def test_shutdown_from_one_of_its_own_calls_returns() -> None:
+    done = threading.Event()
+    s = threadkit.Scheduler(handoff_after=0.05)
+    s.call_later(0, lambda: (s.shutdown(), done.set()))
+    assert done.wait(10)  # the call's shutdown() did not wait for its own thread
+    s.shutdown()  # (from here: waits for the thread and the watchdog)
+    assert not s.statistics().running
+
+
+def test_a_call_due_at_once_on_a_mock_clock_does_not_deadlock(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    ran = threading.Event()
+    sched.call_later(0, ran.set)
+    sched.call_at(clock.now(), print, end="")
+    assert ran.wait(10)
+
+
+def test_a_second_blocking_call_is_handed_off_too() -> None:
+    """After a hand-off, the blocked thread returning must not hide the next blocked call
+    from the watchdog."""
+    first_in, second_in, release, later = (threading.Event() for _ in range(4))
+    with threadkit.Scheduler(handoff_after=0.02) as s:
+
+        def first() -> None:
+            first_in.set()
+            release.wait(0.2)  # blocks past a hand-off, then returns while `second` blocks
+
+        s.call_later(0, first)
+        assert first_in.wait(10)
+        s.call_later(0, lambda: (second_in.set(), release.wait(20)))
+        assert second_in.wait(10)
+        s.call_later(0.3, later.set)  # due while `second` still blocks
+        assert later.wait(10)
+        assert not release.is_set()
+        assert s.statistics().handoffs >= 2
+        release.set()
+
+
+def test_a_misfire_warning_turned_into_an_error_does_not_end_the_scheduler() -> None:
+    hooked: list[BaseException | None] = []
+    ran = threading.Event()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(threading, "excepthook", lambda args: hooked.append(args.exc_value))
+        with threadkit.Scheduler(misfire_grace=5.0) as s:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                s.call_at(-100.0, print, "never")
+                s.call_later(0, ran.set)
+                assert ran.wait(10)
+    assert [type(e) for e in hooked] == [RuntimeWarning]

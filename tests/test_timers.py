@@ -467,3 +467,46 @@ def test_exit_gives_a_stuck_timer_call_its_deadline_then_reports_it() -> None:
     assert done.stdout.splitlines() == ["main done", "second ran"]
     assert "did not stop in time" in done.stderr
     assert "in _call" in done.stderr  # the stuck call's stack, reported
+
+
+def test_join_from_the_timers_own_call_raises_as_thread_join(sched: threadkit.Scheduler) -> None:
+    seen: list[BaseException] = []
+    t = threadkit.Timer(0, lambda: None, scheduler=sched)
+
+    def call() -> None:
+        try:
+            t.join(1)
+        except RuntimeError as exc:
+            seen.append(exc)
+
+    t.function = call
+    t.start()
+    t.join(10)
+    assert [str(e) for e in seen] == ["cannot join current thread"]
+
+
+@pytest.mark.parametrize(("mode", "policy"), [("fixed_delay", "skip"), ("fixed_delay", "delay")])
+def test_restart_while_a_run_goes_keeps_the_series_alive(
+    clock: threadkit.MockClock, pool: tf.ThreadPoolExecutor, mode: str, policy: str
+) -> None:
+    run, started, release = _blocking_run()
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(
+            1,
+            run,
+            mode=mode,
+            on_overrun=policy,
+            scheduler=s,
+            executor=pool,  # type: ignore[arg-type]
+        )
+        timer.start()
+        clock.advance(1)
+        assert started.acquire(timeout=10)  # the first run blocks
+        timer.restart()
+        clock.advance(1)  # the new round's first tick: the old run still goes
+        release.set()
+        wait_until(lambda: timer.statistics().running == 0, what="the old run to end")
+        clock.advance(5)
+        wait_until(lambda: timer.statistics().runs >= 2, what="a run after the restart")
+        timer.stop()
+        assert timer.join(10)

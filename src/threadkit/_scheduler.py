@@ -188,8 +188,10 @@ class Scheduler:
     ) -> None:
         if misfire_grace is not None and not misfire_grace >= 0:
             raise ValueError(f"misfire_grace must be None or >= 0, not {misfire_grace!r}")
-        if handoff_after is not None and not handoff_after > 0:
-            raise ValueError(f"handoff_after must be None or > 0, not {handoff_after!r}")
+        if handoff_after is not None and not 0 < handoff_after < math.inf:
+            raise ValueError(
+                f"handoff_after must be None or a finite number > 0, not {handoff_after!r}"
+            )
         self.name = name
         self._executor = executor
         self._on_error = on_error
@@ -219,7 +221,9 @@ class Scheduler:
         self._threads: list[_p.StdThread] = []
         self._nap: _p.LockType | None = None  # the watchdog sleeps on it
         # When (real monotonic time) the timekeeping thread started the call it runs now;
-        # None between calls. Written by that thread only, read by the watchdog.
+        # None between calls. Written by the current timekeeping thread (a replaced one
+        # clears it only if it still holds its own value; _start() resets it), read by the
+        # watchdog.
         self._busy_since: float | None = None
         # _step's answers besides the entry it returns (written by the current timekeeping
         # thread under the lock, read by it right after).
@@ -375,9 +379,11 @@ class Scheduler:
         Args:
             wait: return only once the scheduler thread has finished (and so has a call it
                 was running on its own thread; a thread it handed off from, blocked in a
-                call, is not waited for).
+                call, is not waited for). This wait is a thread join, not a cancellation
+                point; called from one of the scheduler's own calls, it does not wait.
             cancel_pending: cancel the calls not yet due (each handle's ``cancel()`` then
-                returns False); False runs them at their times first.
+                returns False); False runs them at their times first (so leaving
+                ``with Scheduler() as s:`` waits for the last call s has).
         """
         with self._lock:
             self._closed = True
@@ -395,7 +401,9 @@ class Scheduler:
             if self._finalizer is not None:
                 self._finalizer.detach()
         me = _p.current_thread()
-        if wait and thread is not None and thread is not me:
+        if me in self._threads:  # from a call on a timekeeping thread: it ends on its return
+            return
+        if wait and thread is not None:
             thread.join()
         if wait and watchdog is not None and watchdog is not me:
             if nap is not None and nap.locked():
@@ -531,18 +539,24 @@ class Scheduler:
                     entry._state = "misfired"
                     entry._settle()
                 self._misfires += 1
-            self._report_misfire(entry, late)
+            try:
+                self._report_misfire(entry, late)
+            except BaseException as exc:  # (a warning turned into an error): not our end
+                report_to_excepthook(exc)
             return
         executor = entry._executor
         if executor is None:
             if self._handoff_after is None:
                 self._run(entry, seq)
             else:
-                self._busy_since = _p.monotonic()
+                self._busy_since = since = _p.monotonic()
                 try:
                     self._run(entry, seq)
                 finally:
-                    self._busy_since = None
+                    # Only if it is still ours: after a hand-off, the thread that took over
+                    # writes its own (and a stale clear would hide its blocked call).
+                    if self._busy_since is since:
+                        self._busy_since = None
             return
         try:
             executor.submit(self._run, entry, seq)
@@ -612,7 +626,9 @@ class Scheduler:
     def _register_virtual(self, when: float) -> None:  # lock held
         """On a virtual clock, ask it to wake the scheduler at ``when`` (if not asked yet)."""
         clock = get_clock()
-        if clock.virtual and when < self._virtual_next:
+        # (Not for a time already reached: MockClock.call_at would run _virtual_due at once,
+        # here, under the lock it takes; the unpark in _push wakes the thread instead.)
+        if clock.virtual and when < self._virtual_next and when > clock.now():
             self._virtual_next = when
             clock.call_at(when, lambda: self._virtual_due(when))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import _exit
-from ._core import WaitQueue, get_clock, get_random, wait_deadline
+from ._core import WaitQueue, deadline_after, get_clock, get_random, wait_deadline
 from ._core import _primitives as _p
 from ._pool import ThreadPoolExecutor
 from ._scheduler import Scheduler, TimerHandle, _Entry, default_scheduler, report_to_excepthook
@@ -53,6 +53,13 @@ def _timer_pool() -> ThreadPoolExecutor:
 # for a non-daemon threading.Timer (the count is each scheduler's _waited).
 _waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _counter = itertools.count(1)
+
+
+class _Calling(_p.local):
+    timer: Timer | None = None  # the Timer whose call this thread is running
+
+
+_calling = _Calling()
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
 _LIVE = ("scheduled", "running")
 
@@ -223,7 +230,12 @@ class Timer(_Entry):
                 _waited_on.add(scheduler)
 
     def _call(self, seq: int) -> None:  # on the scheduler thread (or its executor)
-        self.run()  # what it raises goes to the scheduler's on_error / excepthook
+        outer = _calling.timer
+        _calling.timer = self  # join() from inside the call raises, as Thread.join() does
+        try:
+            self.run()  # what it raises goes to the scheduler's on_error / excepthook
+        finally:
+            _calling.timer = outer
 
     def run(self) -> None:
         """Call the function (what the timer does when due; a subclass may override it)."""
@@ -264,8 +276,10 @@ class Timer(_Entry):
         Like ``Thread.join()``: returns None either way (check ``is_alive()``).
 
         Raises:
-            RuntimeError: the timer was not started.
+            RuntimeError: the timer was not started, or join() is called from its own call.
         """
+        if _calling.timer is self:
+            raise RuntimeError("cannot join current thread")
         deadline = wait_deadline(timeout)
         lock = self._scheduler._lock
         while True:
@@ -488,7 +502,7 @@ class PeriodicTimer:
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the timer is stopped and no run is going; False if ``timeout`` passed."""
-        deadline = wait_deadline(timeout)
+        deadline = deadline_after(timeout, "timeout")
         while True:
             with self._lock:
                 if not self._active and self._running == 0:
@@ -565,6 +579,8 @@ class PeriodicTimer:
                     self._skipped += 1
             if self.mode == "fixed_rate":
                 self._tick_at(round_, nominal + self.interval)
+            else:
+                self._handle = None  # fixed delay: the next tick comes when a run ends
         if start:
             self._submit(round_)
 
@@ -597,13 +613,16 @@ class PeriodicTimer:
             self._completed += 1
             self._failures += failed
             self._last_duration = ended - began
-            if self._active and round_ == self._round:
+            # A run of an earlier round (restart() while it went) frees a place too: the
+            # current round's held-back run, or its next fixed-delay tick, may need it.
+            round_ = self._round
+            if self._active:
                 if self._backlog:
                     self._backlog -= 1
                     self._running += 1
                     self._runs += 1
                     again = True
-                elif self.mode == "fixed_delay":
+                elif self.mode == "fixed_delay" and self._handle is None:
                     self._tick_at(round_, ended + self.interval)
             if self._running == 0 and not self._active:
                 self._joiners.unpark_all()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import itertools
-import signal
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -53,12 +52,6 @@ class WorkerState(enum.StrEnum):
 
 _NEW, _RUNNING, _STOPPING, _STOPPED, _FAILED = WorkerState
 
-# A worker thread blocks these, so the kernel hands them to the main thread, which runs
-# Python's handlers (install_signal_handlers' too); one delivered to a worker thread would
-# leave a main thread blocked in a wait (signal.pause(), a lock) unwoken.
-_MAIN_THREAD_SIGNALS = frozenset(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
-)
 _FINISHED = (_STOPPED, _FAILED)
 
 
@@ -177,8 +170,6 @@ class Worker:
             self._on_stop(self)
 
     def _bootstrap(self, scope: CancelScope) -> None:
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
         failure: BaseException | None = None
         try:
             with scope:  # catches the Cancelled of stop(): the worker then ends stopped
@@ -323,6 +314,7 @@ class Worker:
         waiters = self._waiters
         with waiters.lock:
             done = self._state in _FINISHED
+            thread = self._thread  # this run's (a restart() meanwhile makes another)
             if not done:
                 waiter = waiters.enqueue()
         if not done:
@@ -331,7 +323,6 @@ class Worker:
             except BaseException:
                 waiters.abandon(waiter)
                 raise
-        thread = self._thread
         if done and thread is not None and thread is not _p.current_thread():
             thread.join()
         return done

@@ -4,7 +4,7 @@ The main thread unwinds (``finally``), then the exit supervisor stops the worker
 started last (``second``) first; each prints from its ``on_stop``.
 """
 
-import signal
+import time
 
 import threadkit.queue
 from threadkit import _exit
@@ -22,9 +22,10 @@ for name in ("first", "second"):
     Worker(target=q.get, name=name, on_stop=report).start()
 try:
     print("ready", flush=True)  # (inside the try: the signal may come at once)
-    # (signal.pause(), not a lock wait: on 3.13t a signal sometimes fails to wake the main
-    # thread from a lock wait, threading's or threadkit's alike)
+    # (Short sleeps, not one long wait: the kernel may deliver the signal to a worker
+    # thread, and then only the main thread's next return to the interpreter runs the
+    # handler; a signal.pause() or a lock wait in the main thread would not wake.)
     while True:
-        signal.pause()
+        time.sleep(0.05)
 finally:
     print("main: unwound", flush=True)
