@@ -1095,6 +1095,10 @@ def _core_threads(core: _Core) -> list[_p.StdThread]:
         return [me.thread for me in core.workers if me.thread is not None]
 
 
+# Seconds that interrupted tasks get to unwind when a pool's exit deadline has passed.
+_INTERRUPT_GRACE = 0.1
+
+
 def _stop_at_exit(core: _Core, timeout: float | None) -> None:
     """The exit supervisor stops a pool: no new work, the queued work runs (as the stdlib
     lets it at exit) until ``timeout`` passes; then what is queued is cancelled and the
@@ -1121,3 +1125,9 @@ def _stop_at_exit(core: _Core, timeout: float | None) -> None:
     for task in running:
         if task is not None and task is not _TAKING:
             task.future.cancel(interrupt=True)
+    # A moment for the interrupted tasks to unwind (one blocked in a threadkit call does at
+    # once), so that only those that cannot are reported as stragglers.
+    grace = _p.monotonic() + _INTERRUPT_GRACE
+    for thread in _core_threads(core):
+        if thread is not me:
+            thread.join(max(grace - _p.monotonic(), 0.0))

@@ -2,11 +2,13 @@
 
 ``threading.Timer`` is a thread that sleeps: 10,000 of them are 10,000 threads, it can only
 be started once, and its ``cancel()`` races with the call (``Timer.run`` checks the flag, then
-calls). Here a timer is an entry in the heap of one scheduler thread (``default_scheduler()``);
-when it is due the scheduler hands the call to threadkit's timer pool, a thread pool whose
-idle threads exit, so a callback that blocks holds up no other timer. ``cancel()`` and the
-scheduler decide under one lock which of them wins, so ``cancel()`` returning True means the
-call never runs.
+calls). Here a ``Timer`` is itself an entry in the heap of one scheduler thread
+(``default_scheduler()``), and its call runs on that thread (the default scheduler hands the
+timekeeping to a fresh thread when a call blocks, so a slow callback holds up no other
+timer). A ``PeriodicTimer``'s ticks are entries too, and its runs go to an executor (the
+scheduler's, else threadkit's timer pool, whose idle threads exit), so that an overrun can be
+seen. ``cancel()`` and the scheduler decide under one lock which of them wins, so
+``cancel()`` returning True means the call never runs.
 """
 
 from __future__ import annotations
