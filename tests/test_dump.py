@@ -184,3 +184,47 @@ def test_the_dump_signal_writes_to_a_file() -> None:
         restore()
     assert signal.getsignal(signal.SIGUSR1) is previous
     assert "(this thread)" in out.getvalue()
+
+
+@pytest.mark.usefixtures("tracking")
+def test_the_readers_of_an_rwlock_are_named_to_a_writer() -> None:
+    rw = threadkit.RWLock()
+
+    def write() -> None:
+        with rw.write(10):
+            pass
+
+    with rw.read():
+        thread = threading.Thread(target=write)
+        thread.start()
+        wait_for_waiters(rw, 1, field="threads_waiting_write")
+        wait_until(lambda: _parked_on(rw) == 1, what="the park recorded")
+        text = diagnostics.dump()
+    thread.join()
+    me = threading.current_thread()
+    assert f"held by {me.name!r} (ident {me.ident})" in text
+
+
+@pytest.mark.usefixtures("tracking")
+def test_a_joined_thread_is_named() -> None:
+    event = threadkit.Event()
+    target = threadkit.Thread(target=event.wait, name="joined-1")
+    joined: list[bool] = []
+
+    def join() -> None:
+        with threadkit.CancelScope():  # in a scope, join() parks on a threadkit wait queue
+            target.join()
+        joined.append(True)
+
+    joiner = threading.Thread(target=join, name="joiner-1")
+    target.start()
+    joiner.start()
+    try:
+        wait_until(lambda: _parked_on(target) == 1, what="the join recorded")
+        text = diagnostics.dump()
+    finally:
+        event.set()
+        joiner.join()
+        target.join()
+    assert joined == [True]
+    assert f"waiting for the end of 'joined-1' (ident {target.ident})" in text
