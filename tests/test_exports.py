@@ -87,6 +87,7 @@ EXPECTED_ALL = [
     "current_deadline",
     "current_thread",
     "default_scheduler",
+    "dump",
     "enumerate",
     "excepthook",
     "fail_after",
@@ -207,6 +208,7 @@ def test_own_and_stdlib_names_cover_all_of_it() -> None:
         "checkpoint",
         "current_deadline",
         "default_scheduler",
+        "dump",
         "fail_after",
         "move_on_after",
         "once",
@@ -366,3 +368,9 @@ def test_aio_module_is_importable_on_demand() -> None:
     assert threadkit.aio.__name__ == "threadkit.aio"
     assert "aio" not in threadkit.__all__  # a submodule; imported only when asked (asyncio)
     assert {"recv", "send", "wait", "to_thread", "Portal", "select"} <= set(threadkit.aio.__all__)
+
+
+def test_diagnostics_module_is_an_attribute() -> None:
+    assert threadkit.diagnostics.__name__ == "threadkit.diagnostics"
+    assert "diagnostics" not in threadkit.__all__  # a submodule, like threadkit.queue
+    assert threadkit.dump is threadkit.diagnostics.dump

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys as _sys
 import types as _types
 
+from . import diagnostics as diagnostics
+
 # The mirror of the stdlib's ``queue`` module, as ``threadkit.queue`` after ``import threadkit``.
 from . import exit as exit
 from . import futures as futures
@@ -92,6 +94,7 @@ from ._worker import Service as Service
 from ._worker import Worker as Worker
 from ._worker import WorkerState as WorkerState
 from ._worker import WorkerStatistics as WorkerStatistics
+from .diagnostics import dump as dump
 
 __version__ = "0.2.0"
 
@@ -188,6 +191,7 @@ __all__ = [
     "current_deadline",
     "current_thread",
     "default_scheduler",
+    "dump",
     "enumerate",
     "excepthook",
     "fail_after",
