@@ -580,6 +580,10 @@ class RWLock:
                     return True
                 waiter = queue.enqueue(front=True)
                 waiter.payload = place
+                # While this thread was in transit, _dispatch admitted nobody (it counts
+                # as a holder): a release meanwhile may have freed the lock for another
+                # waiter (an upgrade whose last reader left). Look again now.
+                self._dispatch()
 
     def _abandoned(self, kind: int, me: _p.StdThread, wake: object) -> None:
         """A wait ended without the lock: timeout, cancellation, interrupt (lock not held).
@@ -804,7 +808,10 @@ class RWLock:
             return True
         with self._lock:
             self._transit[kind] -= 1
-            return self._try_locked(kind, _current_thread(), False, admitted=True)
+            if self._try_locked(kind, _current_thread(), False, admitted=True):
+                return True
+            self._dispatch()  # as in _acquire: others may have been held back meanwhile
+            return False
 
     def _unregister(self, kind: int, arm: Arm) -> None:
         queue = self._queues[kind]
