@@ -643,16 +643,7 @@ class Scheduler:
                 return
             rounds = self._rounds
             self._queue.unpark(1)
-            while self._rounds == rounds and thread.is_alive():
-                waiter = self._settled.enqueue()
-                self._lock.release()
-                try:
-                    self._settled.park(waiter, None)
-                except BaseException:
-                    self._settled.abandon(waiter)
-                    raise
-                finally:
-                    self._lock.acquire()
+        self._settled.wait_for(lambda: self._rounds != rounds or not thread.is_alive(), None)
 
 
 def report_to_excepthook(exc: BaseException) -> None:

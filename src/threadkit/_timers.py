@@ -284,23 +284,13 @@ class Timer(_Entry):
             raise RuntimeError("cannot join current thread")
         deadline = wait_deadline(timeout)
         lock = self._scheduler._lock
-        while True:
-            with lock:
-                if self._state == "initial":
-                    raise RuntimeError("cannot join thread before it is started")
-                if self._state not in _LIVE:
-                    return
-                queue = self._joiners
-                if queue is None:
-                    queue = self._joiners = WaitQueue(self, lock)
-                waiter = queue.enqueue()
-            try:
-                woken = queue.park(waiter, deadline)
-            except BaseException:
-                queue.abandon(waiter)
-                raise
-            if not woken:
-                return
+        with lock:
+            if self._state == "initial":
+                raise RuntimeError("cannot join thread before it is started")
+            queue = self._joiners
+            if queue is None:
+                queue = self._joiners = WaitQueue(self, lock)
+        queue.wait_for(lambda: self._state not in _LIVE, deadline)
 
     # -- beyond the stdlib -----------------------------------------------------------------
 
@@ -505,19 +495,7 @@ class PeriodicTimer:
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the timer is stopped and no run is going; False if ``timeout`` passed."""
         deadline = deadline_after(timeout, "timeout")
-        while True:
-            with self._lock:
-                if not self._active and self._running == 0:
-                    return True
-                waiter = self._joiners.enqueue()
-            try:
-                woken = self._joiners.park(waiter, deadline)
-            except BaseException:
-                self._joiners.abandon(waiter)
-                raise
-            if not woken:
-                with self._lock:
-                    return not self._active and self._running == 0
+        return self._joiners.wait_for(lambda: not self._active and self._running == 0, deadline)
 
     def __enter__(self) -> PeriodicTimer:
         self.start()
@@ -667,18 +645,8 @@ def _wait_for_timers() -> None:
                 default=get_clock().now(),
             )
         deadline = None if grace is None else last + grace
-        while True:
-            with lock:
-                if scheduler._waited == 0:
-                    break
-                waiter = scheduler._quiet.enqueue()
-            try:
-                woken = scheduler._quiet.park(waiter, deadline)
-            except BaseException:
-                scheduler._quiet.abandon(waiter)
-                raise
-            if not woken:
-                break  # a call still running past its grace: the supervisor reports it
+        # False: a call still running past its grace; the supervisor reports it.
+        scheduler._quiet.wait_for(lambda: scheduler._waited == 0, deadline)  # noqa: B023
 
 
 # Registered after the exit supervisor's hook (threading runs them last in, first out), so it

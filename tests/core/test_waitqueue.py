@@ -195,3 +195,21 @@ def test_wake_up_racing_a_timeout_is_never_lost() -> None:
                 mismatches.append((i, woken, result, len(q), waiter.lock.locked()))
             go.set()
     assert mismatches == []
+
+
+def test_wait_for_checks_under_the_lock_and_after_each_wake_up() -> None:
+    q = WaitQueue("wait_for")
+    state = {"n": 0}
+    assert q.wait_for(lambda: True, None)  # ready at once: no wait
+    assert q.wait_for(lambda: state["n"] >= 2, get_clock().now()) is False  # passed
+
+    def bump() -> None:
+        for _ in range(2):
+            with q.lock:
+                state["n"] += 1
+                q.unpark_all()  # the first wake-up finds it not ready yet: waits again
+
+    t = threading.Thread(target=lambda: (wait_until(lambda: len(q) == 1), bump()))
+    t.start()
+    assert q.wait_for(lambda: state["n"] >= 2, None)
+    t.join(10)

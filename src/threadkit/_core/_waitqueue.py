@@ -42,6 +42,7 @@ Cancellation (cancel scopes) plugs in here as well, in ``park``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Final
 
 from . import _cancel, _clock, _hooks, _primitives
@@ -456,6 +457,27 @@ class WaitQueue(deque["Waiter | Arm"]):
             self.remove(waiter)
             waiter.state = TIMED_OUT
             waiter.lock.release()
+
+    def wait_for(self, ready: Callable[[], object], deadline: float | None) -> bool:
+        """Block until ``ready()`` is true; False if ``deadline`` passes first (no ``lock``).
+
+        ``ready`` is called with ``lock`` held: before the first wait, after each wake-up
+        (whoever changes what it reads calls ``unpark_all()`` under the lock) and once more
+        when the deadline passes. A cancellation point, as ``park``.
+        """
+        while True:
+            with self.lock:
+                if ready():
+                    return True
+                waiter = self.enqueue()
+            try:
+                woken = self.park(waiter, deadline)
+            except BaseException:
+                self.abandon(waiter)
+                raise
+            if not woken:
+                with self.lock:
+                    return bool(ready())
 
     def abandon(self, waiter: Waiter) -> None:
         """Withdraw a wait that an exception interrupted (called without ``lock``).
