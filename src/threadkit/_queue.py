@@ -823,7 +823,7 @@ class SimpleQueue(Generic[_T]):
 
     def __init__(self) -> None:
         # A reentrant lock where WaitQueue expects a C Lock: it only uses acquire/release.
-        self._getters = WaitQueue(self, cast(_p.LockType, _p.RLock()))
+        self._getters = WaitQueue(self, cast(_p.LockType, _p.allocate_rlock()))
         self._lock = self._getters.lock
         self._items: deque[_T] = deque()  # appended without a lock (see Design)
         self._state = _OPEN

@@ -55,7 +55,13 @@ def recorder(event: Event) -> Iterator[Recorder]:
 
 
 def test_events_are_the_documented_ones() -> None:
-    assert frozenset({"park", "unpark", "wake", "timeout"}) == _hooks.EVENTS
+    assert (
+        frozenset(
+            {"park", "unpark", "wake", "timeout", "abandon", "acquire", "acquired", "release"}
+            | {"put", "get", "submit", "task_start", "task_end"}
+        )
+        == _hooks.EVENTS
+    )
 
 
 def test_disabled_without_listeners() -> None:

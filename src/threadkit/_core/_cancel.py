@@ -76,9 +76,10 @@ class Cancelled(BaseException):
 class _ThreadState:
     """One thread's cancellation state: its scope stack and what it is parked on."""
 
-    __slots__ = ("lock", "parked", "scopes")
+    __slots__ = ("ident", "lock", "parked", "scopes")
 
     def __init__(self) -> None:
+        self.ident = _primitives.get_ident()  # the thread it belongs to (made by that thread)
         self.lock = _primitives.allocate_lock()  # guards parked (and its reads by cancellers)
         self.scopes: list[CancelScope] = []  # innermost last; changed only by the thread
         # (queue-like object, its argument) while blocked: whoever cancels calls

@@ -3,8 +3,32 @@
 Costs nothing when off: the hot paths never call into this module, and the slow paths (a thread
 about to park, a thread being woken) test the module global ``enabled`` before doing anything.
 A listener receives ``(event, obj, detail)``: ``event`` is one of ``EVENTS``, ``obj`` the
-threadkit object concerned (an Event, a Semaphore, ...), ``detail`` event-specific
-(for "park" and "unpark", the deadline or the number of threads woken).
+object concerned (an Event, a Semaphore, a lock, a queue, a future, ...), ``detail``
+event-specific. Every event is emitted by the thread it concerns, except "unpark" (the waker's):
+
+* ``park`` (detail: the deadline on the current clock, or None): the thread is about to block
+  on ``obj``; a listener may raise (the deadlock detector's ``DeadlockError``) and the wait is
+  withdrawn. Each "park" is followed, in the same thread, by exactly one of ``wake``
+  (detail: the value handed over), ``timeout`` (detail: the deadline) or ``abandon`` (the
+  wait ended by an exception: a cancellation, an interrupt, or a listener's refusal).
+* ``unpark`` (detail: how many threads were woken): emitted by the waker.
+
+The wait queue emits those five by itself. The rest come from the instrumented methods that
+``threadkit.diagnostics`` swaps in (``diagnostics._instrument``) while the lock-order
+detector or the tracer is on; with neither on, nothing emits them:
+
+* ``acquire`` (detail: True): a lock (``obj``: a traced ``threading.Lock``/``RLock``, a
+  ``Mutex``, an ``RWLock``) was not free and the thread is about to wait for it; a listener
+  may raise to refuse (the lock-order detector in "raise" mode).
+* ``acquired`` (detail: True for a blocking acquire, False for a try): the thread holds it
+  now (a re-entrant re-acquire of an RLock emits nothing); a listener that raises makes the
+  acquire release it again and fail.
+* ``release`` (detail: the ident of the thread that held it): released (the last level of
+  an RLock), emitted by the releasing thread after the release.
+* ``put`` / ``get`` (detail: None): an item went into / came out of a queue or channel.
+* ``submit`` (obj: the future, detail: the task's name): a task was queued on a pool.
+* ``task_start`` / ``task_end`` (obj: the future, detail: the task's name): a pool worker
+  starts / ends running a task (in the worker thread).
 
 Listeners run in the thread that emits, with internal locks possibly held: they must be quick,
 must not block and must not call back into the object they observe.
@@ -20,7 +44,23 @@ from . import _primitives
 __all__ = ["EVENTS", "Listener", "add_listener", "emit", "enabled", "remove_listener"]
 
 #: The events emitted.
-EVENTS: Final = frozenset({"park", "wake", "timeout", "unpark"})
+EVENTS: Final = frozenset(
+    {
+        "park",
+        "wake",
+        "timeout",
+        "abandon",
+        "unpark",
+        "acquire",
+        "acquired",
+        "release",
+        "put",
+        "get",
+        "submit",
+        "task_start",
+        "task_end",
+    }
+)
 
 Listener = Callable[[str, object, object], object]
 

@@ -30,6 +30,7 @@ __all__ = [
     "ThreadError",
     "active_count",
     "allocate_lock",
+    "allocate_rlock",
     "current_frames",
     "current_thread",
     "enumerate_threads",
@@ -51,7 +52,12 @@ __all__ = [
 ]
 
 # The C lock: `Lock()` is `_thread.allocate_lock()`; `LockType` is its class.
+# threadkit's own bookkeeping locks use allocate_lock/allocate_rlock, never Lock/RLock:
+# `Lock` and `RLock` are the user-facing factories (threadkit.Lock, a Condition's default
+# lock, a Barrier's lock), which threadkit.diagnostics replaces with traced locks while the
+# lock-order detector or the tracer is on (and puts back afterwards).
 allocate_lock = _thread.allocate_lock
+allocate_rlock = _thread.RLock
 Lock = _threading.Lock
 LockType = _thread.LockType
 # The C reentrant lock (threading.RLock is a factory that returns _thread.RLock).

@@ -438,6 +438,8 @@ class WaitQueue(deque["Waiter | Arm"]):
                             waiter.lock.acquire()  # take the release that won the race
         except BaseException:
             self.abandon(waiter)
+            if _hooks.enabled:
+                _hooks.emit("abandon", self.owner, None)
             raise
         finally:
             waiter.busy = False
