@@ -19,7 +19,6 @@ tracer, ``dump()``) only see events; which object holds a lock is told by ``hold
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -382,7 +381,7 @@ def _traced_run(orig: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _traced_join(orig: Callable[..., None]) -> Callable[..., None]:
-    def join(self: threading.Thread, timeout: float | None = None) -> None:
+    def join(self: _p.StdThread, timeout: float | None = None) -> None:
         if not _hooks.enabled or not self.is_alive() or self is _p.current_thread():
             return orig(self, timeout)
         deadline = None if timeout is None else _p.monotonic() + max(timeout, 0.0)
@@ -461,8 +460,8 @@ def _factories() -> list[tuple[Any, str, Any]]:
     import threadkit
 
     return [
-        (threading, "Lock", TracedLock),
-        (threading, "RLock", TracedRLock),
+        (_p.threading_module, "Lock", TracedLock),
+        (_p.threading_module, "RLock", TracedRLock),
         (_p, "Lock", TracedLock),
         (_p, "RLock", TracedRLock),
         (threadkit, "Lock", TracedLock),
