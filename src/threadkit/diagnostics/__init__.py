@@ -1,14 +1,50 @@
-"""Diagnostics: a dump of every thread and what it is blocked on (``dump``).
+"""Diagnostics: a thread dump, a lock-order detector, runtime deadlock detection.
 
-``enable_dump()`` starts recording, for each thread that parks on a threadkit wait, what it
-waits for, since when, and its stack; ``dump()`` then names the holder of that primitive when
-it is known (a Mutex's owner, an RWLock's writer and readers, a thread being joined) and
-reports wait-for cycles (deadlocks). ``install_dump_signal()`` prints the dump when a signal
-arrives (POSIX). Off by default, and costs nothing while off.
+* ``dump()``: every thread and, while ``enable_dump()`` is on, what it is blocked on, who
+  holds that, and wait-for cycles; ``install_dump_signal()`` prints it on a signal (POSIX).
+* ``enable(mode="warn"|"raise"|"collect")``: the lock-order detector (lockdep for Python):
+  reports two code paths that take the same locks in opposite orders the first time the
+  second order is seen, deadlock or not; ``inversions()`` lists what it found. With it, a
+  thread whose wait would close a cycle of waits gets ``DeadlockError`` instead of hanging.
+  Also switched on by the environment variable ``THREADKIT_LOCK_ORDER`` and by pytest's
+  ``--threadkit-lock-order`` option.
+
+All of it is off by default, and costs nothing while off.
 """
 
 from __future__ import annotations
 
+from ._detector import (
+    LockOrderEdge,
+    LockOrderError,
+    LockOrderInversion,
+    LockOrderWarning,
+    clear,
+    disable,
+    enable,
+    enable_from_environment,
+    enabled,
+    inversions,
+    mode,
+)
 from ._dump import disable_dump, dump, dump_enabled, enable_dump, install_dump_signal
 
-__all__ = ["disable_dump", "dump", "dump_enabled", "enable_dump", "install_dump_signal"]
+__all__ = [
+    "LockOrderEdge",
+    "LockOrderError",
+    "LockOrderInversion",
+    "LockOrderWarning",
+    "clear",
+    "disable",
+    "disable_dump",
+    "dump",
+    "dump_enabled",
+    "enable",
+    "enable_dump",
+    "enabled",
+    "inversions",
+    "install_dump_signal",
+    "mode",
+]
+
+enable_from_environment()
