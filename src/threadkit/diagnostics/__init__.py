@@ -22,7 +22,6 @@ from ._detector import (
     clear,
     disable,
     enable,
-    enable_from_environment,
     enabled,
     inversions,
     mode,
@@ -47,4 +46,3 @@ __all__ = [
     "mode",
 ]
 
-enable_from_environment()

@@ -326,10 +326,10 @@ def _order_listener(event: str, obj: object, detail: object) -> None:
             if held[i] is obj:
                 del held[i]
                 break
-    elif event == "acquire" and _mode == "raise":
+    elif event == "acquire":  # about to wait: the order counts even if the wait never ends
         held = _held()
         if held:
-            _check(held, obj)  # refuse before waiting
+            _check(held, obj)  # (in "raise" mode: refused before waiting)
 
 
 # ----------------------------------------------------------------------------------------
