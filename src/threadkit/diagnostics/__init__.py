@@ -45,4 +45,3 @@ __all__ = [
     "install_dump_signal",
     "mode",
 ]
-
