@@ -188,3 +188,26 @@ def test_a_listener_raising_at_park_leaves_no_ghost_waiter(wait: str) -> None:
     ev.set()
     assert ev.wait_and_clear(timeout=0) is True
     assert not ev.is_set()
+
+
+def test_a_listener_hears_only_the_events_it_asked_for() -> None:
+    heard: list[str] = []
+
+    def listener(event: str, obj: object, detail: object) -> None:
+        heard.append(event)
+
+    _hooks.add_listener(listener, ("wake",))
+    try:
+        ev = Event()
+        t = threading.Thread(target=ev.wait)
+        t.start()
+        wait_for_waiters(ev, 1)
+        ev.set()
+        t.join(10)
+    finally:
+        _hooks.remove_listener(listener)
+    assert heard == ["wake"]
+    assert not hooks_enabled()
+    with pytest.raises(ValueError, match=r"unknown hook events: \['parked'\]"):
+        _hooks.add_listener(listener, ("parked",))
+    assert _hooks._listeners == ()

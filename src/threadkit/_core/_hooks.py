@@ -36,7 +36,7 @@ must not block and must not call back into the object they observe.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from . import _primitives
@@ -65,33 +65,53 @@ EVENTS: Final = frozenset(
 Listener = Callable[[str, object, object], object]
 
 # Read without a lock on purpose (a stale read only delays the first or last event by one
-# call); written under _lock together with _listeners.
+# call); written under _lock together with _listeners and _routes.
 enabled: bool = False
-_listeners: tuple[Listener, ...] = ()
+_listeners: tuple[Listener, ...] = ()  # every listener, in the order added
+_wanted: dict[Listener, frozenset[str]] = {}  # listener -> the events it asked for
+_routes: dict[str, tuple[Listener, ...]] = {}  # event -> its listeners, in the order added
 _lock = _primitives.allocate_lock()
 
 
-def add_listener(listener: Listener) -> None:
-    """Start calling ``listener(event, obj, detail)`` for every hook event."""
-    global enabled, _listeners
+def _reroute() -> None:
+    """Rebuild _routes from _listeners (``_lock`` held); swapped in whole, never mutated."""
+    global _routes, enabled
+    _routes = {event: tuple(f for f in _listeners if event in _wanted[f]) for event in EVENTS}
+    enabled = bool(_listeners)
+
+
+def add_listener(listener: Listener, events: Iterable[str] | None = None) -> None:
+    """Start calling ``listener(event, obj, detail)`` for ``events`` (default: every event).
+
+    Raises:
+        ValueError: an event that is not one of ``EVENTS``.
+    """
+    global _listeners
+    wanted = EVENTS if events is None else frozenset(events)
+    unknown = wanted - EVENTS
+    if unknown:
+        raise ValueError(f"unknown hook events: {sorted(unknown)}")
     with _lock:
         _listeners = (*_listeners, listener)
-        enabled = True
+        _wanted[listener] = wanted | _wanted.get(listener, frozenset())
+        _reroute()
 
 
 def remove_listener(listener: Listener) -> None:
-    """Stop calling ``listener``; ``ValueError`` if it was not added."""
-    global enabled, _listeners
+    """Undo one ``add_listener(listener)``; ``ValueError`` if it was not added."""
+    global _listeners
     with _lock:
         if listener not in _listeners:
             raise ValueError("listener was not added")
         items = list(_listeners)
         items.remove(listener)
         _listeners = tuple(items)
-        enabled = bool(_listeners)
+        if listener not in _listeners:
+            del _wanted[listener]
+        _reroute()
 
 
 def emit(event: str, obj: object, detail: object = None) -> None:
-    """Call every listener with one event (only call it when ``enabled`` is true)."""
-    for listener in _listeners:
+    """Call every listener of ``event`` with it (only call it when ``enabled`` is true)."""
+    for listener in _routes.get(event, ()):
         listener(event, obj, detail)

@@ -466,9 +466,9 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
         _deadlocks = bool(deadlocks)
     if start:
         _instrument.install()
-        _hooks.add_listener(_order_listener)
+        _hooks.add_listener(_order_listener, ("acquire", "acquired", "release"))
     if add_waits:
-        _hooks.add_listener(_wait_listener)
+        _hooks.add_listener(_wait_listener, ("park", "wake", "timeout", "abandon"))
     if drop_waits:
         _hooks.remove_listener(_wait_listener)
         with _wait_lock:

@@ -3,15 +3,13 @@
 Tracking is cooperative (``sys._current_frames()`` is not safe on the free-threaded build):
 while enabled, a hook listener (``_core._hooks``) runs in each thread as it parks on a wait
 queue and records, for that thread, the queue's owner (the primitive), the time and the
-thread's own stack; the same thread clears the record on "wake" or "timeout" (it emits both
-itself; "unpark" comes from the waker and is ignored). Off, no listener is installed and the
-hot paths are untouched (``_hooks.enabled`` stays false).
+thread's own stack; the same thread clears the record on "wake", "timeout" or "abandon" (it
+emits them itself; "unpark" comes from the waker and is not listened to). Off, no listener
+is installed and the hot paths are untouched (``_hooks.enabled`` stays false).
 
 Limits: a thread that was already parked when tracking started is not seen until its next
-wait; a wait that an exception interrupts (``KeyboardInterrupt``) emits no event, so it stays
-listed until that thread parks again or exits; a select (waiting on several operations) emits
-no hooks and is not listed; a signal handler that parks inside a wait replaces the thread's
-record for the time of its own wait.
+wait; a select (waiting on several operations) emits no hooks and is not listed; a signal
+handler that parks inside a wait replaces the thread's record for the time of its own wait.
 """
 
 from __future__ import annotations
@@ -59,7 +57,7 @@ def _listener(event: str, owner: object, detail: object) -> None:
         ident = _p.get_ident()
         with _lock:
             _parked[ident] = record
-    elif event in ("wake", "timeout"):
+    else:  # "wake", "timeout", "abandon": the wait ended
         ident = _p.get_ident()
         with _lock:
             _parked.pop(ident, None)
@@ -76,7 +74,7 @@ def enable_dump() -> None:
         if _installed:
             return
         _installed = True
-    _hooks.add_listener(_listener)
+    _hooks.add_listener(_listener, ("park", "wake", "timeout", "abandon"))
 
 
 def disable_dump() -> None:

@@ -281,10 +281,12 @@ def _traced_mutex_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
         else:
             if timeout != -1:
                 lock_deadline(blocking, timeout)  # the original's ValueError, before trying
-            got = orig(self, False)
-            if not got:
+            # "acquire" announces a wait: emitted when the mutex is held (a look without its
+            # lock: if it is taken just after, the wait goes unannounced, but the order is
+            # still recorded at "acquired" and the wait at "park").
+            if self._owner is not None:
                 _emit("acquire", self, True)
-                got = orig(self, True, timeout)
+            got = orig(self, True, timeout)
         if got:
             _acquired(self, blocking)
         return got
