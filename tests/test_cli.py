@@ -30,6 +30,7 @@ SCENES = [
     "worker",
     "exit",
     "rwlock",
+    "lock-order",
 ]
 
 

@@ -1142,3 +1142,90 @@ def _rwlock(out: Printer) -> None:
         f"upgrade() is the way to turn a read into a write (cache now {cache}); policies "
         "'fair', 'write_preferring', 'read_preferring'; every wait cancellable and selectable"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 7: seeing inside
+
+chapter(7, "seeing inside")
+
+
+def _abba(a: Any, b: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Two code paths of one program that take the same two locks in opposite orders."""
+
+    def transfer() -> None:
+        with a, b:  # the accounts' lock, then the ledger's
+            pass
+
+    def audit() -> None:
+        with b, a:  # the ledger's lock, then the accounts'
+            pass
+
+    return transfer, audit
+
+
+def _overlapping(a: Any, b: Any, patience: float | None) -> list[object]:
+    """Run transfer/audit so that they overlap: each holds its first lock before either asks
+    for its second (the rare interleaving, made certain). Each second acquire has a timeout
+    of ``patience`` (None: none); returns what each got (True/False) or raised."""
+    holding = [threading.Event(), threading.Event()]
+    outcomes: list[object] = [None, None]
+
+    def run(i: int, first: Any, second: Any) -> None:
+        with first:
+            holding[i].set()
+            holding[1 - i].wait(_GUARD)
+            try:
+                got = second.acquire() if patience is None else second.acquire(timeout=patience)
+            except threadkit.DeadlockError as exc:
+                outcomes[i] = exc
+                return
+            outcomes[i] = got
+            if got:
+                second.release()
+
+    with _Crew() as crew:
+        crew.start(lambda: run(0, a, b), "transfer")
+        crew.start(lambda: run(1, b, a), "audit")
+    return outcomes
+
+
+@scene("lock-order", "an ABBA lock order, reported before it ever deadlocks", chapter=7, order=10)
+def _lock_order(out: Printer) -> None:
+    from . import diagnostics
+
+    a, b = threading.Lock(), threading.Lock()
+    transfer, audit = _abba(a, b)
+    _outcome_in_thread(transfer, "transfer")
+    _outcome_in_thread(audit, "audit")  # after transfer ended: no overlap, no deadlock
+    got = _overlapping(threading.Lock(), threading.Lock(), 0.2)
+    out.stdlib(
+        "transfer() takes lock A then B; audit() takes B then A. Run one after the other, both "
+        "finish: no error, no warning. The day they overlap, each holds one lock and waits for "
+        f"the other: with acquire(timeout=0.2) one of them gives up ({got}) and lets the "
+        "other through; without a timeout, both hang forever, one run in a thousand"
+    )
+
+    if diagnostics.enabled():  # (THREADKIT_LOCK_ORDER is set: keep the user's detector)
+        out.threadkit("(skipped: the lock-order detector is already on in this process)")
+        return
+    diagnostics.enable("collect")
+    try:
+        a, b = threading.Lock(), threading.Lock()  # made while it is on: traced
+        transfer, audit = _abba(a, b)
+        _outcome_in_thread(transfer, "transfer")
+        _outcome_in_thread(audit, "audit")  # the same runs, one after the other
+        (found,) = diagnostics.inversions()
+        where = [f"{e.stack[-1].name}() at line {e.stack[-1].lineno}" for e in found.edges]
+        raised = _overlapping(threading.Lock(), threading.Lock(), None)
+    finally:
+        diagnostics.disable()
+        diagnostics.clear()
+    error = next((r for r in raised if isinstance(r, threadkit.DeadlockError)), None)
+    out.threadkit(
+        f"threadkit.diagnostics.enable(): the same two sequential runs -> 'lock order "
+        f"inversion (a potential deadlock)' at once, with both stacks ({where[0]}, then "
+        f"{where[1]}), though nothing deadlocked (mode 'warn' warns, 'raise' refuses the "
+        f"second order, 'collect' records). And when they do overlap, with no timeout, the "
+        f"thread that would close the cycle gets {_describe(error)}; the other goes on"
+    )

@@ -33,6 +33,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Literal
 
 from .._core import _hooks
@@ -234,14 +235,21 @@ def _path(start: int, goal: int) -> list[tuple[int, LockOrderEdge]] | None:
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_TOUR = _PACKAGE + "_tour.py"  # the tour's demo code is user code, not threadkit's
+
+
+def _internal(frame: FrameType) -> bool:
+    """Whether ``frame`` runs threadkit's own implementation (a wrapper, a Mutex method)."""
+    name = frame.f_code.co_filename
+    return name.startswith(_PACKAGE) and name != _TOUR
 
 
 def _user_depth() -> int:
     """How many frames up from the caller the first frame outside threadkit is."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     depth = 0
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back  # type: ignore[assignment]
+    while frame is not None and _internal(frame):
+        frame = frame.f_back
         depth += 1
     return depth
 
@@ -249,7 +257,7 @@ def _user_depth() -> int:
 def _user_stack() -> traceback.StackSummary:
     """The calling thread's stack, outermost first, without threadkit's own frames on top."""
     frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame.f_back is not None and _internal(frame):
         frame = frame.f_back
     stack = traceback.StackSummary.extract(
         traceback.walk_stack(frame), limit=STACK_LIMIT, lookup_lines=False

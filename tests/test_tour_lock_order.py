@@ -1,0 +1,26 @@
+"""The tour's "lock-order" scene (chapter 7) shows what it claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from threadkit import _tour, diagnostics
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_lock_order_scene(capsys: pytest.CaptureFixture[str]) -> None:
+    _tour.run(_tour.select(["lock-order"]))
+    out = " ".join(capsys.readouterr().out.split())
+    stdlib, threadkit_part = out.split("stdlib:", 1)[1].split("threadkit:", 1)
+    assert "no error, no warning" in stdlib
+    assert "one of them gives up ([" in stdlib  # (True, False) in some order
+    assert "True" in stdlib
+    assert "False" in stdlib
+    assert "'lock order inversion (a potential deadlock)' at once" in threadkit_part
+    assert "audit() at line" in threadkit_part
+    assert "transfer() at line" in threadkit_part
+    assert "gets DeadlockError: deadlock: '" in threadkit_part
+    assert "(a cycle: none of them can go on); the other goes on" in threadkit_part
+    assert not diagnostics.enabled()  # the scene turned its detector off again
+    assert diagnostics.inversions() == []
