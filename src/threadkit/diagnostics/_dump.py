@@ -23,8 +23,8 @@ from typing import IO
 
 from .._core import _clock, _hooks
 from .._core import _primitives as _p
-from .._rwlock import RWLock
-from .._sync import Mutex
+from .._futures import Future
+from . import _instrument
 
 __all__ = ["disable_dump", "dump", "dump_enabled", "enable_dump", "install_dump_signal"]
 
@@ -109,22 +109,15 @@ def _safe_repr(obj: object) -> str:
         return f"<{type(obj).__name__} at {id(obj):#x} (repr failed: {exc!r})>"
 
 
-def _holders(owner: object) -> tuple[str, list[_p.StdThread]]:
-    """Who holds ``owner`` (what its waiters wait for): a description and the threads."""
-    if isinstance(owner, Mutex):
-        held = owner.owner
-        return ("held by", [] if held is None else [held])
-    if isinstance(owner, RWLock):
-        s = owner.statistics()
-        threads = list(s.reader_threads)
-        if s.writer is not None:
-            threads.insert(0, s.writer)
-        if s.upgradable is not None and s.upgradable not in threads:
-            threads.append(s.upgradable)
-        return ("held by", threads)
+def _holders(owner: object) -> tuple[str, list[int]]:
+    """Who holds ``owner`` (what its waiters wait for): a description and their idents."""
     if isinstance(owner, _p.StdThread):
-        return ("waiting for the end of", [owner])
-    return ("", [])
+        how = "waiting for the end of"
+    elif isinstance(owner, Future):
+        how = "running on"
+    else:
+        how = "held by"
+    return how, _instrument.holders(owner)
 
 
 def _thread_name(thread: _p.StdThread | None, ident: int) -> str:
@@ -196,11 +189,11 @@ def dump(file: IO[str] | None = None) -> str:
         try:
             how, holders = _holders(record.owner)
         except Exception as exc:
-            how, holders = f"holder unknown ({exc!r})", []
+            how, holders = f"holder unknown ({exc!r})", []  # (an odd state: no edge)
         if holders:
-            names = ", ".join(f"{t.name!r} (ident {t.ident})" for t in holders)
+            names = ", ".join(f"{_thread_name(by_ident.get(h), h)!r} (ident {h})" for h in holders)
             lines.append(f"  {how} {names}")
-            edges[ident] = [(record.owner, t.ident) for t in holders if t.ident is not None]
+            edges[ident] = [(record.owner, h) for h in holders]
         lines.append("  stack (most recent call last):")
         lines.extend(
             "  " + part.rstrip("\n").replace("\n", "\n  ") for part in record.stack.format()
