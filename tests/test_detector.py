@@ -666,3 +666,21 @@ def test_no_warnings_from_a_clean_program(detector: Callable[..., None]) -> None
             for f in [pool.submit(q.put, i) for i in range(20)]:
                 f.result()
         assert sorted(q.get() for _ in range(20)) == list(range(20))
+
+
+def test_raise_mode_with_rwlock_gives_the_lock_back(detector: Callable[..., None]) -> None:
+    detector("raise")
+    rw, m = RWLock(), Mutex()
+    rw.acquire_read()
+    with m:  # rw -> m
+        pass
+    rw.release_read()
+    with m:
+        with pytest.raises(LockOrderError):  # m -> rw: taken (it was free), then given back
+            rw.acquire_read()
+        assert rw.statistics().readers == 0
+        with pytest.raises(LockOrderError):  # the with-block form too
+            with rw.write():
+                pass
+        assert rw.statistics().writer is None
+    assert len(diagnostics.inversions()) == 1

@@ -158,7 +158,7 @@ _succ: dict[int, dict[int, LockOrderEdge]] = {}  # id(first) -> {id(second): edg
 _nodes: dict[int, tuple[weakref.ref[object] | None, str]] = {}  # id(lock) -> (ref, label)
 _dead: deque[int] = deque()  # ids of collected locks, purged from the graph lazily
 _found: list[LockOrderInversion] = []
-_seen_cycles: set[frozenset[int]] = set()
+_seen_cycles: dict[frozenset[int], LockOrderInversion] = {}  # each reported once
 _held_by: dict[int, list[object]] = {}  # thread ident -> the locks it holds, in order
 _tls = _p.local()
 
@@ -296,22 +296,39 @@ def _check(held: list[object], obj: object) -> None:
                 _nodes[source][1], _nodes[target][1], _thread_name(_p.get_ident()), stack
             )
             back = _path(target, source)
-            _succ.setdefault(source, {})[target] = edge
             if back is None:
+                _succ.setdefault(source, {})[target] = edge
                 continue
             cycle = frozenset([target, *(node for node, _ in back)])
-            if cycle in _seen_cycles:
-                continue
-            _seen_cycles.add(cycle)
-            locks = (edge.first, edge.second, *(e.second for _, e in back[:-1]))
-            inversion = LockOrderInversion(locks, (edge, *(e for _, e in back)))
-            _found.append(inversion)
-            new.append(inversion)
+            known = _seen_cycles.get(cycle)
+            if _mode == "raise":
+                # Refused: the order does not happen, so it stays out of the graph and the
+                # next attempt is refused too (reported once, raised every time).
+                refused = known
+                if refused is None:
+                    refused = _new_inversion(cycle, edge, back)
+                break
+            _succ.setdefault(source, {})[target] = edge
+            if known is None:
+                new.append(_new_inversion(cycle, edge, back))
+        else:
+            refused = None
+    if refused is not None:
+        raise LockOrderError(refused)
     for inversion in new:
-        if _mode == "raise":
-            raise LockOrderError(inversion)
         if _mode == "warn":
             warnings.warn(LockOrderWarning(inversion.report()), stacklevel=_user_depth() + 1)
+
+
+def _new_inversion(
+    cycle: frozenset[int], edge: LockOrderEdge, back: list[tuple[int, LockOrderEdge]]
+) -> LockOrderInversion:
+    """Record the inversion that ``edge`` makes with the orders ``back`` (``_lock`` held)."""
+    locks = (edge.first, edge.second, *(e.second for _, e in back[:-1]))
+    inversion = LockOrderInversion(locks, (edge, *(e for _, e in back)))
+    _seen_cycles[cycle] = inversion
+    _found.append(inversion)
+    return inversion
 
 
 def _order_listener(event: str, obj: object, detail: object) -> None:

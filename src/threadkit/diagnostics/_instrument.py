@@ -228,12 +228,13 @@ def _wait(lock_obj: object, lock: Any, timeout: float) -> bool:
     return got
 
 
-def _acquired(lock_obj: Any, blocking: bool) -> None:
-    """Emit ``acquired``; a listener that refuses it makes the acquire give the lock back."""
+def _acquired(lock_obj: Any, blocking: bool, release: Callable[[], object] | None = None) -> None:
+    """Emit ``acquired``; a listener that refuses it makes the acquire give the lock back
+    (with ``release``, by default ``lock_obj.release``)."""
     try:
         _emit("acquired", lock_obj, blocking)
     except BaseException:
-        lock_obj.release()
+        (lock_obj.release if release is None else release)()
         raise
 
 
@@ -304,6 +305,8 @@ def _traced_release(orig: Callable[[Any], None]) -> Callable[[Any], None]:
 
 
 def _traced_rw_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
+    release_name = orig.__name__.replace("acquire_", "release_")  # its release_* method
+
     def acquire(self: _rwlock.RWLock, blocking: bool = True, timeout: float | None = None) -> bool:
         if not _hooks.enabled:
             return orig(self, blocking, timeout)
@@ -311,7 +314,7 @@ def _traced_rw_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
             _emit("acquire", self, True)
         got = orig(self, blocking, timeout)
         if got:
-            _acquired(self, blocking)
+            _acquired(self, blocking, getattr(self, release_name))
         return got
 
     return acquire
