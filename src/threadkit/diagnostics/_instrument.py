@@ -385,45 +385,39 @@ def _traced_run(orig: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _traced_join(orig: Callable[..., None]) -> Callable[..., None]:
-    def join(self: _p.StdThread, timeout: float | None = None) -> None:
-        if not _hooks.enabled or not self.is_alive() or self is _p.current_thread():
-            return orig(self, timeout)
-        deadline = None if timeout is None else _p.monotonic() + max(timeout, 0.0)
-        try:
-            _emit("park", self, deadline)
-            orig(self, timeout)
-        except BaseException:
-            _emit("abandon", self, None)
-            raise
-        if self.is_alive():
-            _emit("timeout", self, deadline)
-        else:
-            _emit("wake", self, None)
+def _traced_wait(pending: Callable[[Any], bool]) -> Callable[[Any], Any]:
+    """A wait for ``self`` to end (a thread's ``join``, a future's ``_wait``), between park and
+    wake, timeout or abandon; ``pending(self)`` tells whether there is anything to wait for."""
 
-    join.__doc__ = orig.__doc__
-    return join
+    def wrap(orig: Callable[..., None]) -> Callable[..., None]:
+        def wait(self: Any, timeout: float | None = None) -> None:
+            if not _hooks.enabled or not pending(self):
+                return orig(self, timeout)  # (also for what the original rejects)
+            deadline = None if timeout is None else _p.monotonic() + max(timeout, 0.0)
+            try:
+                _emit("park", self, deadline)
+                orig(self, timeout)
+            except BaseException:
+                _emit("abandon", self, None)
+                raise
+            if pending(self):
+                _emit("timeout", self, deadline)
+            else:
+                _emit("wake", self, None)
+
+        wait.__name__ = orig.__name__
+        wait.__doc__ = orig.__doc__
+        return wait
+
+    return wrap
 
 
-def _traced_future_wait(orig: Callable[..., None]) -> Callable[..., None]:
-    """``Future._wait`` (under ``result()`` and ``exception()``), between park and wake."""
+def _joinable(thread: _p.StdThread) -> bool:
+    return thread.is_alive() and thread is not _p.current_thread()
 
-    def _wait(self: Future[Any], timeout: float | None) -> None:
-        if not _hooks.enabled or self.done():
-            return orig(self, timeout)
-        deadline = None if timeout is None else _p.monotonic() + max(timeout, 0.0)
-        try:
-            _emit("park", self, deadline)
-            orig(self, timeout)
-        except BaseException:
-            _emit("abandon", self, None)
-            raise
-        if self.done():
-            _emit("wake", self, None)
-        else:
-            _emit("timeout", self, deadline)
 
-    return _wait
+def _undone(future: Future[Any]) -> bool:
+    return not future.done()
 
 
 # (owner, attribute name, wrapper factory) for each method swapped in.
@@ -450,9 +444,9 @@ _METHODS: list[tuple[Any, str, Callable[[Any], Any]]] = [
     (_channel.Receiver, "try_recv", lambda f: _traced_item("get", f)),
     (_pool._WorkItem, "__init__", _traced_item_init),
     (_pool._WorkItem, "run", _traced_run),
-    (_p.StdThread, "join", _traced_join),
-    (_TkThread, "join", _traced_join),
-    (Future, "_wait", _traced_future_wait),
+    (_p.StdThread, "join", _traced_wait(_joinable)),
+    (_TkThread, "join", _traced_wait(_joinable)),
+    (Future, "_wait", _traced_wait(_undone)),
 ]
 
 # _lock guards _users and _saved.
