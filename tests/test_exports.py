@@ -70,6 +70,7 @@ EXPECTED_ALL = [
     "ThreadStatistics",
     "Timer",
     "TimerHandle",
+    "Tracer",
     "WaitGroup",
     "WaitGroupStatistics",
     "Watch",
@@ -107,6 +108,7 @@ EXPECTED_ALL = [
     "sleep",
     "stack_size",
     "tick",
+    "trace",
     "use_clock",
     "use_random",
 ]
@@ -184,6 +186,7 @@ OWN_CLASSES = [
     "ThreadStatistics",
     "Timer",
     "TimerHandle",
+    "Tracer",
     "WaitGroup",
     "WaitGroupStatistics",
     "Watch",
@@ -218,6 +221,7 @@ def test_own_and_stdlib_names_cover_all_of_it() -> None:
         "open_channel",
         "select",
         "tick",
+        "trace",
         "use_clock",
         "use_random",
     ]

@@ -95,6 +95,8 @@ from ._worker import Worker as Worker
 from ._worker import WorkerState as WorkerState
 from ._worker import WorkerStatistics as WorkerStatistics
 from .diagnostics import dump as dump
+from .diagnostics._trace import Tracer as Tracer
+from .diagnostics._trace import trace as trace
 
 __version__ = "0.2.0"
 
@@ -174,6 +176,7 @@ __all__ = [
     "ThreadStatistics",
     "Timer",
     "TimerHandle",
+    "Tracer",
     "WaitGroup",
     "WaitGroupStatistics",
     "Watch",
@@ -211,6 +214,7 @@ __all__ = [
     "sleep",
     "stack_size",
     "tick",
+    "trace",
     "use_clock",
     "use_random",
 ]
