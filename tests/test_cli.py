@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,6 +74,7 @@ class TestCommand:
         assert status == 0
         assert out.startswith("usage: threadkit")
         assert "tour" in out
+        assert "trace" in out
 
     def test_unknown_subcommand_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
         status, out, err = run(capsys, "frobnicate")
@@ -327,3 +331,148 @@ class TestScenes:
         assert "acquire_write(timeout=0.2) returned False after" in out
         assert "the same request raises at once -> DeadlockError: thread 'MainThread'" in out
         assert "(cache now {'answer': 42})" in out
+
+
+# A tiny threaded program for `threadkit trace`: two threads contend for a Mutex.
+SCRIPT = """\
+import sys
+import threading
+
+import threadkit
+
+mutex = threadkit.Mutex()
+print("argv:", sys.argv[1:])
+
+
+def work():
+    for _ in range(50):
+        with mutex:
+            pass
+
+
+threads = [threading.Thread(target=work, name=f"worker-{i}") for i in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+"""
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "prog.py"
+    path.write_text(SCRIPT, encoding="utf-8")
+    return path
+
+
+def trace_events(path: Path) -> list[dict[str, Any]]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["displayTimeUnit"] == "ms"
+    events: list[dict[str, Any]] = doc["traceEvents"]
+    for event in events:
+        assert {"name", "ph", "ts", "pid", "tid"} <= set(event), event
+    return events
+
+
+class TestTrace:
+    @pytest.mark.timeout(60)
+    def test_python_dash_m_traces_a_script(self, script: Path, tmp_path: Path) -> None:
+        out = tmp_path / "out.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "threadkit", "trace", str(script), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=50,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "argv: []\n"
+        assert proc.stderr.startswith("threadkit trace: ")
+        assert f"threadkit trace: wrote {out} (open it in https://ui.perfetto.dev" in proc.stderr
+        assert "Lock holds:" in proc.stderr
+        events = trace_events(out)
+        names = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
+        assert {"MainThread", "worker-0", "worker-1"} <= names
+        holds = [e for e in events if e["ph"] == "b" and e["name"].startswith("hold Mutex@")]
+        assert len(holds) == 100
+
+    def test_in_process_with_arguments(
+        self, capsys: pytest.CaptureFixture[str], script: Path, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "out.json"
+        argv, path = sys.argv[:], sys.path[:]
+        status, stdout, err = run(capsys, "trace", str(script), "a", "-b", "-o", str(out))
+        assert status == 2  # -b is taken for an option of threadkit trace
+        assert "unrecognized arguments: -b" in err
+        status, stdout, err = run(capsys, "trace", "-o", str(out), str(script), "--", "a", "-b")
+        assert status == 0, err
+        assert stdout == "argv: ['a', '-b']\n"
+        assert "Lock holds:" in err
+        assert trace_events(out)
+        assert (sys.argv, sys.path) == (argv, path)  # put back
+
+    def test_output_after_the_script_arguments(
+        self, capsys: pytest.CaptureFixture[str], script: Path, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "after.json"
+        status, stdout, _ = run(capsys, "trace", str(script), "x", "y", "-o", str(out))
+        assert status == 0
+        assert stdout == "argv: ['x', 'y']\n"
+        assert trace_events(out)
+
+    def test_default_output(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        script: Path,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        status, _, err = run(capsys, "trace", str(script))
+        assert status == 0
+        assert "threadkit trace: wrote threadkit-trace.json" in err
+        assert trace_events(tmp_path / "threadkit-trace.json")
+
+    def test_the_scripts_exit_status_is_returned(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        prog, out = tmp_path / "exits.py", tmp_path / "out.json"
+        prog.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+        status, _, err = run(capsys, "trace", str(prog), "-o", str(out))
+        assert status == 3
+        assert trace_events(out)  # written all the same
+        assert "threadkit trace: wrote" in err
+
+    def test_a_failing_script_prints_its_traceback(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        prog, out = tmp_path / "fails.py", tmp_path / "out.json"
+        prog.write_text("raise LookupError('from the script')\n", encoding="utf-8")
+        status, _, err = run(capsys, "trace", str(prog), "-o", str(out))
+        assert status == 1
+        assert "LookupError: from the script" in err
+        assert trace_events(out)
+
+    def test_a_missing_script_exits_2(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        missing = tmp_path / "nope.py"
+        status, out, err = run(capsys, "trace", str(missing))
+        assert (status, out) == (2, "")
+        assert err == f"threadkit trace: error: no such script: {str(missing)!r}\n"
+        assert not (tmp_path / "threadkit-trace.json").exists()
+
+    def test_an_output_in_a_missing_directory_exits_2(
+        self, capsys: pytest.CaptureFixture[str], script: Path, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "no" / "such" / "dir.json"
+        status, stdout, err = run(capsys, "trace", str(script), "-o", str(out))
+        assert (status, stdout) == (2, "")
+        assert err.startswith("threadkit trace: error: no such directory for the output")
+
+    def test_no_script_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "trace")
+        assert (status, out) == (2, "")
+        assert "usage: threadkit trace" in err
+        assert "required: script" in err

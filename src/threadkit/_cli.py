@@ -1,4 +1,4 @@
-"""The ``threadkit`` command: ``threadkit tour`` for now; more subcommands to come.
+"""The ``threadkit`` command: ``threadkit tour``, ``threadkit trace``.
 
 Each subcommand is a function that adds its parser to the subparsers and sets ``handler``,
 listed in ``_COMMANDS``; a handler takes the parsed arguments and the output streams and
@@ -66,11 +66,86 @@ def _tour(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# threadkit trace
+
+DEFAULT_TRACE = "threadkit-trace.json"
+
+
+def _add_trace(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "trace",
+        help="run a Python script and record a timeline of its threads for Perfetto",
+        description=(
+            "Run SCRIPT as __main__ (with ARG... as its sys.argv[1:]) inside threadkit.trace(): "
+            "every wait, lock hold, queue operation and pool task is recorded, the timeline is "
+            "written as Chrome trace-event JSON (open it in https://ui.perfetto.dev or "
+            "chrome://tracing) and a contention summary is printed to stderr. Put the "
+            "script's own options after '--': threadkit trace -o out.json app.py -- --verbose"
+        ),
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_TRACE,
+        metavar="FILE",
+        help=f"where to write the trace (default: {DEFAULT_TRACE})",
+    )
+    parser.add_argument("script", help="the Python script to run")
+    parser.add_argument("args", nargs="*", metavar="ARG", help="the script's arguments")
+    parser.set_defaults(handler=_trace)
+
+
+def _trace(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import runpy
+    import traceback
+
+    from .diagnostics._trace import trace
+
+    script: str = args.script
+    if not os.path.isfile(script):
+        stderr.write(f"threadkit trace: error: no such script: {script!r}\n")
+        return 2
+    output: str = args.output
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        stderr.write(f"threadkit trace: error: no such directory for the output: {output!r}\n")
+        return 2
+    status = 0
+    saved_argv, saved_path = sys.argv, sys.path[:]
+    # As `python script.py` does: the script's arguments, and its directory first on the path.
+    sys.argv = [script, *args.args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        with trace(output, summary=True, file=stderr):
+            try:
+                runpy.run_path(script, run_name="__main__")
+            except SystemExit as exc:
+                code = exc.code
+                if code is None or isinstance(code, int):
+                    status = code or 0
+                else:  # sys.exit("message"): printed, status 1, as Python does
+                    stderr.write(f"{code}\n")
+                    status = 1
+            except Exception:
+                traceback.print_exc(file=stderr)
+                status = 1
+    finally:
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+    stderr.write(
+        f"threadkit trace: wrote {output} (open it in https://ui.perfetto.dev or "
+        "chrome://tracing)\n"
+    )
+    return status
+
+
+# --------------------------------------------------------------------------------------------
 # The command
 
 
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_tour,
+    _add_trace,
 )
 
 
