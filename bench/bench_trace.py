@@ -103,6 +103,7 @@ def _traced(workload: Workload, ops: int) -> tuple[float, int, float]:
     finally:
         t0 = time.perf_counter()
         tracer.stop()
+        tracer.to_json()  # (the timeline is made on first use)
         export = time.perf_counter() - t0
     return per_op, len(tracer.events), export
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -290,6 +292,18 @@ def test_events_are_tuples_and_hold_no_objects_after_the_trace() -> None:
     assert all(r[3] is None or isinstance(r[3], str) for r in events)  # afterwards: labels
     assert [r[2] for r in events if r[3] == f"Mutex@{id(mutex):#x}"] == ["acquired", "release"]
     assert {r[1] for r in events} == {threading.get_ident()}
+
+
+def test_the_objects_are_not_kept_alive_after_the_trace() -> None:
+    mutex = threadkit.Mutex()
+    with threadkit.trace(summary=False) as tracer:
+        with mutex:
+            pass
+    ref = weakref.ref(mutex)
+    del mutex
+    gc.collect()
+    assert ref() is None
+    assert tracer.events  # the labels are kept
 
 
 def test_each_thread_has_its_own_named_track_even_when_idents_are_reused() -> None:

@@ -164,7 +164,7 @@ class Tracer:
         self._ident = 0  # the thread that started the trace
         self._start = 0.0
         self._end = 0.0
-        self._timeline: _Timeline | None = None  # cached once stopped
+        self._timeline: _Timeline | None = None  # made once stopped, on first use
         self._listener = self._make_listener()
 
     def _make_listener(self) -> Callable[[str, object, object], None]:
@@ -210,6 +210,7 @@ class Tracer:
             _hooks.add_listener(self._listener)
         except BaseException:
             self._recording = False
+            self._state = "stopped"
             _instrument.uninstall()
             raise
         return self
@@ -234,11 +235,12 @@ class Tracer:
             if thread.ident is not None:
                 self._end_names[thread.ident] = thread.name  # (a renamed thread)
         self._seen.clear()
-        records = list(self._records)  # (a late event may still be appended: not kept)
-        self._end = max((r[0] for r in records), default=end)
-        self._end = max(self._end, end)
+        raw = self._records
+        records = list(raw)  # (a late event may still be appended: not kept)
+        raw.clear()  # the listener's list: the objects are no longer kept alive
+        self._end = max(max((r[0] for r in records), default=end), end)
         self._records = self._labelled(records)
-        self._timeline = self._build(self._records, self._end)
+        del records
         if self.path is not None:
             with open(self.path, "w", encoding="utf-8") as out:
                 json.dump(self.to_json(), out)
@@ -296,7 +298,9 @@ class Tracer:
         return out
 
     def _current(self) -> _Timeline:
-        if self._timeline is not None:
+        if self._state == "stopped":
+            if self._timeline is None:  # (made on first use, then kept)
+                self._timeline = self._build(self._records, self._end)
             return self._timeline
         # Still recording (or never started): a snapshot up to now.
         records = self._labelled(list(self._records))
@@ -329,7 +333,7 @@ class Tracer:
         if self._state == "new":
             duration = 0.0
         else:
-            duration = (self._end if self._timeline is not None else _p.monotonic()) - self._start
+            duration = (self._end if self._state == "stopped" else _p.monotonic()) - self._start
         lines = [
             f"threadkit trace: {max(duration, 0.0):.3f} s, {timeline.threads} thread(s), "
             f"{len(self._records)} events"
