@@ -1164,10 +1164,10 @@ def _abba(a: Any, b: Any) -> tuple[Callable[[], None], Callable[[], None]]:
     return transfer, audit
 
 
-def _overlapping(a: Any, b: Any, patience: float | None) -> list[object]:
+def _overlapping(a: Any, b: Any, patience: tuple[float, float] | None) -> list[object]:
     """Run transfer/audit so that they overlap: each holds its first lock before either asks
-    for its second (the rare interleaving, made certain). Each second acquire has a timeout
-    of ``patience`` (None: none); returns what each got (True/False) or raised."""
+    for its second (the rare interleaving, made certain). Their second acquires have the
+    timeouts ``patience`` (None: none); returns what each got (True/False) or raised."""
     holding = [threading.Event(), threading.Event()]
     outcomes: list[object] = [None, None]
 
@@ -1176,7 +1176,7 @@ def _overlapping(a: Any, b: Any, patience: float | None) -> list[object]:
             holding[i].set()
             holding[1 - i].wait(_GUARD)
             try:
-                got = second.acquire() if patience is None else second.acquire(timeout=patience)
+                got = second.acquire() if patience is None else second.acquire(timeout=patience[i])
             except threadkit.DeadlockError as exc:
                 outcomes[i] = exc
                 return
@@ -1198,12 +1198,12 @@ def _lock_order(out: Printer) -> None:
     transfer, audit = _abba(a, b)
     _outcome_in_thread(transfer, "transfer")
     _outcome_in_thread(audit, "audit")  # after transfer ended: no overlap, no deadlock
-    got = _overlapping(threading.Lock(), threading.Lock(), 0.2)
+    got = _overlapping(threading.Lock(), threading.Lock(), (0.2, _GUARD))
     out.stdlib(
         "transfer() takes lock A then B; audit() takes B then A. Run one after the other, both "
         "finish: no error, no warning. The day they overlap, each holds one lock and waits for "
-        f"the other: with acquire(timeout=0.2) one of them gives up ({got}) and lets the "
-        "other through; without a timeout, both hang forever, one run in a thousand"
+        f"the other: transfer's acquire(timeout=0.2) gives up ({got[0]}) and lets audit "
+        f"through ({got[1]}); without timeouts, both hang forever, one run in a thousand"
     )
 
     if diagnostics.enabled():  # (THREADKIT_LOCK_ORDER is set: keep the user's detector)
