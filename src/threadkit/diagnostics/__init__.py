@@ -9,6 +9,10 @@
   Also switched on by the environment variable ``THREADKIT_LOCK_ORDER`` and by pytest's
   ``--threadkit-lock-order`` option.
 
+* ``trace(path)``: a timeline of waits, lock holds, queue traffic and pool tasks, written as
+  Chrome trace-event JSON for Perfetto, with a contention summary (also ``threadkit.trace``
+  and ``threadkit trace script.py``).
+
 All of it is off by default, and costs nothing while off.
 """
 
@@ -27,12 +31,14 @@ from ._detector import (
     mode,
 )
 from ._dump import disable_dump, dump, dump_enabled, enable_dump, install_dump_signal
+from ._trace import Tracer, trace
 
 __all__ = [
     "LockOrderEdge",
     "LockOrderError",
     "LockOrderInversion",
     "LockOrderWarning",
+    "Tracer",
     "clear",
     "disable",
     "disable_dump",
@@ -44,4 +50,5 @@ __all__ = [
     "inversions",
     "install_dump_signal",
     "mode",
+    "trace",
 ]
