@@ -240,7 +240,3 @@ class _Module(_types.ModuleType):
 
 
 _sys.modules[__name__].__class__ = _Module
-
-# Last, once every name above exists: THREADKIT_LOCK_ORDER=warn|raise|collect turns the
-# lock-order detector on (it swaps threadkit.Lock/RLock, which must be defined by now).
-diagnostics._detector.enable_from_environment()

@@ -15,4 +15,15 @@ class WouldBlock(Exception):  # noqa: N818 - the established name (trio, anyio)
 
 
 class DeadlockError(RuntimeError):
-    """Raised instead of hanging when a call can only deadlock (re-acquiring a held Mutex)."""
+    """Raised instead of hanging when a call can only deadlock (re-acquiring a held Mutex).
+
+    Attributes:
+        cycle: for a cycle of waits found by ``threadkit.diagnostics`` (runtime deadlock
+            detection), each ``(thread name, what it waits for)`` in order; else ``()``.
+    """
+
+    cycle: tuple[tuple[str, str], ...]
+
+    def __init__(self, *args: object, cycle: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(*args)
+        self.cycle = cycle

@@ -17,12 +17,15 @@ The wait queue emits those five by itself. The rest come from the instrumented m
 ``threadkit.diagnostics`` swaps in (``diagnostics._instrument``) while the lock-order
 detector or the tracer is on; with neither on, nothing emits them:
 
-* ``acquire`` (detail: True): a lock (``obj``: a traced ``threading.Lock``/``RLock``, a
-  ``Mutex``, an ``RWLock``) was not free and the thread is about to wait for it; a listener
-  may raise to refuse (the lock-order detector in "raise" mode).
-* ``acquired`` (detail: True for a blocking acquire, False for a try): the thread holds it
-  now (a re-entrant re-acquire of an RLock emits nothing); a listener that raises makes the
-  acquire release it again and fail.
+* ``acquire`` (detail: True, or "restore" for a ``Condition``'s re-acquire after its wait,
+  which must not be refused): a lock (``obj``: a traced ``threading.Lock``/``RLock``, a
+  ``Mutex``, an ``RWLock``) was not free (an RWLock: is about to be taken by a call that may
+  wait) and the thread is about to wait for it; a listener may raise to refuse (the
+  lock-order detector in "raise" mode).
+* ``acquired`` (detail: True or "restore" for an acquire that could have waited, False for
+  a try: ``blocking=False`` or ``timeout=0``): the thread holds it now (a re-entrant
+  re-acquire of an RLock emits nothing); a listener that raises makes the acquire release
+  it again and fail.
 * ``release`` (detail: the ident of the thread that held it): released (the last level of
   an RLock), emitted by the releasing thread after the release.
 * ``put`` / ``get`` (detail: None): an item went into / came out of a queue or channel.

@@ -18,6 +18,8 @@ All of it is off by default, and costs nothing while off.
 
 from __future__ import annotations
 
+from .._core import fixup_module_metadata as _fixup
+from . import _detector
 from ._detector import (
     LockOrderEdge,
     LockOrderError,
@@ -52,3 +54,9 @@ __all__ = [
     "mode",
     "trace",
 ]
+
+_fixup(__name__, globals())
+
+# THREADKIT_LOCK_ORDER=warn|raise|collect turns the lock-order detector on as threadkit is
+# imported (the threadkit.Lock/RLock it defines after this are then the traced ones).
+_detector.enable_from_environment()

@@ -26,6 +26,7 @@ Both listen to ``_core._hooks`` events, emitted by the implementations that
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -61,6 +62,9 @@ _MODES = ("warn", "raise", "collect")
 
 #: How many frames (innermost last) an edge's acquisition stack keeps.
 STACK_LIMIT = 30
+
+# The frames of a test runner, left out of a report's stacks (they are the same every time).
+_RUNNER_FRAME = re.compile(r"[\\/](_pytest|pluggy|unittest)[\\/]")
 
 #: The environment variable read at import: ``warn``, ``raise`` or ``collect`` (or ``1``).
 ENV_VAR = "THREADKIT_LOCK_ORDER"
@@ -103,9 +107,12 @@ class LockOrderEdge:
     def format(self) -> str:
         """The edge and its stack, as text."""
         lines = [f"  {self.second} taken while holding {self.first}, in thread {self.thread!r}:"]
-        lines.extend(
-            "    " + part.rstrip("\n").replace("\n", "\n    ") for part in self.stack.format()
-        )
+        frames = list(self.stack)
+        runner = [i for i, f in enumerate(frames) if _RUNNER_FRAME.search(f.filename)]
+        if runner:  # a test: from the test function on (pytest's and pluggy's frames cut)
+            frames = frames[runner[-1] + 1 :]
+        stack = traceback.StackSummary.from_list(frames)
+        lines.extend("    " + part.rstrip("\n").replace("\n", "\n    ") for part in stack.format())
         return "\n".join(lines)
 
 
@@ -208,6 +215,8 @@ def _purge(key: int) -> None:
     _succ.pop(key, None)
     for targets in _succ.values():
         targets.pop(key, None)
+    for cycle in [c for c in _seen_cycles if key in c]:  # a new lock may reuse the id
+        del _seen_cycles[cycle]
 
 
 def _path(start: int, goal: int) -> list[tuple[int, LockOrderEdge]] | None:
@@ -273,14 +282,22 @@ def _thread_name(ident: int) -> str:
     return thread.name if thread is not None else f"thread {ident}"
 
 
-def _check(held: list[object], obj: object) -> None:
-    """Record the orders held -> obj; report an inversion they close (the slow path)."""
+def _check(held: list[object], obj: object, refusable: bool) -> None:
+    """Record the orders held -> obj; report an inversion they close (the slow path).
+
+    In "raise" mode a ``refusable`` acquire that would close a cycle raises instead, and
+    none of its orders is recorded (the acquire does not happen, so every later attempt is
+    refused too). A re-acquire that cannot be refused (a Condition's, after its wait) only
+    reports.
+    """
     new: list[LockOrderInversion] = []
+    refused: LockOrderInversion | None = None
     with _lock:
         while _dead:
             _purge(_dead.popleft())
         target = id(obj)
         stack: traceback.StackSummary | None = None
+        edges: list[tuple[int, LockOrderEdge]] = []
         for first in held:
             source = id(first)
             if source == target:
@@ -296,27 +313,23 @@ def _check(held: list[object], obj: object) -> None:
                 _nodes[source][1], _nodes[target][1], _thread_name(_p.get_ident()), stack
             )
             back = _path(target, source)
-            if back is None:
+            if back is not None:
+                cycle = frozenset([target, *(node for node, _ in back)])
+                known = _seen_cycles.get(cycle)
+                inversion = _new_inversion(cycle, edge, back) if known is None else known
+                if known is None:
+                    new.append(inversion)
+                if _mode == "raise" and refusable:
+                    refused = inversion
+                    break
+            edges.append((source, edge))
+        if refused is None:  # all or nothing
+            for source, edge in edges:
                 _succ.setdefault(source, {})[target] = edge
-                continue
-            cycle = frozenset([target, *(node for node, _ in back)])
-            known = _seen_cycles.get(cycle)
-            if _mode == "raise":
-                # Refused: the order does not happen, so it stays out of the graph and the
-                # next attempt is refused too (reported once, raised every time).
-                refused = known
-                if refused is None:
-                    refused = _new_inversion(cycle, edge, back)
-                break
-            _succ.setdefault(source, {})[target] = edge
-            if known is None:
-                new.append(_new_inversion(cycle, edge, back))
-        else:
-            refused = None
     if refused is not None:
         raise LockOrderError(refused)
     for inversion in new:
-        if _mode == "warn":
+        if _mode in ("warn", "raise"):  # (raise: a re-acquire it could not refuse)
             warnings.warn(LockOrderWarning(inversion.report()), stacklevel=_user_depth() + 1)
 
 
@@ -332,29 +345,35 @@ def _new_inversion(
 
 
 def _order_listener(event: str, obj: object, detail: object) -> None:
-    if event == "acquired":
-        held = _held()
-        if detail and held:
-            target = id(obj)
-            for first in held:
-                source = id(first)
-                if source != target:
-                    targets = _succ.get(source)
-                    if targets is None or target not in targets or _dead:
-                        _check(held, obj)
-                        break
-        held.append(obj)
-    elif event == "release":
-        owners = _held_by.get(detail) if isinstance(detail, int) else None  # the holder's
-        held = _held() if owners is None else owners
-        for i in range(len(held) - 1, -1, -1):
-            if held[i] is obj:
-                del held[i]
-                break
-    elif event == "acquire":  # about to wait: the order counts even if the wait never ends
-        held = _held()
-        if held:
-            _check(held, obj)  # (in "raise" mode: refused before waiting)
+    if getattr(_tls, "busy", False):
+        return  # an event from inside the detector (a finalizer, a signal handler): ignored
+    _tls.busy = True
+    try:
+        if event == "acquired":
+            held = _held()
+            if detail and held:  # detail: True, or "restore" (a Condition's re-acquire)
+                target = id(obj)
+                for first in held:
+                    source = id(first)
+                    if source != target:
+                        targets = _succ.get(source)
+                        if targets is None or target not in targets or _dead:
+                            _check(held, obj, detail is True)
+                            break
+            held.append(obj)
+        elif event == "release":
+            owners = _held_by.get(detail) if isinstance(detail, int) else None  # the holder's
+            held = _held() if owners is None else owners
+            for i in range(len(held) - 1, -1, -1):
+                if held[i] is obj:
+                    del held[i]
+                    break
+        elif event == "acquire":  # about to wait: the order counts even if the wait never ends
+            held = _held()
+            if held:
+                _check(held, obj, detail is True)  # (in "raise" mode: refused before waiting)
+    finally:
+        _tls.busy = False
 
 
 # ----------------------------------------------------------------------------------------
@@ -431,20 +450,24 @@ def _deadlock_message(cycle: list[tuple[int, object, int]]) -> str:
 
 
 def _wait_listener(event: str, obj: object, detail: object) -> None:
+    if getattr(_tls, "busy", False):
+        return  # a wait inside the detector (a finalizer taking a lock): not watched
+    me = _p.get_ident()
     if event == "park":
-        me = _p.get_ident()
-        with _wait_lock:
-            stack = _waits.setdefault(me, [])
-            stack.append((obj, detail is not None))
-            cycle = None if detail is not None else _find_cycle(me)
+        _tls.busy = True
+        try:
+            with _wait_lock:
+                stack = _waits.setdefault(me, [])
+                stack.append((obj, detail is not None))
+                cycle = None if detail is not None else _find_cycle(me)
+        finally:
+            _tls.busy = False
         if cycle is not None:
-            error = DeadlockError(_deadlock_message(cycle))
-            error.cycle = tuple(  # type: ignore[attr-defined]
-                (_thread_name(waiter), _describe(o)) for waiter, o, _ in cycle
-            )
-            raise error  # the "abandon" that follows takes the wait out
-    elif event in ("wake", "timeout", "abandon"):
-        me = _p.get_ident()
+            raise DeadlockError(
+                _deadlock_message(cycle),
+                cycle=tuple((_thread_name(waiter), _describe(o)) for waiter, o, _ in cycle),
+            )  # the "abandon" that follows takes the wait out
+    else:  # "wake", "timeout", "abandon"
         with _wait_lock:
             waits = _waits.get(me)
             if waits:
@@ -454,6 +477,27 @@ def _wait_listener(event: str, obj: object, detail: object) -> None:
                         break
                 if not waits:
                     del _waits[me]
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: fresh locks, the others' state dropped.
+
+    A lock of the detector held by another thread at the fork would stay held forever in
+    the child (that thread does not exist there); so would its waits and held locks.
+    """
+    global _lock, _wait_lock
+    _lock = _p.allocate_lock()
+    _wait_lock = _p.allocate_lock()
+    me = _p.get_ident()
+    for ident in [i for i in _held_by if i != me]:
+        del _held_by[ident]
+    for ident in [i for i in _waits if i != me]:
+        del _waits[ident]
+    _tls.busy = False
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # ----------------------------------------------------------------------------------------
@@ -474,7 +518,8 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
     In every mode ``inversions()`` returns what was found. With ``deadlocks`` (the default), a
     thread whose untimed wait would close a cycle of waits gets ``DeadlockError`` instead of
     hanging. Calling ``enable()`` again changes the mode. Costs a few microseconds per lock
-    operation while on; nothing once ``disable()``d.
+    operation while on. ``disable()`` puts the originals back; locks made while it was on
+    stay traced locks (a little slower than C locks, and silent while it is off).
 
     Raises:
         ValueError: an unknown ``mode``.
@@ -515,6 +560,11 @@ def disable() -> None:
     _instrument.uninstall()
     with _wait_lock:
         _waits.clear()
+    with _lock:
+        # A lock taken while on and released after this would stay listed as held, and
+        # make false orders once the detector is on again.
+        for held in list(_held_by.values()):
+            held.clear()
 
 
 def enabled() -> bool:
@@ -550,8 +600,11 @@ def enable_from_environment() -> None:
         return
     if value in ("1", "on", "true", "yes"):
         value = "warn"
-    if value not in _MODES:
-        raise ValueError(
-            f"{ENV_VAR}={value!r}: expected 'warn', 'raise', 'collect' (or '1'), or unset"
+    if value not in _MODES:  # a typo must not stop the program: said, and left off
+        warnings.warn(
+            f"{ENV_VAR}={value!r} ignored: expected 'warn', 'raise', 'collect' (or '1'), or unset",
+            RuntimeWarning,
+            stacklevel=2,
         )
+        return
     enable(value)  # type: ignore[arg-type]

@@ -27,7 +27,6 @@ from .._core import _hooks
 from .._core import _primitives as _p
 from .._core._deadlines import lock_deadline
 from .._futures import Future
-from .._threads import Thread as _TkThread
 
 __all__ = ["TracedLock", "TracedRLock", "holders", "install", "installed", "uninstall"]
 
@@ -65,24 +64,14 @@ class TracedLock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; see ``threading.Lock.acquire``."""
-        lock = self._lock
         if not _hooks.enabled:
-            if lock.acquire(blocking, timeout):
+            if self._lock.acquire(blocking, timeout):
                 self._owner = _p.get_ident()
                 return True
             return False
-        if blocking and timeout != -1 and not 0 <= timeout <= _p.TIMEOUT_MAX:
-            return lock.acquire(blocking, timeout)  # the C lock's own error, not acquired
-        if not blocking:
-            got = lock.acquire(False, timeout)  # (the C lock rejects a timeout here)
-        else:
-            got = lock.acquire(False)
-            if not got:
-                got = _wait(self, lock, timeout)
-        if got:
-            self._owner = _p.get_ident()
-            _acquired(self, blocking)
-        return got
+        return _take(self, blocking, timeout, True)
+
+    acquire_lock = acquire  # (the C lock's old aliases)
 
     def release(self) -> None:
         """Release the lock (any thread may); ``RuntimeError`` if it is not locked."""
@@ -96,18 +85,39 @@ class TracedLock:
         if _hooks.enabled:
             _emit("release", self, owner)
 
+    release_lock = release
+
     def locked(self) -> bool:
         """Return True if the lock is held."""
         return self._lock.locked()
 
+    locked_lock = locked
     __enter__ = acquire
 
     def __exit__(self, *args: object) -> None:
         self.release()
 
+    # The protocol threading.Condition uses on its lock, so that the re-acquire after a
+    # wait is marked as one (it cannot be refused: the caller's `with` expects the lock).
+    def _is_owned(self) -> bool:
+        return self._lock.locked()  # (what Condition assumes of a plain Lock)
+
+    def _release_save(self) -> None:
+        self.release()
+
+    def _acquire_restore(self, state: object) -> None:
+        if not _hooks.enabled:
+            self._lock.acquire()
+            self._owner = _p.get_ident()
+        else:
+            _take(self, True, -1, "restore")
+
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()  # type: ignore[attr-defined]
         self._owner = None
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
     def __repr__(self) -> str:
         state = "locked" if self._lock.locked() else "unlocked"
@@ -133,27 +143,18 @@ class TracedRLock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock, or one more level of it; see ``threading.RLock.acquire``."""
-        lock = self._lock
-        me = _p.get_ident()
-        if self._owner == me:
-            got = lock.acquire(blocking, timeout)  # re-entrant: at once
+        if self._owner == _p.get_ident():
+            got = self._lock.acquire(blocking, timeout)  # re-entrant: at once
             if got:
                 self._count += 1
             return got
         if not _hooks.enabled:
-            got = lock.acquire(blocking, timeout)
-        elif blocking and timeout != -1 and not 0 <= timeout <= _p.TIMEOUT_MAX:
-            return lock.acquire(blocking, timeout)  # the C lock's own error
-        elif not blocking:
-            got = lock.acquire(False, timeout)
-        else:
-            got = lock.acquire(False) or _wait(self, lock, timeout)
-        if got:
-            self._owner = me
-            self._count = 1
-            if _hooks.enabled:
-                _acquired(self, blocking)
-        return got
+            if self._lock.acquire(blocking, timeout):
+                self._owner = _p.get_ident()
+                self._count = 1
+                return True
+            return False
+        return _take(self, blocking, timeout, True)
 
     def release(self) -> None:
         """Release one level; ``RuntimeError`` if the calling thread does not hold it."""
@@ -197,7 +198,10 @@ class TracedRLock:
         return self._release_all()
 
     def _acquire_restore(self, count: int) -> None:
-        self.acquire()
+        if not _hooks.enabled:
+            self.acquire()
+        else:
+            _take(self, True, -1, "restore")  # marked: it cannot be refused
         for _ in range(count - 1):
             self.acquire()
 
@@ -205,6 +209,9 @@ class TracedRLock:
         self._lock._at_fork_reinit()  # type: ignore[attr-defined]
         self._owner = None
         self._count = 0
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
     def __repr__(self) -> str:
         state = "locked" if self._owner is not None else "unlocked"
@@ -214,9 +221,34 @@ class TracedRLock:
         )
 
 
-def _wait(lock_obj: object, lock: Any, timeout: float) -> bool:
+def _take(
+    lock_obj: TracedLock | TracedRLock, blocking: bool, timeout: float, how: bool | str
+) -> bool:
+    """A traced lock's acquire while hooks are on (the first level of an RLock).
+
+    ``how``: True for an acquire, "restore" for a Condition's re-acquire after its wait
+    (listeners must not refuse it). A call that cannot wait (``blocking=False`` or
+    ``timeout=0``) is a try: ``acquired`` says False, and no order is recorded.
+    """
+    lock = lock_obj._lock
+    if blocking and timeout != -1 and not 0 <= timeout <= _p.TIMEOUT_MAX:
+        return bool(lock.acquire(blocking, timeout))  # the C lock's own error, not acquired
+    waits = blocking and timeout != 0
+    if not waits:
+        got = bool(lock.acquire(blocking, timeout))  # (the C lock rejects a timeout here)
+    else:
+        got = lock.acquire(False) or _wait(lock_obj, lock, timeout, how)
+    if got:
+        lock_obj._owner = _p.get_ident()
+        if isinstance(lock_obj, TracedRLock):
+            lock_obj._count = 1
+        _acquired(lock_obj, how if waits else False)
+    return got
+
+
+def _wait(lock_obj: object, lock: Any, timeout: float, how: bool | str) -> bool:
     """Block in a traced lock's acquire, with the events around it (hooks are on)."""
-    _emit("acquire", lock_obj, True)
+    _emit("acquire", lock_obj, how)
     deadline = None if timeout == -1 else _p.monotonic() + timeout
     try:
         _emit("park", lock_obj, deadline)
@@ -228,7 +260,9 @@ def _wait(lock_obj: object, lock: Any, timeout: float) -> bool:
     return got
 
 
-def _acquired(lock_obj: Any, blocking: bool, release: Callable[[], object] | None = None) -> None:
+def _acquired(
+    lock_obj: Any, blocking: bool | str, release: Callable[[], object] | None = None
+) -> None:
     """Emit ``acquired``; a listener that refuses it makes the acquire give the lock back
     (with ``release``, by default ``lock_obj.release``)."""
     try:
@@ -262,8 +296,12 @@ def holders(obj: object) -> list[int]:
         threads = [obj] if obj.is_alive() else []
     elif isinstance(obj, Future):
         scope = obj._tk_scope
-        running = scope is not None and obj._state == "RUNNING"
-        return [state.ident for state in list(scope._threads)] if running else []  # type: ignore[union-attr]
+        if scope is None or obj._state != "RUNNING":
+            return []
+        # The worker running it entered the task's scope first; threads that inherited the
+        # scope (tasks it submitted) come after it and do not run this future.
+        states = scope._threads[:1]
+        return [states[0].ident] if states else []
     else:
         return []
     return [t.ident for t in threads if t is not None and t.ident is not None]
@@ -289,7 +327,7 @@ def _traced_mutex_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
                 _emit("acquire", self, True)
             got = orig(self, True, timeout)
         if got:
-            _acquired(self, blocking)
+            _acquired(self, blocking and timeout != 0)
         return got
 
     return acquire
@@ -310,11 +348,11 @@ def _traced_rw_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
     def acquire(self: _rwlock.RWLock, blocking: bool = True, timeout: float | None = None) -> bool:
         if not _hooks.enabled:
             return orig(self, blocking, timeout)
-        if blocking:
+        if blocking and timeout != 0:
             _emit("acquire", self, True)
         got = orig(self, blocking, timeout)
         if got:
-            _acquired(self, blocking, getattr(self, release_name))
+            _acquired(self, blocking and timeout != 0, getattr(self, release_name))
         return got
 
     return acquire
@@ -436,6 +474,7 @@ _METHODS: list[tuple[Any, str, Callable[[Any], Any]]] = [
     (_rwlock._Guard, "__exit__", _traced_guard_exit),
     (_queue.Queue, "put", lambda f: _traced_item("put", f)),
     (_queue.Queue, "get", lambda f: _traced_item("get", f)),
+    (_queue.Queue, "get_many", lambda f: _traced_item("get", f)),
     (_queue.SimpleQueue, "put", lambda f: _traced_item("put", f)),
     (_queue.SimpleQueue, "get", lambda f: _traced_item("get", f)),
     (_channel.Sender, "send", lambda f: _traced_item("put", f)),
@@ -445,7 +484,6 @@ _METHODS: list[tuple[Any, str, Callable[[Any], Any]]] = [
     (_pool._WorkItem, "__init__", _traced_item_init),
     (_pool._WorkItem, "run", _traced_run),
     (_p.StdThread, "join", _traced_wait(_joinable)),
-    (_TkThread, "join", _traced_wait(_joinable)),
     (Future, "_wait", _traced_wait(_undone)),
 ]
 
@@ -455,16 +493,18 @@ _users = 0
 _saved: list[tuple[Any, str, Any]] = []  # (owner, name, original) to put back
 
 
-def _factories() -> list[tuple[Any, str, Any]]:
-    import threadkit
+def _factories() -> list[tuple[Any, str, Any, Any]]:
+    """(owner, name, traced replacement, original) for each lock factory swapped."""
+    import threadkit  # (while threadkit itself imports, partly made: it re-exports _p's)
 
+    c_lock, c_rlock = _p.Lock, _p.RLock  # threadkit.Lock/RLock are these very objects
     return [
-        (_p.threading_module, "Lock", TracedLock),
-        (_p.threading_module, "RLock", TracedRLock),
-        (_p, "Lock", TracedLock),
-        (_p, "RLock", TracedRLock),
-        (threadkit, "Lock", TracedLock),
-        (threadkit, "RLock", TracedRLock),
+        (_p.threading_module, "Lock", TracedLock, _p.threading_module.Lock),
+        (_p.threading_module, "RLock", TracedRLock, _p.threading_module.RLock),
+        (_p, "Lock", TracedLock, c_lock),
+        (_p, "RLock", TracedRLock, c_rlock),
+        (threadkit, "Lock", TracedLock, c_lock),
+        (threadkit, "RLock", TracedRLock, c_rlock),
     ]
 
 
@@ -479,8 +519,8 @@ def install() -> None:
             original = owner.__dict__[name]
             _saved.append((owner, name, original))
             setattr(owner, name, make(original))
-        for owner, name, replacement in _factories():
-            _saved.append((owner, name, getattr(owner, name)))
+        for owner, name, replacement, original in _factories():
+            _saved.append((owner, name, original))
             setattr(owner, name, replacement)
 
 
