@@ -290,7 +290,26 @@ def _check(held: list[object], obj: object, refusable: bool) -> None:
     refused too). A re-acquire that cannot be refused (a Condition's, after its wait) only
     reports.
     """
+    if getattr(_tls, "busy", False):
+        return  # called from inside _check (a finalizer, a signal handler): left out
     new: list[LockOrderInversion] = []
+    _tls.busy = True
+    try:
+        refused = _check_locked(held, obj, refusable, new)
+    finally:
+        _tls.busy = False
+    if refused is not None:
+        raise LockOrderError(refused)
+    for inversion in new:
+        if _mode in ("warn", "raise"):  # (raise: a re-acquire it could not refuse)
+            warnings.warn(LockOrderWarning(inversion.report()), stacklevel=_user_depth() + 1)
+
+
+def _check_locked(
+    held: list[object], obj: object, refusable: bool, new: list[LockOrderInversion]
+) -> LockOrderInversion | None:
+    """_check's work, under ``_lock``: the inversion that refuses the acquire, or None once
+    the orders are recorded (the inversions found first appended to ``new``)."""
     refused: LockOrderInversion | None = None
     with _lock:
         while _dead:
@@ -323,14 +342,10 @@ def _check(held: list[object], obj: object, refusable: bool) -> None:
                     refused = inversion
                     break
             edges.append((source, edge))
-        if refused is None:  # all or nothing
-            for source, edge in edges:
+        if refused is None:
+            for source, edge in edges:  # all or nothing
                 _succ.setdefault(source, {})[target] = edge
-    if refused is not None:
-        raise LockOrderError(refused)
-    for inversion in new:
-        if _mode in ("warn", "raise"):  # (raise: a re-acquire it could not refuse)
-            warnings.warn(LockOrderWarning(inversion.report()), stacklevel=_user_depth() + 1)
+    return refused
 
 
 def _new_inversion(
@@ -345,35 +360,30 @@ def _new_inversion(
 
 
 def _order_listener(event: str, obj: object, detail: object) -> None:
-    if getattr(_tls, "busy", False):
-        return  # an event from inside the detector (a finalizer, a signal handler): ignored
-    _tls.busy = True
-    try:
-        if event == "acquired":
-            held = _held()
-            if detail and held:  # detail: True, or "restore" (a Condition's re-acquire)
-                target = id(obj)
-                for first in held:
-                    source = id(first)
-                    if source != target:
-                        targets = _succ.get(source)
-                        if targets is None or target not in targets or _dead:
-                            _check(held, obj, detail is True)
-                            break
-            held.append(obj)
-        elif event == "release":
-            owners = _held_by.get(detail) if isinstance(detail, int) else None  # the holder's
-            held = _held() if owners is None else owners
-            for i in range(len(held) - 1, -1, -1):
-                if held[i] is obj:
-                    del held[i]
-                    break
-        elif event == "acquire":  # about to wait: the order counts even if the wait never ends
-            held = _held()
-            if held:
-                _check(held, obj, detail is True)  # (in "raise" mode: refused before waiting)
-    finally:
-        _tls.busy = False
+    # The fast paths (orders already known, a release) take no lock: only _check does.
+    if event == "acquired":
+        held = _held()
+        if detail and held:  # detail: True, or "restore" (a Condition's re-acquire)
+            target = id(obj)
+            for first in held:
+                source = id(first)
+                if source != target:
+                    targets = _succ.get(source)
+                    if targets is None or target not in targets or _dead:
+                        _check(held, obj, detail is True)
+                        break
+        held.append(obj)
+    elif event == "release":
+        owners = _held_by.get(detail) if isinstance(detail, int) else None  # the holder's
+        held = _held() if owners is None else owners
+        for i in range(len(held) - 1, -1, -1):
+            if held[i] is obj:
+                del held[i]
+                break
+    elif event == "acquire":  # about to wait: the order counts even if the wait never ends
+        held = _held()
+        if held:
+            _check(held, obj, detail is True)  # (in "raise" mode: refused before waiting)
 
 
 # ----------------------------------------------------------------------------------------
