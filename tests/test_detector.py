@@ -864,3 +864,115 @@ def test_traced_locks_cannot_be_pickled_or_copied(detector: Callable[..., None])
     for lock in (threading.Lock(), threading.RLock()):
         with pytest.raises(TypeError, match="cannot pickle"):
             copy.copy(lock)
+
+
+def test_a_mutex_condition_reacquire_is_never_refused(detector: Callable[..., None]) -> None:
+    detector("raise")
+    m = Mutex()
+    cond = threadkit.Condition(m)
+    inner = threading.Lock()
+    with cond:
+        with inner, pytest.warns(LockOrderWarning):  # m -> inner, then m again holding inner
+            cond.wait(0.01)
+        assert m.owner is threading.current_thread()
+    assert not m.locked()
+
+
+def test_a_warning_made_an_error_keeps_the_condition_lock(detector: Callable[..., None]) -> None:
+    detector("warn")
+    cond = threading.Condition()
+    inner = threading.Lock()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LockOrderWarning)
+        with pytest.raises(LockOrderWarning), cond:  # the with exit still has the lock
+            with inner:  # cond -> inner
+                cond.wait(0.01)  # cond again, holding inner: the warning is raised
+    assert not cond._is_owned()  # type: ignore[attr-defined]
+
+
+def test_a_deadlock_at_the_condition_reacquire_surfaces_as_itself(
+    detector: Callable[..., None], thread_errors: list[BaseException]
+) -> None:
+    waiting = threading.Event()  # (made before the detector is on: not traced)
+    detector("collect")
+    cond = threading.Condition()
+    outcome: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            with cond:
+                waiting.set()
+                cond.wait()  # woken while the main thread holds cond and joins this thread
+        except DeadlockError as exc:
+            outcome.append(exc)
+
+    def notify_once_joining(event: str, obj: object, detail: object) -> None:
+        if event == "park" and obj is t and not outcome:
+            cond.notify()  # (the main thread holds cond, and its join is registered)
+
+    t = threading.Thread(target=waiter, name="waiter")
+    t.start()
+    assert waiting.wait(10)
+    _hooks.add_listener(notify_once_joining)
+    try:
+        with cond:
+            t.join()  # the waiter needs cond back to end: a cycle, which it closes
+    finally:
+        _hooks.remove_listener(notify_once_joining)
+    assert thread_errors == []
+    (error,) = outcome  # a DeadlockError, not "cannot release un-acquired lock"
+    assert "'waiter' waits for RLock at" in str(error)
+    assert "waits for the end of thread 'waiter'" in str(error)
+
+
+def test_a_contended_mutex_try_with_timeout_zero(detector: Callable[..., None]) -> None:
+    detector("raise")
+    a, m = threading.Lock(), Mutex()
+    with m, a:  # m -> a
+        pass
+    holding = threading.Event()
+    done = threading.Event()
+
+    def hold() -> None:
+        with m:
+            holding.set()
+            done.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert holding.wait(10)
+        with a:
+            assert not m.acquire(timeout=0)  # a try of a held mutex: no a -> m, no refusal
+    finally:
+        done.set()
+        t.join(10)
+    assert diagnostics.inversions() == []
+
+
+PYTEST_FAILING_CASE = textwrap.dedent(
+    """
+    import threading
+
+    def test_fails_and_inverts():
+        a, b = threading.Lock(), threading.Lock()
+        with a, b:
+            pass
+        with b, a:
+            pass
+        assert False, "the test's own failure"
+    """
+)
+
+
+def test_pytest_option_reports_inversions_of_a_failing_test(tmp_path: Path) -> None:
+    (tmp_path / "test_case.py").write_text(PYTEST_FAILING_CASE)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA"]
+    cmd += ["-p", "threadkit.diagnostics.pytest_plugin", "--threadkit-lock-order"]
+    out = subprocess.run(  # noqa: PLW1510 - the return code is checked
+        [*cmd, "test_case.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 1, out.stdout
+    assert "the test's own failure" in out.stdout
+    assert "threadkit lock order" in out.stdout
+    assert "lock order inversion (a potential deadlock)" in out.stdout

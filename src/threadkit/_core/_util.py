@@ -14,8 +14,8 @@ def fixup_module_metadata(module_name: str, namespace: dict[str, object]) -> Non
     touched, and only their ``__module__``.
     """
     for name, obj in namespace.items():
-        if name.startswith("_"):
-            continue
+        if name.startswith("_") or getattr(obj, "__name__", name) != name:
+            continue  # private, or another name for it (threadkit.Lock when it is TracedLock)
         mod = getattr(obj, "__module__", None)
         if isinstance(mod, str) and mod.startswith("threadkit.") and isinstance(obj, type):
             obj.__module__ = module_name

@@ -26,16 +26,16 @@ Both listen to ``_core._hooks`` events, emitted by the implementations that
 from __future__ import annotations
 
 import os
-import re
 import sys
 import traceback
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 from .._core import _hooks
 from .._core import _primitives as _p
@@ -63,8 +63,20 @@ _MODES = ("warn", "raise", "collect")
 #: How many frames (innermost last) an edge's acquisition stack keeps.
 STACK_LIMIT = 30
 
-# The frames of a test runner, left out of a report's stacks (they are the same every time).
-_RUNNER_FRAME = re.compile(r"[\\/](_pytest|pluggy|unittest)[\\/]")
+# The test runners whose frames are left out of a report's stacks (the same every time).
+_RUNNERS = ("_pytest", "pluggy", "unittest")
+
+
+def _runner_dirs() -> tuple[str, ...]:
+    """Where the loaded test runners' packages are installed (their directories)."""
+    dirs = []
+    for name in _RUNNERS:
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            dirs.append(os.path.dirname(path) + os.sep)
+    return tuple(dirs)
+
 
 #: The environment variable read at import: ``warn``, ``raise`` or ``collect`` (or ``1``).
 ENV_VAR = "THREADKIT_LOCK_ORDER"
@@ -108,7 +120,8 @@ class LockOrderEdge:
         """The edge and its stack, as text."""
         lines = [f"  {self.second} taken while holding {self.first}, in thread {self.thread!r}:"]
         frames = list(self.stack)
-        runner = [i for i, f in enumerate(frames) if _RUNNER_FRAME.search(f.filename)]
+        dirs = _runner_dirs()
+        runner = [i for i, f in enumerate(frames) if dirs and f.filename.startswith(dirs)]
         if runner:  # a test: from the test function on (pytest's and pluggy's frames cut)
             frames = frames[runner[-1] + 1 :]
         stack = traceback.StackSummary.from_list(frames)
@@ -293,11 +306,8 @@ def _check(held: list[object], obj: object, refusable: bool) -> None:
     if getattr(_tls, "busy", False):
         return  # called from inside _check (a finalizer, a signal handler): left out
     new: list[LockOrderInversion] = []
-    _tls.busy = True
-    try:
+    with _guarded(_lock):
         refused = _check_locked(held, obj, refusable, new)
-    finally:
-        _tls.busy = False
     if refused is not None:
         raise LockOrderError(refused)
     for inversion in new:
@@ -308,43 +318,43 @@ def _check(held: list[object], obj: object, refusable: bool) -> None:
 def _check_locked(
     held: list[object], obj: object, refusable: bool, new: list[LockOrderInversion]
 ) -> LockOrderInversion | None:
-    """_check's work, under ``_lock``: the inversion that refuses the acquire, or None once
+    """_check's work (``_lock`` held): the inversion that refuses the acquire, or None once
     the orders are recorded (the inversions found first appended to ``new``)."""
     refused: LockOrderInversion | None = None
-    with _lock:
-        while _dead:
-            _purge(_dead.popleft())
-        target = id(obj)
-        stack: traceback.StackSummary | None = None
-        edges: list[tuple[int, LockOrderEdge]] = []
-        for first in held:
-            source = id(first)
-            if source == target:
-                continue
-            targets = _succ.get(source)
-            if targets is not None and target in targets:
-                continue
-            _node(first)
-            _node(obj)
-            if stack is None:
-                stack = _user_stack()
-            edge = LockOrderEdge(
-                _nodes[source][1], _nodes[target][1], _thread_name(_p.get_ident()), stack
-            )
-            back = _path(target, source)
-            if back is not None:
-                cycle = frozenset([target, *(node for node, _ in back)])
-                known = _seen_cycles.get(cycle)
-                inversion = _new_inversion(cycle, edge, back) if known is None else known
-                if known is None:
-                    new.append(inversion)
-                if _mode == "raise" and refusable:
-                    refused = inversion
-                    break
-            edges.append((source, edge))
-        if refused is None:
-            for source, edge in edges:  # all or nothing
-                _succ.setdefault(source, {})[target] = edge
+    while _dead:
+        _purge(_dead[0])  # purged before it leaves _dead: the fast path takes the slow
+        _dead.popleft()  # path while _dead is not empty
+    target = id(obj)
+    stack: traceback.StackSummary | None = None
+    edges: list[tuple[int, LockOrderEdge]] = []
+    for first in held:
+        source = id(first)
+        if source == target:
+            continue
+        targets = _succ.get(source)
+        if targets is not None and target in targets:
+            continue
+        _node(first)
+        _node(obj)
+        if stack is None:
+            stack = _user_stack()
+        edge = LockOrderEdge(
+            _nodes[source][1], _nodes[target][1], _thread_name(_p.get_ident()), stack
+        )
+        back = _path(target, source)
+        if back is not None:
+            cycle = frozenset([target, *(node for node, _ in back)])
+            known = _seen_cycles.get(cycle)
+            inversion = _new_inversion(cycle, edge, back) if known is None else known
+            if known is None:
+                new.append(inversion)
+            if _mode == "raise" and refusable:
+                refused = inversion
+                break
+        edges.append((source, edge))
+    if refused is None:
+        for source, edge in edges:  # all or nothing
+            _succ.setdefault(source, {})[target] = edge
     return refused
 
 
@@ -361,6 +371,8 @@ def _new_inversion(
 
 def _order_listener(event: str, obj: object, detail: object) -> None:
     # The fast paths (orders already known, a release) take no lock: only _check does.
+    if not _on:
+        return  # (an event already under way as disable() ran: it would list a stale hold)
     if event == "acquired":
         held = _held()
         if detail and held:  # detail: True, or "restore" (a Condition's re-acquire)
@@ -460,25 +472,16 @@ def _deadlock_message(cycle: list[tuple[int, object, int]]) -> str:
 
 
 def _wait_listener(event: str, obj: object, detail: object) -> None:
-    if getattr(_tls, "busy", False):
-        return  # a wait inside the detector (a finalizer taking a lock): not watched
+    if not _deadlocks or getattr(_tls, "busy", False):
+        return  # off, or a wait inside the detector (a finalizer, a signal handler)
     me = _p.get_ident()
-    if event == "park":
-        _tls.busy = True
-        try:
-            with _wait_lock:
-                stack = _waits.setdefault(me, [])
-                stack.append((obj, detail is not None))
-                cycle = None if detail is not None else _find_cycle(me)
-        finally:
-            _tls.busy = False
-        if cycle is not None:
-            raise DeadlockError(
-                _deadlock_message(cycle),
-                cycle=tuple((_thread_name(waiter), _describe(o)) for waiter, o, _ in cycle),
-            )  # the "abandon" that follows takes the wait out
-    else:  # "wake", "timeout", "abandon"
-        with _wait_lock:
+    cycle = None
+    with _guarded(_wait_lock):
+        if event == "park":
+            stack = _waits.setdefault(me, [])
+            stack.append((obj, detail is not None))
+            cycle = None if detail is not None else _find_cycle(me)
+        else:  # "wake", "timeout", "abandon"
             waits = _waits.get(me)
             if waits:
                 for i in range(len(waits) - 1, -1, -1):
@@ -487,6 +490,25 @@ def _wait_listener(event: str, obj: object, detail: object) -> None:
                         break
                 if not waits:
                     del _waits[me]
+    if cycle is not None:
+        raise DeadlockError(
+            _deadlock_message(cycle),
+            cycle=tuple((_thread_name(waiter), _describe(o)) for waiter, o, _ in cycle),
+        )  # the "abandon" that follows takes the wait out
+
+
+@contextmanager
+def _guarded(lock: Any) -> Iterator[None]:
+    """Hold one of the detector's locks with this thread marked busy: an event that arrives
+    meanwhile in this thread (a finalizer, a signal handler) is then left out instead of
+    waiting for the lock its own thread holds."""
+    was = getattr(_tls, "busy", False)
+    _tls.busy = True
+    try:
+        with lock:
+            yield
+    finally:
+        _tls.busy = was
 
 
 def _after_fork_in_child() -> None:
@@ -537,7 +559,7 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
     global _mode, _on, _deadlocks
     if mode not in _MODES:
         raise ValueError(f"unknown lock-order mode {mode!r}: expected 'warn', 'raise' or 'collect'")
-    with _lock:
+    with _guarded(_lock):
         _mode = mode
         start = not _on
         _on = True
@@ -551,14 +573,14 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
         _hooks.add_listener(_wait_listener, ("park", "wake", "timeout", "abandon"))
     if drop_waits:
         _hooks.remove_listener(_wait_listener)
-        with _wait_lock:
+        with _guarded(_wait_lock):
             _waits.clear()
 
 
 def disable() -> None:
     """Stop both detectors (idempotent); what ``inversions()`` returns is kept."""
     global _on, _deadlocks
-    with _lock:
+    with _guarded(_lock):
         if not _on:
             return
         _on = False
@@ -568,9 +590,9 @@ def disable() -> None:
     if waits:
         _hooks.remove_listener(_wait_listener)
     _instrument.uninstall()
-    with _wait_lock:
+    with _guarded(_wait_lock):
         _waits.clear()
-    with _lock:
+    with _guarded(_lock):
         # A lock taken while on and released after this would stay listed as held, and
         # make false orders once the detector is on again.
         for held in list(_held_by.values()):
@@ -589,13 +611,13 @@ def mode() -> Mode:
 
 def inversions() -> list[LockOrderInversion]:
     """Every lock-order inversion found so far, oldest first."""
-    with _lock:
+    with _guarded(_lock):
         return list(_found)
 
 
 def clear() -> None:
     """Forget the observed orders and the inversions found (not the locks held now)."""
-    with _lock:
+    with _guarded(_lock):
         _succ.clear()
         _nodes.clear()
         _dead.clear()

@@ -52,7 +52,7 @@ class TracedLock:
     listeners are installed (afterwards it is a plain lock with one more attribute store).
     """
 
-    __slots__ = ("__weakref__", "_lock", "_owner", "site")
+    __slots__ = ("__weakref__", "_lock", "_lost", "_owner", "site")
 
     def __init__(self) -> None:
         self._lock = _p.allocate_lock()
@@ -60,6 +60,7 @@ class TracedLock:
         # ownership: set by the acquirer after it got the C lock, cleared before the C
         # release, so a recorded owner always holds it (the deadlock detector relies on it).
         self._owner: int | None = None
+        self._lost: tuple[int, int] | None = None  # see _restore
         self.site = _site(1)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -75,6 +76,8 @@ class TracedLock:
 
     def release(self) -> None:
         """Release the lock (any thread may); ``RuntimeError`` if it is not locked."""
+        if self._lost is not None and _forgive(self):
+            return
         owner = self._owner
         self._owner = None
         try:
@@ -106,11 +109,7 @@ class TracedLock:
         self.release()
 
     def _acquire_restore(self, state: object) -> None:
-        if not _hooks.enabled:
-            self._lock.acquire()
-            self._owner = _p.get_ident()
-        else:
-            _take(self, True, -1, "restore")
+        _restore(self, 1)
 
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()  # type: ignore[attr-defined]
@@ -133,12 +132,13 @@ class TracedRLock:
     ``_acquire_restore``), so a Condition's wait is seen as a release and a re-acquire.
     """
 
-    __slots__ = ("__weakref__", "_count", "_lock", "_owner", "site")
+    __slots__ = ("__weakref__", "_count", "_lock", "_lost", "_owner", "site")
 
     def __init__(self) -> None:
         self._lock = _p.allocate_rlock()
         self._owner: int | None = None  # written only by the thread that holds it
         self._count = 0  # levels held by _owner
+        self._lost: tuple[int, int] | None = None  # see _restore
         self.site = _site(1)
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
@@ -158,6 +158,8 @@ class TracedRLock:
 
     def release(self) -> None:
         """Release one level; ``RuntimeError`` if the calling thread does not hold it."""
+        if self._lost is not None and _forgive(self):
+            return
         if self._owner != _p.get_ident():
             self._lock.release()  # raises the C lock's "cannot release un-acquired lock"
             return  # pragma: no cover
@@ -198,12 +200,7 @@ class TracedRLock:
         return self._release_all()
 
     def _acquire_restore(self, count: int) -> None:
-        if not _hooks.enabled:
-            self.acquire()
-        else:
-            _take(self, True, -1, "restore")  # marked: it cannot be refused
-        for _ in range(count - 1):
-            self.acquire()
+        _restore(self, count)
 
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()  # type: ignore[attr-defined]
@@ -219,6 +216,40 @@ class TracedRLock:
             f"<{state} threadkit traced RLock made at {self.site} owner={self._owner} "
             f"count={self._count} at {id(self):#x}>"
         )
+
+
+def _restore(lock_obj: TracedLock | TracedRLock, levels: int) -> None:
+    """A Condition's re-acquire of its traced lock after a wait (``levels`` deep).
+
+    It is marked "restore" (listeners must not refuse it). If it fails all the same (a
+    ``DeadlockError`` for a real cycle of waits, an interrupt), the caller's ``with`` blocks
+    will release the lock it does not hold: those releases are forgiven, so that the error
+    itself reaches the caller, not a "cannot release un-acquired lock" in its place.
+    """
+    try:
+        if not _hooks.enabled:
+            lock_obj._lock.acquire()
+            lock_obj._owner = _p.get_ident()
+            if isinstance(lock_obj, TracedRLock):
+                lock_obj._count = 1
+        else:
+            _take(lock_obj, True, -1, "restore")
+    except BaseException:
+        if lock_obj._owner != _p.get_ident():  # not taken (else: taken, then an error)
+            lock_obj._lost = (_p.get_ident(), levels)
+        raise
+    for _ in range(levels - 1):
+        lock_obj._lock.acquire()  # (re-entrant: at once)
+        lock_obj._count += 1  # type: ignore[union-attr]
+
+
+def _forgive(lock_obj: TracedLock | TracedRLock) -> bool:
+    """Whether this release is one of those a failed ``_restore`` left (then it is done)."""
+    lost = lock_obj._lost
+    if lost is None or lost[0] != _p.get_ident():
+        return False
+    lock_obj._lost = None if lost[1] <= 1 else (lost[0], lost[1] - 1)
+    return True
 
 
 def _take(
@@ -268,7 +299,8 @@ def _acquired(
     try:
         _emit("acquired", lock_obj, blocking)
     except BaseException:
-        (lock_obj.release if release is None else release)()
+        if blocking != "restore":  # (a Condition's caller needs its lock back: kept)
+            (lock_obj.release if release is None else release)()
         raise
 
 
@@ -311,6 +343,9 @@ def holders(obj: object) -> list[int]:
 # The swaps
 
 
+_mutex_acquire: Callable[..., bool] = _sync.Mutex.acquire  # the original (never swapped)
+
+
 def _traced_mutex_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
     def acquire(self: _sync.Mutex, blocking: bool = True, timeout: float = -1) -> bool:
         if not _hooks.enabled:
@@ -323,7 +358,7 @@ def _traced_mutex_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
             # "acquire" announces a wait: emitted when the mutex is held (a look without its
             # lock: if it is taken just after, the wait goes unannounced, but the order is
             # still recorded at "acquired" and the wait at "park").
-            if self._owner is not None:
+            if self._owner is not None and timeout != 0:
                 _emit("acquire", self, True)
             got = orig(self, True, timeout)
         if got:
@@ -331,6 +366,20 @@ def _traced_mutex_acquire(orig: Callable[..., bool]) -> Callable[..., bool]:
         return got
 
     return acquire
+
+
+def _traced_mutex_restore(orig: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """``Mutex._acquire_restore`` (a Condition's re-acquire): marked "restore", never refused."""
+
+    def restore(self: _sync.Mutex, state: object) -> None:
+        if not _hooks.enabled:
+            return orig(self, state)
+        if self._owner is not None:
+            _emit("acquire", self, "restore")
+        _mutex_acquire(self, True, -1)  # the original acquire (the wrapper would say True)
+        _acquired(self, "restore")
+
+    return restore
 
 
 def _traced_release(orig: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -462,6 +511,7 @@ def _undone(future: Future[Any]) -> bool:
 _METHODS: list[tuple[Any, str, Callable[[Any], Any]]] = [
     (_sync.Mutex, "acquire", _traced_mutex_acquire),
     (_sync.Mutex, "release", _traced_release),
+    (_sync.Mutex, "_acquire_restore", _traced_mutex_restore),
     (_rwlock.RWLock, "acquire_read", _traced_rw_acquire),
     (_rwlock.RWLock, "acquire_write", _traced_rw_acquire),
     (_rwlock.RWLock, "acquire_upgradable", _traced_rw_acquire),

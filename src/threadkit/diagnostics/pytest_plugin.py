@@ -60,30 +60,40 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 class _PerTest:
-    """Fails the phase of a test (setup, call, teardown) during which an inversion was found."""
+    """Fails the phase of a test (setup, call, teardown) during which an inversion was found;
+    a phase that fails anyway gets the report as a section of its output."""
 
     def __init__(self, fail: bool) -> None:
         self.fail = fail
 
-    def _check(self) -> Generator[None, None, None]:
+    def _check(self, item: pytest.Item, when: str) -> Generator[None, None, None]:
         before = len(_detector.inversions())
-        yield
+        try:
+            yield
+        except BaseException:
+            if self.fail:
+                found = _detector.inversions()[before:]
+                if found:
+                    item.add_report_section(when, "threadkit lock order", _report(found))
+            raise
         found = _detector.inversions()[before:]
         if found and self.fail:
-            pytest.fail(
-                f"threadkit: {len(found)} lock-order inversion(s) (potential deadlocks):\n\n"
-                + "\n\n".join(map(str, found)),
-                pytrace=False,
-            )
+            pytest.fail(_report(found), pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        yield from self._check()
+        yield from self._check(item, "setup")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        yield from self._check()
+        yield from self._check(item, "call")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
-        yield from self._check()
+        yield from self._check(item, "teardown")
+
+
+def _report(found: list[_detector.LockOrderInversion]) -> str:
+    return f"threadkit: {len(found)} lock-order inversion(s) (potential deadlocks):\n\n" + (
+        "\n\n".join(map(str, found))
+    )
