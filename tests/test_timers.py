@@ -324,12 +324,17 @@ def test_overrun_policies(
 
 
 def _blocking_run() -> tuple[Callable[[], None], threadkit.Semaphore, threadkit.Event]:
-    """A run that counts its start on a semaphore, then blocks until the event is set."""
+    """A run that counts its start on a semaphore, then blocks until the event is set.
+
+    Its wait's timeout is on the test's MockClock: far beyond any advance() of the tests
+    (a 10 s one expired inside advance(100), and the run then ended at whatever virtual
+    time the stepping had reached when its thread got to run: a flaky extra tick).
+    """
     started, release = threadkit.Semaphore(0), threadkit.Event()
 
     def run() -> None:
         started.release()
-        release.wait(10)
+        release.wait(1_000_000)
 
     return run, started, release
 
