@@ -48,7 +48,9 @@ __all__ = [
     "settrace",
     "sleep",
     "stack_size",
+    "start_new_thread",
     "threading_module",
+    "time_module",
 ]
 
 # The C lock: `Lock()` is `_thread.allocate_lock()`; `LockType` is its class.
@@ -98,6 +100,10 @@ register_atexit = _threading._register_atexit  # type: ignore[attr-defined]
 
 monotonic = _time.monotonic
 sleep = _time.sleep
+# The module itself, for what swaps its functions for a run (the explorer's virtual time).
+time_module = _time
+# A bare OS thread: nothing of `threading` runs in it (the explorer's logical threads).
+start_new_thread = _thread.start_new_thread
 
 # Each thread's innermost frame, by ident (what a straggler report prints).
 current_frames = _sys._current_frames

@@ -1,0 +1,470 @@
+"""The primitives as the explorer runs them: models on the controlled runtime.
+
+Each visible operation is one scheduling point (``Runtime.point``) followed by a few steps
+on plain Python state, which only the running logical thread touches. A thread that must
+wait blocks in the runtime (``Runtime.block``), never on an OS object. While a schedule runs,
+``patch()`` puts these in place of ``threading.Thread/Lock/RLock/Event/Condition/Semaphore/
+BoundedSemaphore/current_thread/get_ident`` and ``time.sleep/monotonic/time``, so unmodified
+code written against the standard library is controlled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .._core import _primitives as _p
+from ._runtime import LThread, Runtime, current_runtime
+
+__all__ = ["patch"]
+
+
+def _rt() -> Runtime:
+    rt = current_runtime()
+    if rt is None:
+        raise RuntimeError("a primitive of the explorer used outside an explored run")
+    return rt
+
+
+def _deadline(rt: Runtime, timeout: float | None) -> float | None:
+    if timeout is None or timeout < 0:
+        return None
+    return rt.now + timeout
+
+
+class _MisuseError(RuntimeError):
+    """An operation that is an error in itself (reported as kind "misuse")."""
+
+    _tk_kind = "misuse"
+
+
+class Lock:
+    """``threading.Lock`` under the explorer."""
+
+    def __init__(self) -> None:
+        self._owner: LThread | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        rt = _rt()
+        rt.point("acquire")
+        me = rt.me()  # (re-acquiring it blocks for ever: the runtime reports a deadlock)
+        deadline = _deadline(rt, timeout) if blocking else None
+        while self._owner is not None:
+            if not blocking or timeout == 0:
+                return False
+            if not rt.block(self, deadline):
+                return False
+        self._owner = me
+        return True
+
+    def release(self) -> None:
+        rt = _rt()
+        rt.point("release")
+        if self._owner is None:
+            raise _MisuseError("release unlocked lock")
+        self._owner = None
+        rt.wake_all(self)
+
+    def locked(self) -> bool:
+        return self._owner is not None
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *args: object) -> None:
+        self.release()
+
+    def _tk_holder(self) -> str | None:
+        return None if self._owner is None else self._owner.name
+
+    def _tk_describe(self) -> str:
+        return f"Lock at {id(self):#x}"
+
+    # The protocol Condition uses on its lock.
+    def _is_owned(self) -> bool:
+        return self._owner is not None
+
+    def _release_save(self) -> object:
+        self.release()
+        return None
+
+    def _acquire_restore(self, state: object) -> None:
+        self.acquire()
+
+
+class RLock(Lock):
+    """``threading.RLock`` under the explorer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._count = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        rt = _rt()
+        me = rt.me()
+        if self._owner is me:
+            rt.point("acquire")
+            self._count += 1
+            return True
+        if super().acquire(blocking, timeout):
+            self._count = 1
+            return True
+        return False
+
+    def release(self) -> None:
+        rt = _rt()
+        if self._owner is not rt.me():
+            rt.point("release")
+            raise _MisuseError("cannot release un-acquired lock")
+        if self._count > 1:
+            rt.point("release")
+            self._count -= 1
+            return
+        self._count = 0
+        super().release()
+
+    def _is_owned(self) -> bool:
+        return self._owner is _rt().me()
+
+    def _release_save(self) -> object:
+        count = self._count
+        self._count = 1
+        self.release()
+        return count
+
+    def _acquire_restore(self, state: object) -> None:
+        self.acquire()
+        self._count = int(state)  # type: ignore[call-overload]
+
+    def _tk_describe(self) -> str:
+        return f"RLock at {id(self):#x}"
+
+
+class Event:
+    """``threading.Event`` under the explorer."""
+
+    def __init__(self) -> None:
+        self._flag = False
+
+    def is_set(self) -> bool:
+        _rt().point("is_set")
+        return self._flag
+
+    isSet = is_set  # noqa: N815 - the stdlib's old name
+
+    def set(self) -> None:
+        rt = _rt()
+        rt.point("set")
+        self._flag = True
+        rt.wake_all(self)
+
+    def clear(self) -> None:
+        _rt().point("clear")
+        self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        rt = _rt()
+        rt.point("wait")
+        deadline = _deadline(rt, timeout)
+        while not self._flag:
+            if timeout is not None and timeout <= 0:
+                return False
+            if not rt.block(self, deadline):
+                return self._flag
+        return True
+
+    def _tk_describe(self) -> str:
+        return f"Event at {id(self):#x} ({'set' if self._flag else 'not set'})"
+
+
+class Condition:
+    """``threading.Condition`` under the explorer."""
+
+    def __init__(self, lock: Any = None) -> None:
+        self._lock = RLock() if lock is None else lock
+        self._waiters: list[LThread] = []
+
+    def __enter__(self) -> bool:
+        return bool(self._lock.acquire())
+
+    def __exit__(self, *args: object) -> None:
+        self._lock.release()
+
+    def acquire(self, *args: Any) -> bool:
+        return bool(self._lock.acquire(*args))
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        rt = _rt()
+        rt.point("wait")
+        if not self._lock._is_owned():
+            raise _MisuseError("cannot wait on un-acquired lock")
+        me = rt.me()
+        self._waiters.append(me)
+        state = self._lock._release_save()
+        try:
+            notified = rt.block(self, _deadline(rt, timeout)) if timeout != 0 else False
+        finally:
+            if me in self._waiters:  # timed out (or aborted): not notified
+                self._waiters.remove(me)
+            self._lock._acquire_restore(state)
+        return notified
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None) -> Any:
+        rt = _rt()
+        end = _deadline(rt, timeout)
+        result = predicate()
+        while not result:
+            if end is not None:
+                left = end - rt.now
+                if left <= 0:
+                    break
+                self.wait(left)
+            else:
+                self.wait()
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        rt = _rt()
+        rt.point("notify")
+        if not self._lock._is_owned():
+            raise _MisuseError("cannot notify on un-acquired lock")
+        for thread in self._waiters[:n]:
+            self._waiters.remove(thread)
+            rt.wake(thread)
+
+    def notify_all(self) -> None:
+        self.notify(len(self._waiters))
+
+    notifyAll = notify_all  # noqa: N815 - the stdlib's old name
+
+    def _tk_describe(self) -> str:
+        return f"Condition at {id(self):#x}"
+
+
+class Semaphore:
+    """``threading.Semaphore`` under the explorer."""
+
+    def __init__(self, value: int = 1) -> None:
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        self._value = value
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        rt = _rt()
+        rt.point("acquire")
+        deadline = _deadline(rt, timeout) if blocking else None
+        while self._value == 0:
+            if not blocking or timeout == 0:
+                return False
+            if not rt.block(self, deadline):
+                return False
+        self._value -= 1
+        return True
+
+    __enter__ = acquire
+
+    def release(self, n: int = 1) -> None:
+        rt = _rt()
+        rt.point("release")
+        self._value += n
+        rt.wake_all(self)
+
+    def __exit__(self, *args: object) -> None:
+        self.release()
+
+    def _tk_describe(self) -> str:
+        return f"{type(self).__name__} at {id(self):#x} (value {self._value})"
+
+
+class BoundedSemaphore(Semaphore):
+    """``threading.BoundedSemaphore`` under the explorer."""
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__(value)
+        self._initial = value
+
+    def release(self, n: int = 1) -> None:
+        if self._value + n > self._initial:
+            _rt().point("release")
+            raise _MisuseError("Semaphore released too many times")
+        super().release(n)
+
+
+class Thread:
+    """``threading.Thread`` under the explorer: a logical thread of the run."""
+
+    def __init__(
+        self,
+        group: None = None,
+        target: Callable[..., object] | None = None,
+        name: str | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        daemon: bool | None = None,
+    ) -> None:
+        rt = _rt()
+        self._target = target
+        self._args = args
+        self._kwargs = {} if kwargs is None else kwargs
+        self._lthread: LThread | None = None
+        if name is None:
+            rt.names += 1
+            name = f"Thread-{rt.names}"
+            if target is not None and hasattr(target, "__name__"):
+                name += f" ({target.__name__})"  # (as the stdlib names them)
+        self._name = name
+        self.daemon = bool(daemon)
+        self._started = False
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def ident(self) -> int | None:
+        return None if self._lthread is None else self._lthread.index
+
+    native_id = ident
+
+    def run(self) -> None:
+        if self._target is not None:
+            self._target(*self._args, **self._kwargs)
+
+    def start(self) -> None:
+        rt = _rt()
+        if self._started:
+            raise RuntimeError("threads can only be started once")
+        self._started = True
+        self._lthread = rt.new_thread(self._name, self)
+        rt.start(self._lthread, self.run)
+        rt.point("start")
+
+    def is_alive(self) -> bool:
+        return self._lthread is not None and self._lthread.state not in ("new", "done")
+
+    def join(self, timeout: float | None = None) -> None:
+        rt = _rt()
+        rt.point("join")
+        if self._lthread is None:
+            raise RuntimeError("cannot join thread before it is started")
+        if self._lthread is rt.me():
+            raise RuntimeError("cannot join current thread")
+        deadline = _deadline(rt, timeout)
+        while self.is_alive():
+            if timeout is not None and timeout <= 0:
+                return
+            if not rt.block(self, deadline):
+                return
+
+    def getName(self) -> str:  # noqa: N802 - the stdlib's old name
+        return self._name
+
+    def _tk_holder(self) -> str | None:
+        return self._name if self.is_alive() else None
+
+    def _tk_describe(self) -> str:
+        return f"the end of thread {self._name!r}"
+
+    def __repr__(self) -> str:
+        return f"<explored Thread({self._name})>"
+
+
+def current_thread() -> Any:
+    rt = current_runtime()
+    if rt is not None:
+        thread = rt.by_ident.get(_p.get_ident())
+        if thread is not None:
+            return thread.obj if thread.obj is not None else _MainProxy(thread)
+    return _REAL["current_thread"]()
+
+
+class _MainProxy:
+    """What ``current_thread()`` returns in the explored body (logical thread 0)."""
+
+    def __init__(self, thread: LThread) -> None:
+        self.name = thread.name
+        self.ident = 0
+        self.daemon = False
+
+    def is_alive(self) -> bool:
+        return True
+
+
+def get_ident() -> int:
+    rt = current_runtime()
+    if rt is not None:
+        thread = rt.by_ident.get(_p.get_ident())
+        if thread is not None:
+            return thread.index
+    return int(_REAL["get_ident"]())
+
+
+def sleep(seconds: float) -> None:
+    rt = _rt()
+    rt.point("sleep")
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    rt.block(_SLEEP, rt.now + seconds)
+
+
+def monotonic() -> float:
+    rt = current_runtime()
+    return _REAL["monotonic"]() if rt is None else rt.now
+
+
+def time() -> float:
+    rt = current_runtime()
+    return _REAL["time"]() if rt is None else 1_700_000_000.0 + rt.now
+
+
+class _Sleep:
+    def _tk_describe(self) -> str:
+        return "sleep"
+
+
+_SLEEP = _Sleep()
+_REAL: dict[str, Any] = {
+    "current_thread": _p.threading_module.current_thread,
+    "get_ident": _p.threading_module.get_ident,
+    "monotonic": _p.time_module.monotonic,
+    "time": _p.time_module.time,
+}
+
+_THREADING = {
+    "Thread": Thread,
+    "Lock": Lock,
+    "RLock": RLock,
+    "Event": Event,
+    "Condition": Condition,
+    "Semaphore": Semaphore,
+    "BoundedSemaphore": BoundedSemaphore,
+    "current_thread": current_thread,
+    "currentThread": current_thread,
+    "get_ident": get_ident,
+}
+_TIME = {"sleep": sleep, "monotonic": monotonic, "time": time}
+
+
+@contextmanager
+def patch() -> Iterator[None]:
+    """Put the models in place of the stdlib's names for the block (then the originals back)."""
+    saved: list[tuple[Any, str, Any]] = []
+    try:
+        for module, names in ((_p.threading_module, _THREADING), (_p.time_module, _TIME)):
+            for name, model in names.items():
+                saved.append((module, name, getattr(module, name)))
+                setattr(module, name, model)
+        yield
+    finally:
+        for module, name, original in reversed(saved):
+            setattr(module, name, original)
