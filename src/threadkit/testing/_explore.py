@@ -227,7 +227,7 @@ def _trace(rt: Runtime, last: int = 40) -> str:
 
 
 def _report(
-    fn: Callable[[], object], rt: Runtime, strategy: _Prefix, max_steps: int
+    fn: Callable[[], object], rt: Runtime, strategy: _Prefix, max_steps: int, minimise: bool
 ) -> ExploreFailure:
     """Minimise the failing run ``rt`` (decisions in ``strategy.taken``) and describe it."""
     first = rt.failure
@@ -235,7 +235,7 @@ def _report(
     failure: Failure = first
     taken = strategy.taken
     j = 0
-    while j < len(taken):  # greedily replace each preemption by "continue"
+    while minimise and j < len(taken):  # greedily replace each preemption by "continue"
         chosen, _, default = taken[j]
         if default >= 0 and chosen != default:  # this preemption, replaced; the rest kept
             trial = _Prefix(
@@ -246,7 +246,7 @@ def _report(
                 rt, taken, failure = again, trial.taken, again.failure
                 continue
         j += 1
-    if _preemptions(taken) > 0:  # a search by bound finds the fewest preemptions for sure
+    if minimise and _preemptions(taken) > 0:  # a search by bound finds the fewest for sure
         found = _fewer(fn, failure, _preemptions(taken), max_steps)
         if found is not None and found[0].failure is not None:
             rt, taken = found
@@ -296,6 +296,7 @@ def run(
     max_preemptions: int | None = None,
     depth: int = 3,
     max_steps: int = 10_000,
+    minimise: bool = True,
 ) -> ExploreResult:
     """Run ``fn`` (a zero-argument test body) under up to ``schedules`` schedules.
 
@@ -311,6 +312,8 @@ def run(
         max_preemptions: dfs: the largest preemption bound (default 2).
         depth: pct: the bug depth ``d`` aimed at.
         max_steps: a schedule longer than this is a "livelock" failure.
+        minimise: reduce a failing schedule to the fewest preemptions that fail the same
+            way (greedily, then by a bounded search of at most MINIMISE_SCHEDULES).
 
     Raises:
         ValueError: an unknown strategy or granularity, or ``schedules`` < 1.
@@ -333,7 +336,8 @@ def run(
                 rt = _once(fn, walker, max_steps)
                 count += 1
                 if rt.failure is not None:
-                    return ExploreResult(count, False, _report(fn, rt, walker, max_steps))
+                    failure = _report(fn, rt, walker, max_steps, minimise)
+                    return ExploreResult(count, False, failure)
                 prefix = _dfs_next(walker.taken, bound)
         return ExploreResult(count, True, None)
     steps = 20
@@ -345,7 +349,8 @@ def run(
         count += 1
         steps = max(steps, len(rt.decisions))
         if rt.failure is not None:
-            return ExploreResult(count, False, _report(fn, rt, recorder.as_prefix(), max_steps))
+            failure = _report(fn, rt, recorder.as_prefix(), max_steps, minimise)
+            return ExploreResult(count, False, failure)
     return ExploreResult(count, False, None)
 
 
