@@ -108,6 +108,17 @@ def test_misuse_is_reported_at_the_operation() -> None:
         assert text in result.failure.message
 
 
+def test_threads_left_running_are_misuse() -> None:
+    def body() -> None:
+        ev = threading.Event()
+        threading.Thread(target=ev.wait, name="forgotten").start()  # never set, never joined
+
+    result = explore.run(body, schedules=1)
+    assert result.failure is not None
+    assert result.failure.kind == "misuse"
+    assert "threads still alive when the test ends: forgotten" in result.failure.message
+
+
 def test_a_spinning_schedule_is_a_livelock() -> None:
     def body() -> None:
         ev = threading.Event()

@@ -161,6 +161,18 @@ class Runtime:
             if self.aborting:
                 raise Abort
             body()
+            if thread.index == 0:  # the test body returned: every thread it started must be done
+                alive = [t.name for t in self.threads if t.index and t.state != DONE]
+                if alive:
+                    self._fail(
+                        Failure(
+                            "misuse",
+                            "threads still alive when the test ends: " + ", ".join(alive),
+                            thread.name,
+                            "",
+                        )
+                    )
+                    self.abort()
         except Abort:
             pass
         except BaseException as exc:
