@@ -16,11 +16,14 @@ Tests import the helpers with ``from conftest import ...``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
+from pathlib import Path
+from types import ModuleType, TracebackType
 from typing import Protocol
 
 import pytest
@@ -181,3 +184,21 @@ def run_in_threads(fn: Callable[[], object], n: int) -> list[object]:
     with Workers(*([fn] * n)) as workers:
         pass
     return workers.results
+
+
+#: The explore cases (buggy programs and their fixes), in the shared folder beside the repo.
+EXPLORE_CASES = Path(__file__).resolve().parents[1].parent / "shared" / "explore-cases" / "cases.py"
+
+
+def load_explore_cases() -> ModuleType:
+    """``../shared/explore-cases/cases.py`` as a module (once); skips the test without it."""
+    if not EXPLORE_CASES.exists():
+        pytest.skip(f"the explore cases are not beside the repository ({EXPLORE_CASES})")
+    if "explore_cases" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("explore_cases", EXPLORE_CASES)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["explore_cases"] = module  # (dataclasses looks its module up)
+        spec.loader.exec_module(module)
+    return sys.modules["explore_cases"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,18 +11,16 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 import threadkit
+from conftest import EXPLORE_CASES, load_explore_cases
 from threadkit import DeadlockError, Mutex, RWLock, diagnostics
 from threadkit._core import _hooks
 from threadkit.diagnostics import LockOrderError, LockOrderWarning, _instrument
 
 pytestmark = pytest.mark.timeout(30)
-
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "explore-cases" / "cases.py"
 
 
 @pytest.fixture
@@ -499,26 +496,14 @@ class Overlap:
         _hooks.remove_listener(self)
 
 
-def load_cases() -> ModuleType:
-    if not CASES.exists():
-        pytest.skip(f"the explore cases are not beside the repository ({CASES})")
-    spec = importlib.util.spec_from_file_location("explore_cases", CASES)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("explore_cases", module)  # (dataclasses looks its module up)
-    spec.loader.exec_module(sys.modules["explore_cases"])
-    return sys.modules["explore_cases"]
-
-
 @pytest.mark.parametrize(("case_id", "n"), [("P03", 2), ("P03b", 3), ("P03c", 4)])
 def test_deadlocking_cases_raise_instead_of_hanging(
     detector: Callable[..., None], thread_errors: list[BaseException], case_id: str, n: int
 ) -> None:
-    cases = load_cases()
+    cases = load_explore_cases()
     (case,) = [c for c in cases.BUGGY if c.id == case_id]
     assert case.failure == "deadlock"
-    overlap = Overlap(n, lambda obj: str(getattr(obj, "site", "")).startswith(str(CASES)))
+    overlap = Overlap(n, lambda obj: str(getattr(obj, "site", "")).startswith(str(EXPLORE_CASES)))
     detector("collect")
     with overlap:
         done = threading.Event()

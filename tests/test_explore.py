@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from conftest import EXPLORE_CASES, load_explore_cases
 from threadkit.testing import explore
 
 pytestmark = pytest.mark.timeout(120)
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "explore-cases" / "cases.py"
-
-
-def load_cases() -> ModuleType:
-    if not CASES.exists():
-        pytest.skip(f"the explore cases are not beside the repository ({CASES})")
-    if "explore_cases" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("explore_cases", CASES)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["explore_cases"] = module  # (dataclasses looks its module up)
-        spec.loader.exec_module(module)
-    return sys.modules["explore_cases"]
-
 
 def sync_cases(which: str) -> list[object]:
-    if not CASES.exists():
+    if not EXPLORE_CASES.exists():
         return []
-    return [c for c in getattr(load_cases(), which) if c.granularity == "sync"]
+    return [c for c in getattr(load_explore_cases(), which) if c.granularity == "sync"]
 
 
 @pytest.mark.parametrize("case", sync_cases("BUGGY"), ids=lambda c: c.id)

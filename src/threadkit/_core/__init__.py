@@ -12,7 +12,7 @@ from ._deadlines import check_timeout, deadline_after, lock_deadline, remaining,
 from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
 from ._random import get_random, use_random
 from ._select import SelectOp, WaitOp, run_select
-from ._util import describe_thread, fixup_module_metadata
+from ._util import describe_thread, fixup_module_metadata, in_threadkit
 from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Arm, SelectContext, Waiter, WaitQueue
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "deadline_after",
     "describe_thread",
     "fixup_module_metadata",
+    "in_threadkit",
     "get_clock",
     "get_random",
     "inherited",

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 from . import _primitives
 
-__all__ = ["describe_thread", "fixup_module_metadata"]
+__all__ = ["describe_thread", "fixup_module_metadata", "in_threadkit"]
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_TOUR = _PACKAGE + "_tour.py"  # the tour's demo code is user code, not threadkit's
+
+
+def in_threadkit(filename: str) -> bool:
+    """Whether code of ``filename`` is threadkit's own implementation (what reports of
+    where a user's call came from skip: a wrapper, a Mutex method, the explorer's models)."""
+    return filename.startswith(_PACKAGE) and filename != _TOUR
 
 
 def fixup_module_metadata(module_name: str, namespace: dict[str, object]) -> None:

@@ -40,6 +40,7 @@ from typing import Any, Literal
 from .._core import _hooks
 from .._core import _primitives as _p
 from .._core._exceptions import DeadlockError
+from .._core._util import in_threadkit
 from .._futures import Future
 from . import _instrument
 
@@ -256,14 +257,9 @@ def _path(start: int, goal: int) -> list[tuple[int, LockOrderEdge]] | None:
     return None
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_TOUR = _PACKAGE + "_tour.py"  # the tour's demo code is user code, not threadkit's
-
-
 def _internal(frame: FrameType) -> bool:
     """Whether ``frame`` runs threadkit's own implementation (a wrapper, a Mutex method)."""
-    name = frame.f_code.co_filename
-    return name.startswith(_PACKAGE) and name != _TOUR
+    return in_threadkit(frame.f_code.co_filename)
 
 
 def _user_depth() -> int:

@@ -281,14 +281,26 @@ def _wait(lock_obj: object, lock: Any, timeout: float, how: bool | str) -> bool:
     """Block in a traced lock's acquire, with the events around it (hooks are on)."""
     _emit("acquire", lock_obj, how)
     deadline = None if timeout == -1 else _p.monotonic() + timeout
-    try:
-        _emit("park", lock_obj, deadline)
-        got: bool = lock.acquire(True, timeout)
-    except BaseException:
-        _emit("abandon", lock_obj, None)
-        raise
-    _emit("wake" if got else "timeout", lock_obj, None if got else deadline)
+    got: bool = _parked(lock_obj, deadline, lambda: lock.acquire(True, timeout), bool)
     return got
+
+
+def _parked(
+    obj: object, deadline: float | None, wait: Callable[[], Any], ended: Callable[[Any], bool]
+) -> Any:
+    """Run ``wait()`` (a blocking call on ``obj``) between "park" and its outcome: "abandon"
+    if it raises, else "wake" if ``ended(result)``, else "timeout"."""
+    try:
+        _emit("park", obj, deadline)
+        result = wait()
+    except BaseException:
+        _emit("abandon", obj, None)
+        raise
+    if ended(result):
+        _emit("wake", obj, None)
+    else:
+        _emit("timeout", obj, deadline)
+    return result
 
 
 def _acquired(
@@ -481,16 +493,7 @@ def _traced_wait(pending: Callable[[Any], bool]) -> Callable[[Any], Any]:
             if not _hooks.enabled or not pending(self):
                 return orig(self, timeout)  # (also for what the original rejects)
             deadline = None if timeout is None else _p.monotonic() + max(timeout, 0.0)
-            try:
-                _emit("park", self, deadline)
-                orig(self, timeout)
-            except BaseException:
-                _emit("abandon", self, None)
-                raise
-            if pending(self):
-                _emit("timeout", self, deadline)
-            else:
-                _emit("wake", self, None)
+            _parked(self, deadline, lambda: orig(self, timeout), lambda _: not pending(self))
 
         wait.__name__ = orig.__name__
         wait.__doc__ = orig.__doc__

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._core import _primitives as _p
+from .._core._util import in_threadkit
 
 __all__ = ["Abort", "Failure", "LThread", "Runtime", "Strategy", "current_runtime"]
 
@@ -99,7 +100,6 @@ class LThread:
         return f"<LThread {self.index} {self.name!r} {self.state}>"
 
 
-_PACKAGE = __file__.rsplit("testing", 1)[0]  # threadkit's directory (with its separator)
 _current: Runtime | None = None
 
 
@@ -113,7 +113,7 @@ def _location(tb: Any) -> str:
     where = ""
     for frame, lineno in traceback.walk_tb(tb):
         name = frame.f_code.co_filename
-        if not name.startswith(_PACKAGE):
+        if not in_threadkit(name):
             where = f"{name}:{lineno}"
     return where
 
@@ -184,7 +184,7 @@ class Runtime:
         thread.state = DONE
         for other in self.threads:  # joiners of this thread
             if other.state == BLOCKED and other.waiting_on is thread.obj:
-                self._wake(other)
+                self.wake(other)
         with self._lock:
             self._alive -= 1
             last = self._alive == 0
@@ -254,12 +254,10 @@ class Runtime:
         """Make every thread blocked on ``obj`` runnable (they re-check what they wait for)."""
         for thread in self.threads:
             if thread.state == BLOCKED and thread.waiting_on is obj:
-                self._wake(thread)
+                self.wake(thread)
 
     def wake(self, thread: LThread) -> None:
-        self._wake(thread)
-
-    def _wake(self, thread: LThread) -> None:
+        """Make ``thread`` runnable again (it re-checks what it waited for)."""
         thread.state = RUNNABLE
         thread.waiting_on = None
         thread.deadline = None
@@ -282,7 +280,7 @@ class Runtime:
             for thread in self.threads:
                 due_now = thread.deadline is not None and thread.deadline <= self.now
                 if thread.state == BLOCKED and due_now:
-                    self._wake(thread)
+                    self.wake(thread)
                     thread.timed_out = True
             runnable = [t for t in self.threads if t.state == RUNNABLE]
         index = 0
@@ -360,6 +358,6 @@ def _describe(obj: object) -> str:
 def _caller() -> str:
     """``file:line`` of the innermost frame outside threadkit (the operation's call site)."""
     frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and in_threadkit(frame.f_code.co_filename):
         frame = frame.f_back  # type: ignore[assignment]
     return "" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
