@@ -170,7 +170,9 @@ def test_bad_arguments() -> None:
     body: Callable[[], None] = lambda: None  # noqa: E731
     with pytest.raises(ValueError, match="unknown strategy 'fast'"):
         explore.run(body, strategy="fast")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="granularity 'line' is not supported yet"):
-        explore.run(body, granularity="line")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown granularity 'word'"):
+        explore.run(body, granularity="word")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown timeouts 'late'"):
+        explore.run(body, timeouts="late")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="schedules must be >= 1"):
         explore.run(body, schedules=0)

@@ -16,31 +16,52 @@ every scheduling decision:
 A failure is minimised (each preemption replaced by "continue", kept if the run still fails
 the same way) and reported with its interleaved trace and a replay string.
 
-Status: sync granularity only (every operation of a modelled primitive is a scheduling
-point; plain Python lines are not).
+Granularity (``_granularity``): "sync" (the default) makes every operation of a modelled
+primitive a scheduling point; "line" adds every line of the code under test, "opcode" every
+bytecode instruction. Options add nondeterminism the real world has: ``timeouts="early"``
+(a timed wait may time out while other threads could still run) and ``spurious_wakeups``
+(``Condition.wait`` may return with no notify), each at most ``NONDETERMINISM`` times per
+schedule.
+
+A schedule string is ``tk1:<granularity>[,early][,spurious][@<python>]:<choices>:<crc>``:
+the decisions (chosen option, number of options) in base64, and a CRC-32 of the sequence of
+operations. Sync strings carry no Python version: the same decisions replay on every version
+(the scheduling points are the primitives' operations, not bytecode); line and opcode
+strings name the version they were recorded on, and replaying them on another warns.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import random
+import sys
+import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from ._granularity import GRANULARITIES, Granularity
 from ._models import patch
-from ._runtime import Failure, LThread, Runtime
+from ._runtime import RUNNABLE, Failure, LThread, Runtime, Workers
 
 __all__ = ["ExploreFailure", "ExploreResult", "ReplayDivergence", "replay", "run", "test"]
 
 StrategyName = Literal["random", "pct", "portfolio", "dfs"]
+GranularityName = Literal["sync", "line", "opcode"]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 #: A schedule's real-time limit: past it, uncontrolled blocking is reported.
 WATCHDOG = 10.0
+
+#: How many early timeouts, and how many spurious wake-ups, one schedule may take (when on).
+NONDETERMINISM = 2
+
+#: The default ``max_steps`` per granularity.
+MAX_STEPS = {"sync": 10_000, "line": 100_000, "opcode": 1_000_000}
 
 
 class ReplayDivergence(RuntimeError):  # noqa: N818 - the name EXPLORER.md gives it
@@ -157,7 +178,9 @@ class _Prefix:
 def _default(runnable: list[LThread], current: LThread | None) -> int:
     """The index of "continue the current thread", or -1 when it cannot run (then any
     choice is free: switching away from a blocked or finished thread is no preemption)."""
-    return runnable.index(current) if current in runnable else -1
+    if current is None or current.state != RUNNABLE:
+        return -1
+    return runnable.index(current)
 
 
 def _preemptions(taken: list[tuple[int, int, int]]) -> int:
@@ -185,19 +208,50 @@ def _dfs_next(taken: list[tuple[int, int, int]], bound: int) -> list[int] | None
 # -- schedules --------------------------------------------------------------------------
 
 
-def _encode(taken: list[tuple[int, int, int]], ops: list[str]) -> str:
-    data = bytes(b for chosen, options, _ in taken for b in (min(chosen, 255), min(options, 255)))
-    crc = zlib.crc32("\n".join(ops).encode()) & 0xFFFFFFFF
-    return f"tk1:sync:{base64.urlsafe_b64encode(data).decode() or '-'}:{crc:08x}"
+@dataclass(frozen=True)
+class _Options:
+    """What a schedule depends on besides its decisions (named in its string)."""
+
+    granularity: str = "sync"
+    early: bool = False
+    spurious: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    max_steps: int | None = None
+
+    def header(self) -> str:
+        text = self.granularity + ",early" * self.early + ",spurious" * self.spurious
+        if self.granularity != "sync":
+            text += f"@{sys.version_info[0]}.{sys.version_info[1]}"
+        return text
+
+    def steps(self) -> int:
+        return MAX_STEPS[self.granularity] if self.max_steps is None else self.max_steps
 
 
-def _decode(schedule: str) -> tuple[list[int], list[int], int]:
+def _ops_crc(rt: Runtime) -> int:
+    return zlib.crc32("\n".join(step[1] for step in rt.trace).encode()) & 0xFFFFFFFF
+
+
+def _encode(taken: list[tuple[int, int, int]], rt: Runtime, options: _Options) -> str:
+    data = bytes(b for chosen, count, _ in taken for b in (min(chosen, 255), min(count, 255)))
+    data64 = base64.urlsafe_b64encode(data).decode() or "-"
+    return f"tk1:{options.header()}:{data64}:{_ops_crc(rt):08x}"
+
+
+def _decode(schedule: str) -> tuple[list[int], list[int], int, _Options, str]:
+    """(choices, option counts, crc, options, the recording Python's version or "")."""
     try:
-        tag, granularity, data, crc = schedule.split(":")
-        if tag != "tk1" or granularity != "sync":
+        tag, header, data, crc = schedule.strip().split(":")
+        header, _, version = header.partition("@")
+        granularity, *flags = header.split(",")
+        if tag != "tk1" or granularity not in GRANULARITIES:
+            raise ValueError
+        if set(flags) - {"early", "spurious"}:
             raise ValueError
         raw = b"" if data == "-" else base64.urlsafe_b64decode(data.encode())
-        return list(raw[0::2]), list(raw[1::2]), int(crc, 16)
+        options = _Options(granularity, "early" in flags, "spurious" in flags)
+        return list(raw[0::2]), list(raw[1::2]), int(crc, 16), options, version
     except (ValueError, binascii.Error) as exc:
         raise ValueError(f"not a threadkit schedule string: {schedule!r}") from exc
 
@@ -205,30 +259,65 @@ def _decode(schedule: str) -> tuple[list[int], list[int], int]:
 # -- running ----------------------------------------------------------------------------
 
 
-def _once(fn: Callable[[], object], strategy: Any, max_steps: int) -> Runtime:
-    rt = Runtime(strategy, max_steps=max_steps)
-    with patch():
-        rt.run(fn, WATCHDOG)
-    if rt.strategy_error is not None:
-        raise rt.strategy_error
-    return rt
+class _Session:
+    """What the schedules of one exploration share: the options, the worker threads, the
+    patched stdlib names and the line or opcode points."""
+
+    def __init__(self, fn: Callable[[], object], options: _Options) -> None:
+        self.fn = fn
+        self.options = options
+        self.granularity = Granularity(options.granularity, options.include, options.exclude)
+        self.workers = Workers()
+
+    def once(self, strategy: Any) -> Runtime:
+        """Run one schedule."""
+        options = self.options
+        rt = Runtime(
+            strategy,
+            self.workers,
+            max_steps=options.steps(),
+            early_timeouts=NONDETERMINISM if options.early else 0,
+            spurious_wakeups=NONDETERMINISM if options.spurious else 0,
+        )
+        rt.thread_hook = self.granularity.thread_hook
+        rt.run(self.fn, WATCHDOG)
+        if rt.strategy_error is not None:
+            raise rt.strategy_error
+        return rt
+
+
+@contextlib.contextmanager
+def _session(fn: Callable[[], object], options: _Options) -> Iterator[_Session]:
+    session = _Session(fn, options)
+    try:
+        with patch(), session.granularity:
+            yield session
+    finally:
+        session.workers.close()
 
 
 def _trace(rt: Runtime, last: int = 40) -> str:
+    """The interleaving, one line per run of consecutive steps of one thread (the last
+    ``last`` lines); a line or opcode step shows as its line number only."""
     lines: list[str] = []
     previous = None
-    for thread, op, where in rt.trace[-last * 4 :]:
-        if thread != previous:
-            lines.append(f"  {thread}: {op} ({where})")
-            previous = thread
-        else:
-            lines[-1] += f"; {op}"
+    shown = ""  # the file of the last location shown on this line
+    at: tuple[str, int] = ("", 0)  # the last location shown on this line
+    for thread, op, code, line, _ in rt.trace[-last * 8 :]:
+        filename = "" if code is None else code.co_filename
+        if thread is not previous:
+            lines.append(f"  {thread.name}:")
+            previous, shown, at = thread, "", ("", 0)
+        plain = op in ("line", "op")
+        if plain and at == (filename, line):
+            continue  # (another instruction of the same line)
+        where = f"{filename.rsplit('/', 1)[-1]}:{line}" if filename != shown else f":{line}"
+        lines[-1] += f" {where}" if plain else f" {op} {where}"
+        shown, at = filename, (filename, line)
     return "\n".join(lines[-last:])
 
 
-def _report(
-    fn: Callable[[], object], rt: Runtime, strategy: _Prefix, max_steps: int, minimise: bool
-) -> ExploreFailure:
+def _report(session: _Session, rt: Runtime, strategy: _Prefix, minimise: bool) -> ExploreFailure:
     """Minimise the failing run ``rt`` (decisions in ``strategy.taken``) and describe it."""
     first = rt.failure
     assert first is not None
@@ -241,23 +330,28 @@ def _report(
             trial = _Prefix(
                 [c for c, _, _ in taken[:j]] + [default] + [c for c, _, _ in taken[j + 1 :]]
             )
-            again = _once(fn, trial, max_steps)
+            again = session.once(trial)
             if again.failure is not None and failure.same_as(again.failure):
                 rt, taken, failure = again, trial.taken, again.failure
                 continue
         j += 1
     if minimise and _preemptions(taken) > 0:  # a search by bound finds the fewest for sure
-        found = _fewer(fn, failure, _preemptions(taken), max_steps)
+        found = _fewer(session, failure, _preemptions(taken))
         if found is not None and found[0].failure is not None:
             rt, taken = found
             failure = found[0].failure
-    ops = [op for _, op, _ in rt.trace]
+    return _failure(rt, failure, taken, session.options)
+
+
+def _failure(
+    rt: Runtime, failure: Failure, taken: list[tuple[int, int, int]], options: _Options
+) -> ExploreFailure:
     return ExploreFailure(
         failure.kind,
         failure.message,
         failure.thread,
         failure.location,
-        _encode(taken, ops),
+        _encode(taken, rt, options),
         _preemptions(taken),
         _trace(rt),
         failure.traceback,
@@ -265,7 +359,7 @@ def _report(
 
 
 def _fewer(
-    fn: Callable[[], object], failure: Failure, preemptions: int, max_steps: int
+    session: _Session, failure: Failure, preemptions: int
 ) -> tuple[Runtime, list[tuple[int, int, int]]] | None:
     """The same failure with fewer than ``preemptions`` preemptions, by bounded DFS (bound
     0, 1, ...; at most MINIMISE_SCHEDULES schedules in all), or None."""
@@ -274,7 +368,7 @@ def _fewer(
         prefix: list[int] | None = []
         while prefix is not None and budget > 0:
             walker = _Prefix(prefix)
-            rt = _once(fn, walker, max_steps)
+            rt = session.once(walker)
             budget -= 1
             if failure.same_as(rt.failure):
                 return rt, walker.taken
@@ -292,38 +386,90 @@ def run(
     strategy: StrategyName = "portfolio",
     schedules: int = 1000,
     seed: int = 0,
-    granularity: Literal["sync"] = "sync",
+    granularity: GranularityName = "sync",
     max_preemptions: int | None = None,
+    timeouts: Literal["exact", "early"] = "exact",
+    spurious_wakeups: bool = False,
     depth: int = 3,
-    max_steps: int = 10_000,
+    max_steps: int | None = None,
     minimise: bool = True,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    progress: Callable[[int, int], object] | None = None,
 ) -> ExploreResult:
     """Run ``fn`` (a zero-argument test body) under up to ``schedules`` schedules.
 
-    ``fn`` uses ``threading`` (and ``time``) as usual: during each schedule those names are
-    the explorer's models. It must be deterministic apart from thread scheduling. Stops at
-    the first failing schedule and returns it minimised, with its replay string.
+    ``fn`` uses ``threading``, ``queue`` and ``time`` as usual: during each schedule those
+    names are the explorer's models. It must be deterministic apart from thread scheduling.
+    Stops at the first failing schedule and returns it minimised, with its replay string.
 
     Args:
         strategy: "portfolio" (random and PCT alternately), "random", "pct" or "dfs".
         schedules: the most schedules to run.
         seed: the seed of the random choices (schedule ``i`` uses ``seed + i``).
-        granularity: "sync" (every primitive operation is a scheduling point).
+        granularity: "sync" (every primitive operation is a scheduling point), "line"
+            (and every line of the code under test) or "opcode" (and every bytecode
+            instruction of it).
         max_preemptions: dfs: the largest preemption bound (default 2).
+        timeouts: "exact" (a timed wait times out only when nothing else can run before
+            its deadline) or "early" (time may also pass while other threads could run:
+            up to NONDETERMINISM early timeouts per schedule).
+        spurious_wakeups: ``Condition.wait`` may return with no notify (up to
+            NONDETERMINISM times per schedule).
         depth: pct: the bug depth ``d`` aimed at.
-        max_steps: a schedule longer than this is a "livelock" failure.
+        max_steps: a schedule longer than this is a "livelock" failure (default per
+            granularity: MAX_STEPS).
         minimise: reduce a failing schedule to the fewest preemptions that fail the same
             way (greedily, then by a bounded search of at most MINIMISE_SCHEDULES).
+        include: ``fnmatch`` patterns of files that are under test although they are in
+            the stdlib or site-packages (line and opcode granularity).
+        exclude: patterns of files that are not under test (no line or opcode points).
+        progress: called after each schedule with (schedules run, ``schedules``), from
+            the calling thread (a progress bar).
 
     Raises:
-        ValueError: an unknown strategy or granularity, or ``schedules`` < 1.
+        ValueError: an unknown strategy, granularity or timeouts, or ``schedules`` < 1.
     """
-    if granularity != "sync":
-        raise ValueError(f"granularity {granularity!r} is not supported yet: only 'sync'")
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"unknown granularity {granularity!r}: sync, line or opcode")
     if strategy not in ("random", "pct", "portfolio", "dfs"):
         raise ValueError(f"unknown strategy {strategy!r}: random, pct, portfolio or dfs")
+    if timeouts not in ("exact", "early"):
+        raise ValueError(f"unknown timeouts {timeouts!r}: 'exact' or 'early'")
     if schedules < 1:
         raise ValueError("schedules must be >= 1")
+    options = _Options(
+        granularity,
+        timeouts == "early",
+        bool(spurious_wakeups),
+        tuple(include),
+        tuple(exclude),
+        max_steps,
+    )
+    with _session(fn, options) as session:
+        return _explore(
+            session,
+            strategy,
+            schedules=schedules,
+            seed=seed,
+            max_preemptions=max_preemptions,
+            depth=depth,
+            minimise=minimise,
+            progress=progress,
+        )
+
+
+def _explore(
+    session: _Session,
+    strategy: str,
+    *,
+    schedules: int,
+    seed: int,
+    max_preemptions: int | None,
+    depth: int,
+    minimise: bool,
+    progress: Callable[[int, int], object] | None,
+) -> ExploreResult:
     count = 0
     if strategy == "dfs":
         bound_max = 2 if max_preemptions is None else max_preemptions
@@ -333,11 +479,12 @@ def run(
                 if count >= schedules:
                     return ExploreResult(count, False, None)
                 walker = _Prefix(prefix)
-                rt = _once(fn, walker, max_steps)
+                rt = session.once(walker)
                 count += 1
+                if progress is not None:
+                    progress(count, schedules)
                 if rt.failure is not None:
-                    failure = _report(fn, rt, walker, max_steps, minimise)
-                    return ExploreResult(count, False, failure)
+                    return ExploreResult(count, False, _report(session, rt, walker, minimise))
                 prefix = _dfs_next(walker.taken, bound)
         return ExploreResult(count, True, None)
     steps = 20
@@ -345,11 +492,13 @@ def run(
         use_pct = strategy == "pct" or (strategy == "portfolio" and i % 2 == 1)
         chooser: Any = _PCT(seed + i, depth, steps) if use_pct else _Random(seed + i)
         recorder = _Recording(chooser)
-        rt = _once(fn, recorder, max_steps)
+        rt = session.once(recorder)
         count += 1
+        if progress is not None:
+            progress(count, schedules)
         steps = max(steps, len(rt.decisions))
         if rt.failure is not None:
-            failure = _report(fn, rt, recorder.as_prefix(), max_steps, minimise)
+            failure = _report(session, rt, recorder.as_prefix(), minimise)
             return ExploreResult(count, False, failure)
     return ExploreResult(count, False, None)
 
@@ -373,36 +522,46 @@ class _Recording:
         return walker
 
 
-def replay(fn: Callable[[], object], schedule: str, *, max_steps: int = 10_000) -> ExploreResult:
-    """Run ``fn`` under exactly the schedule ``schedule`` (a string from a failure).
+def replay(
+    fn: Callable[[], object],
+    schedule: str,
+    *,
+    max_steps: int | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> ExploreResult:
+    """Run ``fn`` under exactly the schedule ``schedule`` (a string from a failure): its
+    granularity and options come from the string.
 
     Raises:
         ReplayDivergence: the code no longer makes the recorded decisions.
         ValueError: ``schedule`` is not a schedule string.
     """
-    choices, options, crc = _decode(schedule)
-    walker = _Prefix(choices, options)
-    rt = _once(fn, walker, max_steps)
-    ops = [op for _, op, _ in rt.trace]
+    choices, counts, crc, options, version = _decode(schedule)
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if version and version != here:
+        warnings.warn(
+            f"this {options.granularity} schedule was recorded on Python {version}, "
+            f"replayed on {here}: the bytecode may differ (sync schedules do not depend on it)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    options = _Options(
+        options.granularity,
+        options.early,
+        options.spurious,
+        tuple(include),
+        tuple(exclude),
+        max_steps,
+    )
+    walker = _Prefix(choices, counts)
+    with _session(fn, options) as session:
+        rt = session.once(walker)
     if rt.failure is None:
-        if (zlib.crc32("\n".join(ops).encode()) & 0xFFFFFFFF) != crc:
+        if _ops_crc(rt) != crc:
             raise ReplayDivergence("the replayed operations differ from the recorded ones")
         return ExploreResult(1, False, None)
-    failure: Failure = rt.failure
-    return ExploreResult(
-        1,
-        False,
-        ExploreFailure(
-            failure.kind,
-            failure.message,
-            failure.thread,
-            failure.location,
-            _encode(walker.taken, ops),
-            _preemptions(walker.taken),
-            _trace(rt),
-            failure.traceback,
-        ),
-    )
+    return ExploreResult(1, False, _failure(rt, rt.failure, walker.taken, options))
 
 
 def test(**options: Any) -> Callable[[_F], _F]:

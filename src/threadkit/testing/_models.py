@@ -47,7 +47,7 @@ class Lock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         rt = _rt()
-        rt.point("acquire")
+        rt.point("acquire", self)
         me = rt.me()  # (re-acquiring it blocks for ever: the runtime reports a deadlock)
         deadline = _deadline(rt, timeout) if blocking else None
         while self._owner is not None:
@@ -60,7 +60,7 @@ class Lock:
 
     def release(self) -> None:
         rt = _rt()
-        rt.point("release")
+        rt.point("release", self)
         if self._owner is None:
             raise _MisuseError("release unlocked lock")
         self._owner = None
@@ -104,7 +104,7 @@ class RLock(Lock):
         rt = _rt()
         me = rt.me()
         if self._owner is me:
-            rt.point("acquire")
+            rt.point("acquire", self)
             self._count += 1
             return True
         if super().acquire(blocking, timeout):
@@ -115,10 +115,10 @@ class RLock(Lock):
     def release(self) -> None:
         rt = _rt()
         if self._owner is not rt.me():
-            rt.point("release")
+            rt.point("release", self)
             raise _MisuseError("cannot release un-acquired lock")
         if self._count > 1:
-            rt.point("release")
+            rt.point("release", self)
             self._count -= 1
             return
         self._count = 0
@@ -148,24 +148,24 @@ class Event:
         self._flag = False
 
     def is_set(self) -> bool:
-        _rt().point("is_set")
+        _rt().point("is_set", self)
         return self._flag
 
     isSet = is_set  # noqa: N815 - the stdlib's old name
 
     def set(self) -> None:
         rt = _rt()
-        rt.point("set")
+        rt.point("set", self)
         self._flag = True
         rt.wake_all(self)
 
     def clear(self) -> None:
-        _rt().point("clear")
+        _rt().point("clear", self)
         self._flag = False
 
     def wait(self, timeout: float | None = None) -> bool:
         rt = _rt()
-        rt.point("wait")
+        rt.point("wait", self)
         deadline = _deadline(rt, timeout)
         while not self._flag:
             if timeout is not None and timeout <= 0:
@@ -180,6 +180,8 @@ class Event:
 
 class Condition:
     """``threading.Condition`` under the explorer."""
+
+    _tk_spurious = True  # (spurious_wakeups=True: a waiter may wake with no notify)
 
     def __init__(self, lock: Any = None) -> None:
         self._lock = RLock() if lock is None else lock
@@ -199,7 +201,7 @@ class Condition:
 
     def wait(self, timeout: float | None = None) -> bool:
         rt = _rt()
-        rt.point("wait")
+        rt.point("wait", self)
         if not self._lock._is_owned():
             raise _MisuseError("cannot wait on un-acquired lock")
         me = rt.me()
@@ -230,7 +232,7 @@ class Condition:
 
     def notify(self, n: int = 1) -> None:
         rt = _rt()
-        rt.point("notify")
+        rt.point("notify", self)
         if not self._lock._is_owned():
             raise _MisuseError("cannot notify on un-acquired lock")
         for thread in self._waiters[:n]:
@@ -256,7 +258,7 @@ class Semaphore:
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         rt = _rt()
-        rt.point("acquire")
+        rt.point("acquire", self)
         deadline = _deadline(rt, timeout) if blocking else None
         while self._value == 0:
             if not blocking or timeout == 0:
@@ -270,7 +272,7 @@ class Semaphore:
 
     def release(self, n: int = 1) -> None:
         rt = _rt()
-        rt.point("release")
+        rt.point("release", self)
         self._value += n
         rt.wake_all(self)
 
@@ -290,7 +292,7 @@ class BoundedSemaphore(Semaphore):
 
     def release(self, n: int = 1) -> None:
         if self._value + n > self._initial:
-            _rt().point("release")
+            _rt().point("release", self)
             raise _MisuseError("Semaphore released too many times")
         super().release(n)
 
@@ -354,7 +356,7 @@ class Thread:
 
     def join(self, timeout: float | None = None) -> None:
         rt = _rt()
-        rt.point("join")
+        rt.point("join", self)
         if self._lthread is None:
             raise RuntimeError("cannot join thread before it is started")
         if self._lthread is rt.me():

@@ -14,12 +14,22 @@ at the same instant are woken together and their order is a scheduling choice.
 Only the running thread touches the runtime's state and the modelled primitives' state (the
 baton hand-over orders every access), so they need no locks; ``_lock`` guards the little
 that other threads (the caller waiting for the run, a failing thread) read.
+
+OS threads are reused: a ``Workers`` pool, shared by the schedules of one exploration, runs
+each logical thread on an idle worker (starting a thread costs about three hand-overs).
+
+Beyond the threads' own choices, a decision may offer two kinds of nondeterminism, each
+within a budget per schedule: ``TICK`` (virtual time passes to the next deadline although a
+thread could run: timeouts fire "early") and a thread blocked on a Condition (a spurious
+wake-up).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import sysconfig
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +38,17 @@ from typing import Any, Protocol
 from .._core import _primitives as _p
 from .._core._util import in_threadkit
 
-__all__ = ["Abort", "Failure", "LThread", "Runtime", "Strategy", "current_runtime"]
+__all__ = [
+    "TICK",
+    "Abort",
+    "Failure",
+    "LThread",
+    "Runtime",
+    "Strategy",
+    "Workers",
+    "code_kind",
+    "current_runtime",
+]
 
 NEW, RUNNABLE, BLOCKED, DONE = "new", "runnable", "blocked", "done"
 
@@ -100,12 +120,89 @@ class LThread:
         return f"<LThread {self.index} {self.name!r} {self.state}>"
 
 
+#: The option "virtual time passes to the next deadline now" (timeouts="early").
+TICK = LThread(-1, "(time passes)", None)
+
+
+class Workers:
+    """Idle OS threads, reused by the schedules of one exploration.
+
+    ``run(job)`` hands ``job`` to an idle worker (or a new one); ``close()`` ends the idle
+    ones and makes the busy ones end when their job returns.
+    """
+
+    def __init__(self) -> None:
+        self._lock = _p.allocate_lock()
+        self._idle: list[list[Any]] = []  # [wake-up lock, job] per idle worker
+        self._closed = False
+
+    def run(self, job: Callable[[], object]) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = [_p.allocate_lock(), job]
+            worker[0].acquire()
+            _p.start_new_thread(self._loop, (worker,))
+        else:
+            worker[1] = job
+            worker[0].release()
+
+    def _loop(self, worker: list[Any]) -> None:
+        while True:
+            job = worker[1]
+            worker[1] = None
+            job()
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle.append(worker)
+            worker[0].acquire()
+            if worker[1] is None:  # closed
+                return
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker[0].release()  # (its job is None: it ends)
+
+
 _current: Runtime | None = None
 
 
 def current_runtime() -> Runtime | None:
     """The runtime of the run in progress, if any."""
     return _current
+
+
+THREADKIT, LIBRARY, USER = 0, 1, 2
+
+_KINDS: dict[str, int] = {}
+_LIBRARY_DIRS = tuple(
+    {
+        os.path.join(os.path.realpath(path), "")
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    }
+)
+
+
+def code_kind(filename: str) -> int:
+    """THREADKIT (the implementation), LIBRARY (the stdlib, site-packages, frozen modules,
+    generated code such as a dataclass's ``__init__``: a file name in ``<>``) or USER
+    (everything else: the code under test): scheduling points reached from LIBRARY code
+    never preempt, and only USER code has line and opcode points."""
+    kind = _KINDS.get(filename)
+    if kind is None:
+        if in_threadkit(filename):
+            kind = THREADKIT
+        elif filename.startswith("<") or os.path.realpath(filename).startswith(_LIBRARY_DIRS):
+            kind = LIBRARY
+        else:
+            kind = USER
+        _KINDS[filename] = kind
+    return kind
 
 
 def _location(tb: Any) -> str:
@@ -119,11 +216,30 @@ def _location(tb: Any) -> str:
 
 
 class Runtime:
-    """One schedule: the logical threads, the virtual clock and the decisions taken."""
+    """One schedule: the logical threads, the virtual clock and the decisions taken.
 
-    def __init__(self, strategy: Strategy, *, max_steps: int = 10_000) -> None:
+    Args:
+        strategy: takes every decision.
+        workers: the OS threads to run the logical threads on.
+        max_steps: a schedule with more scheduling points is a "livelock" failure.
+        early_timeouts: how many times virtual time may pass while a thread could run.
+        spurious_wakeups: how many times a Condition waiter may wake with no notify.
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        workers: Workers,
+        *,
+        max_steps: int = 10_000,
+        early_timeouts: int = 0,
+        spurious_wakeups: int = 0,
+    ) -> None:
         self.strategy = strategy
+        self.workers = workers
         self.max_steps = max_steps
+        self.early_left = early_timeouts
+        self.spurious_left = spurious_wakeups
         self.threads: list[LThread] = []
         self.by_ident: dict[int, LThread] = {}
         self.current: LThread | None = None
@@ -131,10 +247,12 @@ class Runtime:
         self.names = 0  # threads named so far (Thread-1, Thread-2, ...)
         self.steps = 0
         self.decisions: list[tuple[int, int]] = []  # (chosen index, number of choices)
-        self.trace: list[tuple[str, str, str]] = []  # (thread, op, where) per step
+        # Per step: (thread, op, code, line, obj); the location is formatted when reported.
+        self.trace: list[tuple[LThread, str, Any, int, object]] = []
         self.failure: Failure | None = None
         self.strategy_error: Exception | None = None  # what the strategy raised, if it did
         self.aborting = False
+        self.thread_hook: Callable[[bool], None] | None = None  # (settrace: per thread)
         self._lock = _p.allocate_lock()  # guards alive and failure for outside readers
         self._alive = 0
         self._finished = _p.allocate_lock()
@@ -148,18 +266,21 @@ class Runtime:
         return thread
 
     def start(self, thread: LThread, body: Callable[[], object]) -> None:
-        """Start ``thread``'s OS thread; it runs ``body`` once it is scheduled."""
+        """Start ``thread`` on a worker; it runs ``body`` once it is scheduled."""
         thread.state = RUNNABLE
         with self._lock:
             self._alive += 1
-        _p.start_new_thread(self._bootstrap, (thread, body))
+        self.workers.run(lambda: self._bootstrap(thread, body))
 
     def _bootstrap(self, thread: LThread, body: Callable[[], object]) -> None:
         thread.baton.acquire()  # until first scheduled
         self.by_ident[_p.get_ident()] = thread
+        hook = self.thread_hook
         try:
             if self.aborting:
                 raise Abort
+            if hook is not None:
+                hook(True)
             body()
             if thread.index == 0:  # the test body returned: every thread it started must be done
                 alive = [t.name for t in self.threads if t.index and t.state != DONE]
@@ -178,10 +299,13 @@ class Runtime:
         except BaseException as exc:
             self._fail_from(thread, exc)
         finally:
+            if hook is not None:
+                hook(False)
             self._exit(thread)
 
     def _exit(self, thread: LThread) -> None:
         thread.state = DONE
+        self.by_ident.pop(_p.get_ident(), None)  # (the worker runs other threads later)
         for other in self.threads:  # joiners of this thread
             if other.state == BLOCKED and other.waiting_on is thread.obj:
                 self.wake(other)
@@ -191,7 +315,7 @@ class Runtime:
         if last:
             self._finished.release()
         elif not self.aborting:
-            self._run_next(None, "exit")
+            self._run_next(None)
 
     def run(self, body: Callable[[], object], timeout: float) -> None:
         """Run ``body`` as thread 0 and return when every logical thread has ended."""
@@ -205,8 +329,9 @@ class Runtime:
             self._fail(
                 Failure(
                     "livelock",
-                    f"the schedule did not end within {timeout} s "
-                    "of real time (uncontrolled blocking?)",
+                    f"the schedule did not end within {timeout} s of real time: uncontrolled "
+                    "blocking (a lock, socket or queue the explorer does not model?)\n"
+                    + _stacks(self),
                     "",
                     "",
                 )
@@ -223,9 +348,29 @@ class Runtime:
             raise RuntimeError("not a thread of the explorer's run")
         return thread
 
-    def point(self, op: str) -> None:
-        """A scheduling point before the visible operation ``op`` of the running thread."""
-        me = self.me()
+    def point(self, op: str, obj: object = None) -> None:
+        """A scheduling point before the visible operation ``op`` (on ``obj``) of the
+        running thread. Reached from library code (the stdlib, site-packages), it records
+        the step but never preempts: library internals are not what is under test."""
+        frame = sys._getframe(1)
+        kinds = _KINDS
+        while True:
+            name = frame.f_code.co_filename
+            kind = kinds.get(name)
+            if kind is None:
+                kind = code_kind(name)
+            if kind != THREADKIT or frame.f_back is None:
+                break
+            frame = frame.f_back
+        self.point_at(op, frame.f_code, frame.f_lineno, obj, kind == USER)
+
+    def point_at(
+        self, op: str, code: Any, line: int, obj: object = None, preempt: bool = True
+    ) -> None:
+        """A scheduling point at ``code``/``line`` (see ``point``)."""
+        me = self.by_ident.get(_p.get_ident())
+        if me is None:
+            raise RuntimeError("not a thread of the explorer's run")
         if self.aborting:
             raise Abort
         self.steps += 1
@@ -233,10 +378,11 @@ class Runtime:
             self._fail(Failure("livelock", f"more than {self.max_steps} steps", me.name, ""))
             self.abort()
             raise Abort
-        self.trace.append((me.name, op, _caller()))
-        self._run_next(me, op)
-        if self.aborting:
-            raise Abort
+        self.trace.append((me, op, code, line, obj))
+        if preempt:
+            self._run_next(me)
+            if self.aborting:
+                raise Abort
 
     def block(self, obj: object, deadline: float | None) -> bool:
         """Block the running thread on ``obj`` until woken (True) or ``deadline`` (False)."""
@@ -245,7 +391,7 @@ class Runtime:
         me.waiting_on = obj
         me.deadline = deadline
         me.timed_out = False
-        self._run_next(me, "block")
+        self._run_next(me)
         if self.aborting:
             raise Abort
         return not me.timed_out
@@ -262,40 +408,72 @@ class Runtime:
         thread.waiting_on = None
         thread.deadline = None
 
-    def _run_next(self, me: LThread | None, op: str) -> None:
-        """Pick the next thread and hand it the baton; ``me`` waits until it is picked."""
-        runnable = [t for t in self.threads if t.state == RUNNABLE]
-        if not runnable:
-            due = [
-                t.deadline for t in self.threads if t.state == BLOCKED and t.deadline is not None
+    def _tick(self) -> bool:
+        """Move virtual time to the earliest deadline and wake the threads due then;
+        False if no blocked thread has a deadline."""
+        due = [t.deadline for t in self.threads if t.state == BLOCKED and t.deadline is not None]
+        if not due:
+            return False
+        self.now = max(self.now, min(due))
+        for thread in self.threads:
+            due_now = thread.deadline is not None and thread.deadline <= self.now
+            if thread.state == BLOCKED and due_now:
+                self.wake(thread)
+                thread.timed_out = True
+        return True
+
+    def _options(self) -> list[LThread]:
+        """What a decision chooses among: the runnable threads (by number), then the
+        nondeterminism still in budget (``TICK``; Condition waiters, to wake spuriously)."""
+        options = [t for t in self.threads if t.state == RUNNABLE]
+        if not options:
+            return options
+        if self.early_left > 0 and any(
+            t.state == BLOCKED and t.deadline is not None for t in self.threads
+        ):
+            options.append(TICK)
+        if self.spurious_left > 0:
+            options += [
+                t
+                for t in self.threads
+                if t.state == BLOCKED and getattr(t.waiting_on, "_tk_spurious", False)
             ]
-            if not due:
+        return options
+
+    def _run_next(self, me: LThread | None) -> None:
+        """Pick the next thread and hand it the baton; ``me`` waits until it is picked."""
+        while True:
+            options = self._options()
+            if not options:
+                if self._tick():  # virtual time jumps to the next deadline
+                    continue
                 if any(t.state == BLOCKED for t in self.threads):
                     self._fail(self._deadlock())
                     self.abort()
                     if me is not None:
                         raise Abort
                 return
-            self.now = max(self.now, min(due))  # virtual time jumps to the next deadline
-            for thread in self.threads:
-                due_now = thread.deadline is not None and thread.deadline <= self.now
-                if thread.state == BLOCKED and due_now:
-                    self.wake(thread)
-                    thread.timed_out = True
-            runnable = [t for t in self.threads if t.state == RUNNABLE]
-        index = 0
-        if len(runnable) > 1:
-            try:
-                index = self.strategy.choose(runnable, me, len(self.decisions))
-            except Exception as exc:  # (a replay that diverges): the run stops, it is re-raised
-                self.strategy_error = exc
-                self._fail(Failure("exception", f"the strategy failed: {exc}", "", ""))
-                self.abort()
-                if me is not None:
-                    raise Abort from None
-                return
-            self.decisions.append((index, len(runnable)))
-        chosen = runnable[index]
+            index = 0
+            if len(options) > 1:
+                try:
+                    index = self.strategy.choose(options, me, len(self.decisions))
+                except Exception as exc:  # (a replay that diverges): the run stops, re-raised
+                    self.strategy_error = exc
+                    self._fail(Failure("exception", f"the strategy failed: {exc}", "", ""))
+                    self.abort()
+                    if me is not None:
+                        raise Abort from None
+                    return
+                self.decisions.append((index, len(options)))
+            chosen = options[index]
+            if chosen is TICK:
+                self.early_left -= 1
+                self._tick()
+                continue
+            if chosen.state == BLOCKED:  # a spurious wake-up
+                self.spurious_left -= 1
+                self.wake(chosen)
+            break
         if chosen is me:
             return
         self.current = chosen
@@ -313,11 +491,30 @@ class Runtime:
             obj = thread.waiting_on
             holder = getattr(obj, "_tk_holder", None)
             held = holder() if callable(holder) else None
+            where = ""
+            for step in reversed(self.trace):
+                if step[0] is thread:
+                    where = f" at {_where(step[2], step[3])}"
+                    break
             rows.append(
                 f"  {thread.name}: waits on {_describe(obj)}"
                 + (f", held by {held}" if held else "")
+                + where
             )
+            history = self.history(obj)
+            if history:
+                rows.append("    history: " + "; ".join(history))
         return Failure("deadlock", "no thread can run\n" + "\n".join(rows), "", "")
+
+    def history(self, obj: object, last: int = 6) -> list[str]:
+        """The last operations on ``obj`` (a lost wake-up shows here: a set() that a clear()
+        wiped before the waiter looked)."""
+        steps = [
+            f"{op} by {thread.name} (step {i}, {_where(code, line)})"
+            for i, (thread, op, code, line, on) in enumerate(self.trace)
+            if on is obj and obj is not None
+        ]
+        return steps[-last:]
 
     def _fail_from(self, thread: LThread, exc: BaseException) -> None:
         kind = "assertion" if isinstance(exc, AssertionError) else "exception"
@@ -355,9 +552,18 @@ def _describe(obj: object) -> str:
     return f"{type(obj).__name__} at {id(obj):#x}"
 
 
-def _caller() -> str:
-    """``file:line`` of the innermost frame outside threadkit (the operation's call site)."""
-    frame = sys._getframe(2)
-    while frame is not None and in_threadkit(frame.f_code.co_filename):
-        frame = frame.f_back  # type: ignore[assignment]
-    return "" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+def _where(code: Any, line: int) -> str:
+    """``file:line`` of a recorded step."""
+    return "" if code is None else f"{code.co_filename}:{line}"
+
+
+def _stacks(rt: Runtime) -> str:
+    """The stack of every logical thread (for the watchdog's report)."""
+    frames = sys._current_frames()
+    out = []
+    for ident, thread in list(rt.by_ident.items()):
+        frame = frames.get(ident)
+        if frame is not None:
+            stack = "".join(traceback.format_stack(frame))
+            out.append(f"{thread.name} ({thread.state}):\n{stack}")
+    return "\n".join(out)
