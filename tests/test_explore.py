@@ -1,23 +1,30 @@
-"""Tests for threadkit.testing.explore, the interleaving explorer (sync granularity)."""
+"""Tests for threadkit.testing.explore, the interleaving explorer."""
 
 from __future__ import annotations
 
+import _thread
+import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
-from conftest import EXPLORE_CASES, load_explore_cases
+from conftest import EXPLORE_CASES, load_explore_cases, wait_until
 from threadkit.testing import explore
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def sync_cases(which: str) -> list[object]:
+def sync_cases(which: str, granularity: str = "sync") -> list[object]:
     if not EXPLORE_CASES.exists():
         return []
-    return [c for c in getattr(load_explore_cases(), which) if c.granularity == "sync"]
+    return [c for c in getattr(load_explore_cases(), which) if c.granularity == granularity]
+
+
+def finer_cases() -> list[object]:
+    return sync_cases("BUGGY", "line") + sync_cases("BUGGY", "opcode")
 
 
 @pytest.mark.parametrize("case", sync_cases("BUGGY"), ids=lambda c: c.id)
@@ -176,3 +183,274 @@ def test_bad_arguments() -> None:
         explore.run(body, timeouts="late")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="schedules must be >= 1"):
         explore.run(body, schedules=0)
+
+
+# -- line and opcode granularity -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", finer_cases(), ids=lambda c: c.id)
+def test_line_and_opcode_bugs_are_found_at_their_granularity(case: object) -> None:
+    granularity = case.granularity  # type: ignore[attr-defined]
+    bound = case.min_preemptions  # type: ignore[attr-defined]
+    result = explore.run(
+        case.body,  # type: ignore[attr-defined]
+        strategy="dfs",
+        granularity=granularity,
+        max_preemptions=bound,
+        schedules=20_000,
+    )
+    assert result.failure is not None
+    assert result.failure.kind == case.failure  # type: ignore[attr-defined]
+    assert result.failure.preemptions == bound
+    assert result.failure.schedule.startswith(f"tk1:{granularity}@")
+    again = explore.replay(case.body, result.failure.schedule)  # type: ignore[attr-defined]
+    assert again.failure is not None
+    assert (again.failure.kind, again.failure.location) == (
+        result.failure.kind,
+        result.failure.location,
+    )
+    if granularity == "opcode":  # a coarser level cannot see it: it proves its absence there
+        coarser = explore.run(
+            case.body,  # type: ignore[attr-defined]
+            strategy="dfs",
+            granularity="line",
+            max_preemptions=bound,
+        )
+        assert coarser.failure is None
+        assert coarser.exhausted
+
+
+def test_the_lost_update_is_invisible_at_sync_granularity() -> None:
+    class Counter:
+        value = 0
+
+    def body() -> None:
+        c = Counter()
+
+        def inc() -> None:
+            tmp = c.value
+            c.value = tmp + 1
+
+        ts = [threading.Thread(target=inc) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert c.value == 2
+
+    sync = explore.run(body, strategy="dfs", max_preemptions=2)
+    assert sync.failure is None
+    assert sync.exhausted
+    line = explore.run(body, strategy="dfs", granularity="line", max_preemptions=1)
+    assert line.failure is not None
+    assert line.failure.kind == "assertion"
+    assert "tmp = c.value" not in line.failure.trace  # the trace names lines, not source
+    assert f"{__file__.rsplit('/', 1)[-1]}:" in line.failure.trace
+
+
+def test_library_code_has_no_line_points() -> None:
+    def body() -> None:
+        out: list[int] = []
+        t = threading.Thread(target=lambda: out.extend(sorted([3, 1, 2])))
+        t.start()
+        t.join()
+        assert out == [1, 2, 3]
+
+    result = explore.run(body, strategy="dfs", granularity="line", max_preemptions=2)
+    assert result.failure is None
+    assert result.exhausted
+
+
+# -- nondeterminism options ---------------------------------------------------------------
+
+
+def _timeout_assumed_never() -> None:
+    ev = threading.Event()
+    seen: list[str] = []
+
+    def worker() -> None:
+        ev.set()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    if not ev.wait(timeout=5.0):
+        seen.append("timed out")
+    t.join()
+    assert seen == [], "the wait timed out although the worker sets the event"
+
+
+def test_early_timeouts_are_a_choice() -> None:
+    exact = explore.run(_timeout_assumed_never, strategy="dfs", max_preemptions=2)
+    assert exact.failure is None
+    assert exact.exhausted
+    early = explore.run(_timeout_assumed_never, strategy="dfs", timeouts="early")
+    assert early.failure is not None
+    assert early.failure.kind == "assertion"
+    assert early.failure.schedule.startswith("tk1:sync,early:")
+    again = explore.replay(_timeout_assumed_never, early.failure.schedule)
+    assert again.failure is not None
+    assert again.failure.kind == "assertion"
+
+
+@pytest.mark.skipif(not EXPLORE_CASES.exists(), reason="needs ../shared/explore-cases")
+def test_spurious_wakeups_make_if_not_while_shallow() -> None:
+    cases = {c.id: c for c in load_explore_cases().BUGGY + load_explore_cases().FIXED}
+    plain = explore.run(cases["P05b"].body, strategy="dfs", max_preemptions=0)
+    assert plain.failure is None
+    spurious = explore.run(
+        cases["P05b"].body, strategy="dfs", max_preemptions=0, spurious_wakeups=True
+    )
+    assert spurious.failure is not None
+    assert spurious.failure.kind == "exception"
+    assert spurious.failure.preemptions == 0
+    assert ",spurious:" in spurious.failure.schedule
+    fixed = explore.run(
+        cases["F05"].body,
+        strategy="dfs",
+        max_preemptions=1,
+        spurious_wakeups=True,
+        schedules=20_000,
+    )
+    assert fixed.failure is None
+    assert fixed.exhausted
+
+
+@pytest.mark.skipif(not EXPLORE_CASES.exists(), reason="needs ../shared/explore-cases")
+def test_a_lost_wakeup_shows_the_events_history() -> None:
+    case = next(c for c in load_explore_cases().BUGGY if c.id == "P04")
+    result = explore.run(case.body, strategy="dfs", max_preemptions=2)
+    assert result.failure is not None
+    assert result.failure.kind == "deadlock"
+    message = result.failure.message
+    assert "waits on Event" in message
+    assert "history:" in message
+    history = message.split("history:", 1)[1]
+    assert "set by" in history
+    assert "clear by" in history
+    assert history.index("set by") < history.rindex("clear by")
+
+
+# -- queue models ---------------------------------------------------------------------------
+
+
+def test_a_queue_put_and_get_are_one_operation_each() -> None:
+    def body() -> None:
+        q: queue.Queue[int] = queue.Queue()
+        got: list[int] = []
+
+        def consumer() -> None:
+            for _ in range(2):
+                got.append(q.get())
+                q.task_done()
+
+        t = threading.Thread(target=consumer)
+        t.start()
+        q.put(1)
+        q.put(2)
+        q.join()
+        t.join()
+        assert got == [1, 2]
+
+    result = explore.run(body, strategy="dfs", max_preemptions=2)
+    assert result.failure is None
+    assert result.exhausted
+
+
+def test_a_racy_empty_check_on_a_queue_is_found() -> None:
+    def body() -> None:
+        q: queue.Queue[int] = queue.Queue()
+        q.put(1)
+
+        def take() -> None:
+            if not q.empty():
+                q.get_nowait()  # the other thread may have taken it: queue.Empty
+
+        ts = [threading.Thread(target=take) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    result = explore.run(body, strategy="dfs", max_preemptions=1)
+    assert result.failure is not None
+    assert result.failure.kind == "exception"
+    assert "Empty" in result.failure.message
+    assert result.failure.preemptions == 1
+
+
+def test_a_get_that_never_returns_is_a_deadlock_on_the_queue() -> None:
+    def body() -> None:
+        q: queue.SimpleQueue[int] = queue.SimpleQueue()
+        t = threading.Thread(target=q.get, name="getter")
+        t.start()
+        t.join()
+
+    result = explore.run(body, schedules=1)
+    assert result.failure is not None
+    assert result.failure.kind == "deadlock"
+    assert "getter: waits on an item (get) of SimpleQueue" in result.failure.message
+    assert (queue.Queue, queue.SimpleQueue) == (
+        sys.modules["queue"].Queue,
+        sys.modules["queue"].SimpleQueue,
+    )
+
+
+@pytest.mark.skipif(not hasattr(queue, "ShutDown"), reason="Queue.shutdown is new in 3.13")
+def test_queue_shutdown_wakes_a_blocked_getter() -> None:
+    def body() -> None:
+        q: queue.Queue[int] = queue.Queue()
+        seen: list[str] = []
+
+        def getter() -> None:
+            try:
+                q.get()
+            except queue.ShutDown:  # type: ignore[attr-defined,unused-ignore]
+                seen.append("shut down")
+
+        t = threading.Thread(target=getter)
+        t.start()
+        q.shutdown()
+        t.join()
+        assert seen == ["shut down"]
+
+    result = explore.run(body, strategy="dfs", max_preemptions=2)
+    assert result.failure is None
+    assert result.exhausted
+
+
+# -- the runtime ----------------------------------------------------------------------------
+
+
+def test_worker_threads_end_with_the_exploration() -> None:
+    before = _thread._count()
+
+    def body() -> None:
+        t = threading.Thread(target=lambda: None)
+        t.start()
+        t.join()
+
+    assert explore.run(body, schedules=50).failure is None
+    wait_until(lambda: _thread._count() <= before)
+
+
+def test_uncontrolled_blocking_is_reported_with_the_stacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadkit.testing import _explore
+
+    monkeypatch.setattr(_explore, "WATCHDOG", 0.5)
+    real = _thread.allocate_lock()  # made before the run: the explorer cannot model it
+    real.acquire()
+
+    def stuck_on_a_real_lock() -> None:
+        real.acquire()
+        real.release()
+
+    try:
+        result = explore.run(stuck_on_a_real_lock, schedules=1)
+    finally:
+        real.release()
+    assert result.failure is not None
+    assert result.failure.kind == "uncontrolled"
+    assert "uncontrolled blocking" in result.failure.message
+    assert "in stuck_on_a_real_lock" in result.failure.message

@@ -73,7 +73,7 @@ class ExploreFailure:
     """A failing schedule, minimised.
 
     Attributes:
-        kind: "assertion", "exception", "deadlock", "misuse" or "livelock".
+        kind: "assertion", "exception", "deadlock", "misuse", "livelock" or "uncontrolled".
         message: the exception, or the deadlock's table of waiting threads.
         thread: the thread that failed ("" for a deadlock).
         location: ``file:line`` where it failed.

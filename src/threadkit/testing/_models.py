@@ -4,12 +4,17 @@ Each visible operation is one scheduling point (``Runtime.point``) followed by a
 on plain Python state, which only the running logical thread touches. A thread that must
 wait blocks in the runtime (``Runtime.block``), never on an OS object. While a schedule runs,
 ``patch()`` puts these in place of ``threading.Thread/Lock/RLock/Event/Condition/Semaphore/
-BoundedSemaphore/current_thread/get_ident`` and ``time.sleep/monotonic/time``, so unmodified
-code written against the standard library is controlled.
+BoundedSemaphore/current_thread/get_ident``, ``queue.Queue/LifoQueue/PriorityQueue/
+SimpleQueue`` and ``time.sleep/monotonic/time``, so unmodified code written against the
+standard library is controlled. A queue is modelled whole: ``put`` and ``get`` are one
+operation each, not the handful of lock and condition operations of ``queue.py``.
 """
 
 from __future__ import annotations
 
+import heapq
+import queue as _queue
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -297,6 +302,199 @@ class BoundedSemaphore(Semaphore):
         super().release(n)
 
 
+class _WaitKey:
+    """What a thread blocked on a queue waits for (shown in a deadlock table)."""
+
+    def __init__(self, what: str, owner: Any) -> None:
+        self.what = what
+        self.owner = owner
+
+    def _tk_describe(self) -> str:
+        return f"{self.what} of {self.owner._tk_describe()}"
+
+
+_ShutDown: Any = getattr(_queue, "ShutDown", None)
+
+
+class Queue:
+    """``queue.Queue`` under the explorer (with 3.13's ``shutdown`` where the stdlib has it)."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self.maxsize = maxsize
+        self._init(maxsize)
+        self.unfinished_tasks = 0
+        self.is_shutdown = False
+        self._readable = _WaitKey("an item (get)", self)
+        self._writable = _WaitKey("a free slot (put)", self)
+        self._done = _WaitKey("all tasks done (join)", self)
+
+    # The storage, as the stdlib's subclass hooks.
+    def _init(self, maxsize: int) -> None:
+        self.queue: Any = deque()
+
+    def _qsize(self) -> int:
+        return len(self.queue)
+
+    def _put(self, item: Any) -> None:
+        self.queue.append(item)
+
+    def _get(self) -> Any:
+        return self.queue.popleft()
+
+    def _full(self) -> bool:
+        return 0 < self.maxsize <= self._qsize()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        rt = _rt()
+        rt.point("put", self)
+        if self.is_shutdown:
+            raise _ShutDown
+        if block and timeout is not None and timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")
+        deadline = _deadline(rt, timeout)
+        while self._full():
+            if not block or (not rt.block(self._writable, deadline) and self._full()):
+                raise _queue.Full
+            if self.is_shutdown:
+                raise _ShutDown
+        self._put(item)
+        self.unfinished_tasks += 1
+        rt.wake_all(self._readable)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        rt = _rt()
+        rt.point("get", self)
+        if self.is_shutdown and not self._qsize():
+            raise _ShutDown
+        if block and timeout is not None and timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")
+        deadline = _deadline(rt, timeout)
+        while not self._qsize():
+            if not block or (not rt.block(self._readable, deadline) and not self._qsize()):
+                raise _queue.Empty
+            if self.is_shutdown and not self._qsize():
+                raise _ShutDown
+        item = self._get()
+        rt.wake_all(self._writable)
+        return item
+
+    def put_nowait(self, item: Any) -> None:
+        self.put(item, block=False)
+
+    def get_nowait(self) -> Any:
+        return self.get(block=False)
+
+    def task_done(self) -> None:
+        rt = _rt()
+        rt.point("task_done", self)
+        if self.unfinished_tasks <= 0:
+            raise ValueError("task_done() called too many times")
+        self.unfinished_tasks -= 1
+        if self.unfinished_tasks == 0:
+            rt.wake_all(self._done)
+
+    def join(self) -> None:
+        rt = _rt()
+        rt.point("join", self)
+        while self.unfinished_tasks:
+            rt.block(self._done, None)
+
+    def qsize(self) -> int:
+        _rt().point("qsize", self)
+        return self._qsize()
+
+    def empty(self) -> bool:
+        _rt().point("empty", self)
+        return not self._qsize()
+
+    def full(self) -> bool:
+        _rt().point("full", self)
+        return self._full()
+
+    def shutdown(self, immediate: bool = False) -> None:
+        if _ShutDown is None:
+            raise AttributeError("'Queue' object has no attribute 'shutdown' before 3.13")
+        rt = _rt()
+        rt.point("shutdown", self)
+        self.is_shutdown = True
+        if immediate:
+            while self._qsize():
+                self._get()
+                if self.unfinished_tasks > 0:
+                    self.unfinished_tasks -= 1
+            self.unfinished_tasks = 0
+            rt.wake_all(self._done)
+        rt.wake_all(self._readable)
+        rt.wake_all(self._writable)
+
+    def _tk_describe(self) -> str:
+        return f"{type(self).__name__} at {id(self):#x} ({self._qsize()} items)"
+
+
+class LifoQueue(Queue):
+    """``queue.LifoQueue`` under the explorer."""
+
+    def _init(self, maxsize: int) -> None:
+        self.queue = []
+
+    def _get(self) -> Any:
+        return self.queue.pop()
+
+
+class PriorityQueue(Queue):
+    """``queue.PriorityQueue`` under the explorer."""
+
+    def _init(self, maxsize: int) -> None:
+        self.queue = []
+
+    def _put(self, item: Any) -> None:
+        heapq.heappush(self.queue, item)
+
+    def _get(self) -> Any:
+        return heapq.heappop(self.queue)
+
+
+class SimpleQueue:
+    """``queue.SimpleQueue`` under the explorer."""
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._readable = _WaitKey("an item (get)", self)
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        rt = _rt()
+        rt.point("put", self)
+        self._items.append(item)
+        rt.wake_all(self._readable)
+
+    put_nowait = put
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        rt = _rt()
+        rt.point("get", self)
+        if block and timeout is not None and timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")
+        deadline = _deadline(rt, timeout)
+        while not self._items:
+            if not block or (not rt.block(self._readable, deadline) and not self._items):
+                raise _queue.Empty
+        return self._items.popleft()
+
+    def get_nowait(self) -> Any:
+        return self.get(block=False)
+
+    def qsize(self) -> int:
+        _rt().point("qsize", self)
+        return len(self._items)
+
+    def empty(self) -> bool:
+        _rt().point("empty", self)
+        return not self._items
+
+    def _tk_describe(self) -> str:
+        return f"SimpleQueue at {id(self):#x} ({len(self._items)} items)"
+
+
 class Thread:
     """``threading.Thread`` under the explorer: a logical thread of the run."""
 
@@ -455,6 +653,12 @@ _THREADING = {
     "get_ident": get_ident,
 }
 _TIME = {"sleep": sleep, "monotonic": monotonic, "time": time}
+_QUEUE = {
+    "Queue": Queue,
+    "LifoQueue": LifoQueue,
+    "PriorityQueue": PriorityQueue,
+    "SimpleQueue": SimpleQueue,
+}
 
 
 @contextmanager
@@ -462,7 +666,11 @@ def patch() -> Iterator[None]:
     """Put the models in place of the stdlib's names for the block (then the originals back)."""
     saved: list[tuple[Any, str, Any]] = []
     try:
-        for module, names in ((_p.threading_module, _THREADING), (_p.time_module, _TIME)):
+        for module, names in (
+            (_p.threading_module, _THREADING),
+            (_p.time_module, _TIME),
+            (_queue, _QUEUE),
+        ):
             for name, model in names.items():
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, model)

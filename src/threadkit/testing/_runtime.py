@@ -65,7 +65,9 @@ class Failure:
         kind: "assertion" (an AssertionError), "exception" (another exception), "deadlock"
             (live threads, none runnable, no pending deadline), "misuse" (an operation
             that is an error in itself: releasing an unheld lock, over-releasing a
-            bounded semaphore), "livelock" (more steps than ``max_steps``).
+            bounded semaphore), "livelock" (more steps than ``max_steps``),
+            "uncontrolled" (a thread blocked on something the explorer does not model,
+            such as a socket or a lock made before the run: the watchdog's report).
         message: the exception's text, or the deadlock table.
         thread: the name of the thread it happened in ("" for a deadlock).
         location: ``file:line`` of the innermost frame outside threadkit ("" if none).
@@ -328,7 +330,7 @@ class Runtime:
         if not self._finished.acquire(True, timeout):
             self._fail(
                 Failure(
-                    "livelock",
+                    "uncontrolled",
                     f"the schedule did not end within {timeout} s of real time: uncontrolled "
                     "blocking (a lock, socket or queue the explorer does not model?)\n"
                     + _stacks(self),
