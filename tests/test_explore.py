@@ -454,3 +454,35 @@ def test_uncontrolled_blocking_is_reported_with_the_stacks(
     assert result.failure.kind == "uncontrolled"
     assert "uncontrolled blocking" in result.failure.message
     assert "in stuck_on_a_real_lock" in result.failure.message
+
+
+def test_threadkit_drop_in_names_are_modelled_too() -> None:
+    import threadkit
+
+    def body() -> None:
+        lock = threadkit.Lock()
+        q: threadkit.queue.Queue[int] = threadkit.queue.Queue()
+        acct = {"balance": 100}
+
+        def withdraw() -> None:
+            with lock:
+                ok = acct["balance"] >= 100
+            if ok:
+                with lock:
+                    acct["balance"] -= 100
+            q.put(1)
+
+        ts = [threadkit.Thread(target=withdraw) for _ in range(2)]
+        for t in ts:
+            t.start()
+        assert q.get() + q.get() == 2
+        for t in ts:
+            t.join()
+        assert acct["balance"] >= 0, "overdrawn"
+
+    result = explore.run(body, strategy="dfs", max_preemptions=1)
+    assert result.failure is not None
+    assert result.failure.kind == "assertion"
+    assert "overdrawn" in result.failure.message
+    assert result.failure.preemptions == 1
+    assert threadkit.Lock is threadkit._p.Lock

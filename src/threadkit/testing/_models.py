@@ -6,7 +6,9 @@ wait blocks in the runtime (``Runtime.block``), never on an OS object. While a s
 ``patch()`` puts these in place of ``threading.Thread/Lock/RLock/Event/Condition/Semaphore/
 BoundedSemaphore/current_thread/get_ident``, ``queue.Queue/LifoQueue/PriorityQueue/
 SimpleQueue`` and ``time.sleep/monotonic/time``, so unmodified code written against the
-standard library is controlled. A queue is modelled whole: ``put`` and ``get`` are one
+standard library is controlled; so are threadkit's drop-in names (``threadkit.Lock``,
+``threadkit.queue.Queue``, ..., for code written ``import threadkit as threading``). A
+queue is modelled whole: ``put`` and ``get`` are one
 operation each, not the handful of lock and condition operations of ``queue.py``.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import queue as _queue
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -659,6 +662,8 @@ _QUEUE = {
     "PriorityQueue": PriorityQueue,
     "SimpleQueue": SimpleQueue,
 }
+# threadkit's drop-in names (``import threadkit as threading`` code): the same models.
+_THREADKIT = {**_THREADING, "sleep": sleep}
 
 
 @contextmanager
@@ -666,10 +671,13 @@ def patch() -> Iterator[None]:
     """Put the models in place of the stdlib's names for the block (then the originals back)."""
     saved: list[tuple[Any, str, Any]] = []
     try:
+        threadkit = sys.modules["threadkit"]
         for module, names in (
             (_p.threading_module, _THREADING),
             (_p.time_module, _TIME),
             (_queue, _QUEUE),
+            (threadkit, _THREADKIT),
+            (threadkit.queue, _QUEUE),
         ):
             for name, model in names.items():
                 saved.append((module, name, getattr(module, name)))
