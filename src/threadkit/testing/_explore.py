@@ -46,7 +46,7 @@ from typing import Any, Literal, TypeVar
 
 from ._granularity import GRANULARITIES, Granularity
 from ._models import patch
-from ._runtime import RUNNABLE, Failure, LThread, Runtime, Workers
+from ._runtime import RUNNABLE, WORKERS, Failure, LThread, Runtime
 
 __all__ = ["ExploreFailure", "ExploreResult", "ReplayDivergence", "replay", "run", "test"]
 
@@ -260,21 +260,20 @@ def _decode(schedule: str) -> tuple[list[int], list[int], int, _Options, str]:
 
 
 class _Session:
-    """What the schedules of one exploration share: the options, the worker threads, the
-    patched stdlib names and the line or opcode points."""
+    """What the schedules of one exploration share: the options, the patched stdlib names
+    and the line or opcode points."""
 
     def __init__(self, fn: Callable[[], object], options: _Options) -> None:
         self.fn = fn
         self.options = options
         self.granularity = Granularity(options.granularity, options.include, options.exclude)
-        self.workers = Workers()
 
     def once(self, strategy: Any) -> Runtime:
         """Run one schedule."""
         options = self.options
         rt = Runtime(
             strategy,
-            self.workers,
+            WORKERS,
             max_steps=options.steps(),
             early_timeouts=NONDETERMINISM if options.early else 0,
             spurious_wakeups=NONDETERMINISM if options.spurious else 0,
@@ -289,11 +288,8 @@ class _Session:
 @contextlib.contextmanager
 def _session(fn: Callable[[], object], options: _Options) -> Iterator[_Session]:
     session = _Session(fn, options)
-    try:
-        with patch(), session.granularity:
-            yield session
-    finally:
-        session.workers.close()
+    with patch(), session.granularity:
+        yield session
 
 
 def _trace(rt: Runtime, last: int = 40) -> str:

@@ -16,7 +16,8 @@ baton hand-over orders every access), so they need no locks; ``_lock`` guards th
 that other threads (the caller waiting for the run, a failing thread) read.
 
 OS threads are reused: a ``Workers`` pool, shared by the schedules of one exploration, runs
-each logical thread on an idle worker (starting a thread costs about three hand-overs).
+each logical thread on an idle worker, handed over the first time the thread is scheduled
+(so starting a logical thread costs no OS wake-up of its own).
 
 Beyond the threads' own choices, a decision may offer two kinds of nondeterminism, each
 within a budget per schedule: ``TICK`` (virtual time passes to the next deadline although a
@@ -45,6 +46,7 @@ __all__ = [
     "LThread",
     "Runtime",
     "Strategy",
+    "WORKERS",
     "Workers",
     "code_kind",
     "current_runtime",
@@ -98,7 +100,9 @@ class LThread:
 
     __slots__ = (
         "baton",
+        "body",
         "deadline",
+        "dispatched",
         "index",
         "name",
         "obj",
@@ -112,7 +116,9 @@ class LThread:
         self.name = name
         self.obj = obj  # the Thread object user code sees (or None for the body)
         self.baton = _p.allocate_lock()
-        self.baton.acquire()  # held while the thread may not run
+        self.baton.acquire()  # held while the thread may not run (once it has a worker)
+        self.body: Callable[[], object] | None = None
+        self.dispatched = False  # given to a worker (the first time it was scheduled)
         self.state = NEW
         self.waiting_on: object = None
         self.deadline: float | None = None
@@ -127,16 +133,17 @@ TICK = LThread(-1, "(time passes)", None)
 
 
 class Workers:
-    """Idle OS threads, reused by the schedules of one exploration.
+    """Idle OS threads, reused by every schedule (and every exploration).
 
-    ``run(job)`` hands ``job`` to an idle worker (or a new one); ``close()`` ends the idle
-    ones and makes the busy ones end when their job returns.
+    ``run(job)`` hands ``job`` to an idle worker, or starts one. A worker idle for
+    ``IDLE_SECONDS`` ends, so none is left long after the last exploration.
     """
+
+    IDLE_SECONDS = 1.0
 
     def __init__(self) -> None:
         self._lock = _p.allocate_lock()
         self._idle: list[list[Any]] = []  # [wake-up lock, job] per idle worker
-        self._closed = False
 
     def run(self, job: Callable[[], object]) -> None:
         with self._lock:
@@ -155,19 +162,24 @@ class Workers:
             worker[1] = None
             job()
             with self._lock:
-                if self._closed:
-                    return
                 self._idle.append(worker)
-            worker[0].acquire()
-            if worker[1] is None:  # closed
-                return
+            if not worker[0].acquire(True, self.IDLE_SECONDS):
+                with self._lock:
+                    if worker in self._idle:  # not handed a job meanwhile: end
+                        self._idle.remove(worker)
+                        return
+                worker[0].acquire()  # (a job is being handed over)
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for worker in idle:
-            worker[0].release()  # (its job is None: it ends)
+    def forget(self) -> None:
+        """In a forked child: the idle workers are the parent's threads."""
+        self._lock = _p.allocate_lock()
+        self._idle = []
+
+
+#: The workers of every exploration.
+WORKERS = Workers()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=WORKERS.forget)
 
 
 _current: Runtime | None = None
@@ -268,14 +280,25 @@ class Runtime:
         return thread
 
     def start(self, thread: LThread, body: Callable[[], object]) -> None:
-        """Start ``thread`` on a worker; it runs ``body`` once it is scheduled."""
+        """Make ``thread`` runnable; it runs ``body`` on a worker once it is scheduled."""
         thread.state = RUNNABLE
+        thread.body = body
         with self._lock:
             self._alive += 1
-        self.workers.run(lambda: self._bootstrap(thread, body))
+
+    def _resume(self, thread: LThread) -> None:
+        """Let ``thread`` run: release its baton, or, the first time, give it a worker."""
+        with self._lock:
+            first = not thread.dispatched
+            thread.dispatched = True
+        if first:
+            body = thread.body
+            assert body is not None
+            self.workers.run(lambda: self._bootstrap(thread, body))
+        else:
+            thread.baton.release()
 
     def _bootstrap(self, thread: LThread, body: Callable[[], object]) -> None:
-        thread.baton.acquire()  # until first scheduled
         self.by_ident[_p.get_ident()] = thread
         hook = self.thread_hook
         try:
@@ -326,7 +349,7 @@ class Runtime:
         main = self.new_thread("MainThread", None)
         self.start(main, body)
         self.current = main
-        main.baton.release()
+        self._resume(main)
         if not self._finished.acquire(True, timeout):
             self._fail(
                 Failure(
@@ -389,6 +412,8 @@ class Runtime:
     def block(self, obj: object, deadline: float | None) -> bool:
         """Block the running thread on ``obj`` until woken (True) or ``deadline`` (False)."""
         me = self.me()
+        if self.aborting:
+            raise Abort
         me.state = BLOCKED
         me.waiting_on = obj
         me.deadline = deadline
@@ -479,7 +504,7 @@ class Runtime:
         if chosen is me:
             return
         self.current = chosen
-        chosen.baton.release()
+        self._resume(chosen)
         if me is not None:
             me.baton.acquire()
 
@@ -544,7 +569,7 @@ class Runtime:
         for thread in self.threads:
             if thread.state != DONE:
                 with contextlib.suppress(RuntimeError):  # (already released: it runs)
-                    thread.baton.release()
+                    self._resume(thread)
 
 
 def _describe(obj: object) -> str:
