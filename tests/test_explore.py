@@ -486,3 +486,37 @@ def test_threadkit_drop_in_names_are_modelled_too() -> None:
     assert "overdrawn" in result.failure.message
     assert result.failure.preemptions == 1
     assert threadkit.Lock is threadkit._p.Lock
+
+
+def test_point_and_atomic() -> None:
+    def body(mode: str) -> None:
+        c = {"n": 0}
+
+        def inc() -> None:
+            if mode == "atomic":
+                with explore.atomic():
+                    tmp = c["n"]
+                    explore.point()
+                    c["n"] = tmp + 1
+            else:
+                tmp = c["n"]
+                explore.point()
+                c["n"] = tmp + 1
+
+        ts = [threading.Thread(target=inc) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert c["n"] == 2
+
+    found = explore.run(lambda: body("point"), strategy="dfs", max_preemptions=1)
+    assert found.failure is not None
+    assert found.failure.preemptions == 1
+    assert "point" in found.failure.trace
+    clean = explore.run(lambda: body("atomic"), strategy="dfs", max_preemptions=2)
+    assert clean.failure is None
+    assert clean.exhausted
+    explore.point()  # outside a run: nothing
+    with explore.atomic():
+        pass

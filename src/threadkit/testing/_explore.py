@@ -44,11 +44,21 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from .._core import _primitives as _p
 from ._granularity import GRANULARITIES, Granularity
 from ._models import patch
-from ._runtime import RUNNABLE, WORKERS, Failure, LThread, Runtime
+from ._runtime import RUNNABLE, WORKERS, Failure, LThread, Runtime, current_runtime
 
-__all__ = ["ExploreFailure", "ExploreResult", "ReplayDivergence", "replay", "run", "test"]
+__all__ = [
+    "ExploreFailure",
+    "ExploreResult",
+    "ReplayDivergence",
+    "atomic",
+    "point",
+    "replay",
+    "run",
+    "test",
+]
 
 StrategyName = Literal["random", "pct", "portfolio", "dfs"]
 GranularityName = Literal["sync", "line", "opcode"]
@@ -558,6 +568,33 @@ def replay(
             raise ReplayDivergence("the replayed operations differ from the recorded ones")
         return ExploreResult(1, False, None)
     return ExploreResult(1, False, _failure(rt, rt.failure, walker.taken, options))
+
+
+def point() -> None:
+    """A scheduling point here (another thread may run before the next line); outside an
+    explored run it does nothing. For a place between two plain statements that matters at
+    sync granularity, where only the primitives' operations are points."""
+    rt = current_runtime()
+    if rt is not None and _p.get_ident() in rt.by_ident:
+        rt.point("point")
+
+
+@contextlib.contextmanager
+def atomic() -> Iterator[None]:
+    """No preemption inside the block: its operations run without another thread between
+    them (unless one must wait: a blocked thread always lets another run). For code the test
+    declares atomic (a region the real program protects by other means). Outside an
+    explored run it does nothing."""
+    rt = current_runtime()
+    me = None if rt is None else rt.by_ident.get(_p.get_ident())
+    if me is None:
+        yield
+        return
+    me.atomic += 1
+    try:
+        yield
+    finally:
+        me.atomic -= 1
 
 
 def test(**options: Any) -> Callable[[_F], _F]:

@@ -99,6 +99,7 @@ class LThread:
     """A logical thread: a number, a name, a baton, a state and what it waits for."""
 
     __slots__ = (
+        "atomic",
         "baton",
         "body",
         "deadline",
@@ -119,6 +120,7 @@ class LThread:
         self.baton.acquire()  # held while the thread may not run (once it has a worker)
         self.body: Callable[[], object] | None = None
         self.dispatched = False  # given to a worker (the first time it was scheduled)
+        self.atomic = 0  # depth of explore.atomic() blocks: no preemption inside
         self.state = NEW
         self.waiting_on: object = None
         self.deadline: float | None = None
@@ -404,7 +406,7 @@ class Runtime:
             self.abort()
             raise Abort
         self.trace.append((me, op, code, line, obj))
-        if preempt:
+        if preempt and not me.atomic:
             self._run_next(me)
             if self.aborting:
                 raise Abort

@@ -1,12 +1,31 @@
 """The interleaving explorer: run a threaded test under many schedules; report and replay.
 
 ``run(fn, strategy="portfolio", schedules=1000, seed=0)`` returns an ``ExploreResult``;
-``replay(fn, schedule)`` runs one recorded schedule; ``@test(...)`` wraps a test function.
+``replay(fn, schedule)`` runs one recorded schedule; ``@test(...)`` wraps a test function;
+``point()`` adds a scheduling point, ``atomic()`` a block with none.
 See ``threadkit.testing._explore`` for the strategies.
 """
 
 from __future__ import annotations
 
-from ._explore import ExploreFailure, ExploreResult, ReplayDivergence, replay, run, test
+from ._explore import (
+    ExploreFailure,
+    ExploreResult,
+    ReplayDivergence,
+    atomic,
+    point,
+    replay,
+    run,
+    test,
+)
 
-__all__ = ["ExploreFailure", "ExploreResult", "ReplayDivergence", "replay", "run", "test"]
+__all__ = [
+    "ExploreFailure",
+    "ExploreResult",
+    "ReplayDivergence",
+    "atomic",
+    "point",
+    "replay",
+    "run",
+    "test",
+]
