@@ -520,3 +520,76 @@ def test_point_and_atomic() -> None:
     explore.point()  # outside a run: nothing
     with explore.atomic():
         pass
+
+
+def test_threadkit_primitives_block_in_the_explorer() -> None:
+    import threadkit
+
+    def abba() -> None:
+        a, b = threadkit.Mutex(), threadkit.Mutex()
+
+        def one() -> None:
+            with a, b:
+                pass
+
+        def two() -> None:
+            with b, a:
+                pass
+
+        ts = [threading.Thread(target=one), threading.Thread(target=two)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    result = explore.run(abba, strategy="dfs", max_preemptions=1)
+    assert result.failure is not None
+    assert result.failure.kind == "deadlock"
+    assert result.failure.preemptions == 1
+    assert "waits on Mutex" in result.failure.message
+    assert "held by Thread-" in result.failure.message
+
+    def channel() -> None:
+        tx, rx = threadkit.open_channel(0)
+        got: list[int] = []
+
+        def producer() -> None:
+            for i in range(3):
+                tx.send(i)
+            tx.close()
+
+        t = threading.Thread(target=producer)
+        t.start()
+        with rx:
+            got.extend(rx)
+        t.join()
+        assert got == [0, 1, 2]
+
+    clean = explore.run(channel, strategy="dfs", max_preemptions=2)
+    assert clean.failure is None
+    assert clean.exhausted
+    assert clean.schedules > 1  # the channel's operations are scheduling points
+
+
+def test_threadkit_timeouts_are_virtual() -> None:
+    import threadkit
+
+    def body() -> None:
+        m = threadkit.Mutex()
+        m.acquire()
+        waited: list[float] = []
+
+        def other() -> None:
+            start = time.monotonic()
+            assert not m.acquire(timeout=30.0)
+            waited.append(time.monotonic() - start)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        m.release()
+        assert waited == [30.0]
+
+    result = explore.run(body, strategy="dfs", max_preemptions=1)
+    assert result.failure is None
+    assert result.exhausted

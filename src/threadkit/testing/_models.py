@@ -14,6 +14,7 @@ operation each, not the handful of lock and condition operations of ``queue.py``
 
 from __future__ import annotations
 
+import functools
 import heapq
 import queue as _queue
 import sys
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .._core import _clock, _waitqueue
 from .._core import _primitives as _p
 from ._runtime import LThread, Runtime, current_runtime
 
@@ -587,7 +589,9 @@ def current_thread() -> Any:
     if rt is not None:
         thread = rt.by_ident.get(_p.get_ident())
         if thread is not None:
-            return thread.obj if thread.obj is not None else _MainProxy(thread)
+            if thread.obj is None:  # the body's thread: one proxy, so `is` compares work
+                thread.obj = _MainProxy(thread)
+            return thread.obj
     return _REAL["current_thread"]()
 
 
@@ -636,6 +640,76 @@ class _Sleep:
 
 
 _SLEEP = _Sleep()
+
+
+class _Parker:
+    """A logical thread's parker under the explorer (``_waitqueue.Waiter.lock``): every
+    threadkit primitive that blocks (a Mutex, a channel, a WaitGroup, ...) parks on it, so
+    it blocks in the runtime, never on an OS object. No scheduling point of its own: it is
+    released with a wait queue's lock held, and acquired (parked on) without one."""
+
+    def __init__(self, thread: LThread) -> None:
+        self._held = True  # (a parker is kept acquired while idle)
+        self._thread = thread
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        rt = _rt()
+        deadline = _deadline(rt, timeout) if blocking else None
+        while self._held:
+            if not blocking or timeout == 0:
+                return False
+            if not rt.block(self, deadline) and self._held:
+                return False
+        self._held = True
+        return True
+
+    def release(self) -> None:
+        if not self._held:
+            raise RuntimeError("release unlocked lock")
+        self._held = False
+        _rt().wake_all(self)
+
+    def locked(self) -> bool:
+        return self._held
+
+    def _tk_describe(self) -> str:
+        op, obj = self._thread.op
+        if obj is None:
+            return "a threadkit primitive"
+        return f"{type(obj).__name__}.{op}() on {type(obj).__name__} at {id(obj):#x}"
+
+    def _tk_holder(self) -> str | None:
+        owner = getattr(self._thread.op[1], "_owner", None)  # (a Mutex's)
+        name = getattr(owner, "name", None)
+        return name if isinstance(name, str) else None
+
+
+def thread_started(thread: LThread) -> None:
+    """Give the logical thread starting now its parker (called by the thread itself)."""
+    waiter = _waitqueue.Waiter()
+    waiter.lock = _Parker(thread)  # type: ignore[assignment]
+    _waitqueue._tls.waiter = waiter
+
+
+def thread_ended() -> None:
+    """Forget the parker (the worker's OS thread will run other logical threads)."""
+    _waitqueue._tls.waiter = None
+
+
+class _Clock:
+    """threadkit's clock during a run: virtual time (threadkit's primitives time out on it)."""
+
+    virtual = False  # (a timed park waits on the parker with a timeout: virtual already)
+
+    def now(self) -> float:
+        rt = current_runtime()
+        return _REAL["monotonic"]() if rt is None else rt.now
+
+    def call_at(self, deadline: float, callback: Callable[[], object]) -> None:
+        raise NotImplementedError("the explorer's clock is not a MockClock")
+
+
+_CLOCK = _Clock()
 _REAL: dict[str, Any] = {
     "current_thread": _p.threading_module.current_thread,
     "get_ident": _p.threading_module.get_ident,
@@ -665,6 +739,50 @@ _QUEUE = {
 # threadkit's drop-in names (``import threadkit as threading`` code): the same models.
 _THREADKIT = {**_THREADING, "sleep": sleep}
 
+# Methods of threadkit's own primitives that are visible operations beyond the public ones.
+_DUNDER_OPS = ("__enter__", "__exit__", "__iter__", "__next__")
+
+
+def _visible(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
+    """``fn`` (a method of a threadkit primitive) with a scheduling point before it, when a
+    logical thread calls it from outside threadkit's other operations."""
+
+    @functools.wraps(fn)
+    def operation(self: Any, *args: Any, **kwargs: Any) -> Any:
+        rt = current_runtime()
+        me = None if rt is None else rt.by_ident.get(_p.get_ident())
+        if me is None:
+            return fn(self, *args, **kwargs)
+        if not me.in_op:
+            me.op = (op, self)
+            rt.point(op, self)  # type: ignore[union-attr]
+        me.in_op += 1
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            me.in_op -= 1
+
+    return operation
+
+
+def _threadkit_operations(threadkit: Any) -> list[tuple[Any, str, Any]]:
+    """(class, name, wrapped method) for every operation of threadkit's primitives (the
+    public classes with ``statistics()``: Mutex, channels, WaitGroup, ...). Blocking in
+    them parks on the logical thread's ``_Parker``."""
+    out = []
+    for export in getattr(threadkit, "__all__", ()):
+        cls = getattr(threadkit, export, None)
+        if not isinstance(cls, type) or not hasattr(cls, "statistics"):
+            continue
+        for klass in cls.__mro__:
+            if klass.__module__.partition(".")[0] != "threadkit":
+                continue
+            for name, attr in vars(klass).items():
+                public = not name.startswith("_") or name in _DUNDER_OPS
+                if public and name != "statistics" and callable(attr) and hasattr(attr, "__code__"):
+                    out.append((klass, name, _visible(attr, name.strip("_"))))
+    return out
+
 
 @contextmanager
 def patch() -> Iterator[None]:
@@ -682,6 +800,16 @@ def patch() -> Iterator[None]:
             for name, model in names.items():
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, model)
+        saved.append((_clock, "_current", _clock._current))
+        _clock._current = _CLOCK
+        saved.append((_p, "current_thread", _p.current_thread))  # (threadkit's own use)
+        _p.current_thread = current_thread
+        done: set[tuple[Any, str]] = set()
+        for klass, name, wrapped in _threadkit_operations(threadkit):
+            if (klass, name) not in done:
+                done.add((klass, name))
+                saved.append((klass, name, vars(klass)[name]))
+                setattr(klass, name, wrapped)
         yield
     finally:
         for module, name, original in reversed(saved):

@@ -104,9 +104,11 @@ class LThread:
         "body",
         "deadline",
         "dispatched",
+        "in_op",
         "index",
         "name",
         "obj",
+        "op",
         "state",
         "timed_out",
         "waiting_on",
@@ -121,6 +123,8 @@ class LThread:
         self.body: Callable[[], object] | None = None
         self.dispatched = False  # given to a worker (the first time it was scheduled)
         self.atomic = 0  # depth of explore.atomic() blocks: no preemption inside
+        self.in_op = 0  # depth of threadkit primitives' operations (one point per outermost)
+        self.op: tuple[str, object] = ("", None)  # the outermost one: (name, primitive)
         self.state = NEW
         self.waiting_on: object = None
         self.deadline: float | None = None
@@ -268,7 +272,8 @@ class Runtime:
         self.failure: Failure | None = None
         self.strategy_error: Exception | None = None  # what the strategy raised, if it did
         self.aborting = False
-        self.thread_hook: Callable[[bool], None] | None = None  # (settrace: per thread)
+        # Called by each logical thread as it starts (True) and ends (False).
+        self.thread_hook: Callable[[LThread, bool], None] | None = None
         self._lock = _p.allocate_lock()  # guards alive and failure for outside readers
         self._alive = 0
         self._finished = _p.allocate_lock()
@@ -307,7 +312,7 @@ class Runtime:
             if self.aborting:
                 raise Abort
             if hook is not None:
-                hook(True)
+                hook(thread, True)
             body()
             if thread.index == 0:  # the test body returned: every thread it started must be done
                 alive = [t.name for t in self.threads if t.index and t.state != DONE]
@@ -327,7 +332,7 @@ class Runtime:
             self._fail_from(thread, exc)
         finally:
             if hook is not None:
-                hook(False)
+                hook(thread, False)
             self._exit(thread)
 
     def _exit(self, thread: LThread) -> None:
