@@ -46,7 +46,7 @@ from typing import Any, Literal, TypeVar
 
 from .._core import _primitives as _p
 from ._granularity import GRANULARITIES, Granularity
-from ._models import patch
+from ._models import patch, thread_ended, thread_started
 from ._runtime import RUNNABLE, WORKERS, Failure, LThread, Runtime, current_runtime
 
 __all__ = [
@@ -288,11 +288,19 @@ class _Session:
             early_timeouts=NONDETERMINISM if options.early else 0,
             spurious_wakeups=NONDETERMINISM if options.spurious else 0,
         )
-        rt.thread_hook = self.granularity.thread_hook
+        rt.thread_hook = self._thread_hook
         rt.run(self.fn, WATCHDOG)
         if rt.strategy_error is not None:
             raise rt.strategy_error
         return rt
+
+    def _thread_hook(self, thread: LThread, starting: bool) -> None:
+        if starting:
+            thread_started(thread)
+        else:
+            thread_ended()
+        if self.granularity.thread_hook is not None:
+            self.granularity.thread_hook(starting)
 
 
 @contextlib.contextmanager
