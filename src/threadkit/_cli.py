@@ -1,4 +1,4 @@
-"""The ``threadkit`` command: ``threadkit tour``, ``threadkit trace``.
+"""The ``threadkit`` command: ``threadkit tour``, ``threadkit trace``, ``threadkit explore``.
 
 Each subcommand is a function that adds its parser to the subparsers and sets ``handler``,
 listed in ``_COMMANDS``; a handler takes the parsed arguments and the output streams and
@@ -12,7 +12,8 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from types import ModuleType
+from typing import Any, TextIO
 
 from . import __version__
 
@@ -140,12 +141,254 @@ def _trace(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# threadkit explore
+
+
+def _add_explore(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "explore",
+        help="run a threaded test function under many thread interleavings; replay a failure",
+        description=(
+            "Import the file PATH and run its zero-argument function TEST under the "
+            "interleaving explorer (threadkit.testing.explore.run): once per schedule, with "
+            "threading and time replaced by controlled models. Prints the first failing "
+            "schedule, minimised, and the command that replays it (exit 1), or how many "
+            "schedules passed (exit 0). A function's @pytest.mark.explore options are its "
+            "defaults; the options here override them."
+        ),
+    )
+    parser.add_argument("target", metavar="PATH::TEST", help="the file and the function in it")
+    parser.add_argument(
+        "--schedules", type=int, metavar="N", help="run at most N schedules (default 1000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="the seed of the random schedules (default 0)"
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=("portfolio", "random", "pct", "dfs"),
+        help="how schedules are chosen (default portfolio: random and PCT alternately; dfs: "
+        "every schedule up to --max-preemptions, in order)",
+    )
+    parser.add_argument(
+        "--granularity",
+        choices=("sync", "line", "opcode"),
+        help="where threads may be switched (default sync: at each primitive operation)",
+    )
+    parser.add_argument(
+        "--max-preemptions",
+        type=int,
+        metavar="N",
+        help="dfs: the largest number of preemptions searched (default 2)",
+    )
+    parser.add_argument(
+        "--timeouts",
+        choices=("exact", "early"),
+        help="early: a timed wait may also time out while other threads could run (default exact)",
+    )
+    parser.add_argument(
+        "--spurious-wakeups",
+        action="store_const",
+        const=True,
+        help="Condition.wait may return with no notify",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="SCHEDULE",
+        help="run just this schedule (the string a failure printed)",
+    )
+    parser.set_defaults(handler=_explore)
+
+
+#: The options of ``explore.run`` that ``threadkit explore`` takes (``--max-preemptions``...).
+_RUN_OPTIONS = (
+    "schedules",
+    "seed",
+    "strategy",
+    "granularity",
+    "max_preemptions",
+    "timeouts",
+    "spurious_wakeups",
+)
+
+#: The preemption bound of ``explore.run(strategy="dfs")`` when none is given.
+_DFS_DEFAULT_BOUND = 2
+
+
+class _UsageError(Exception):
+    """A bad ``threadkit explore`` argument: printed, exit status 2."""
+
+
+def _explore(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import inspect
+    import shlex
+
+    from .testing import explore
+
+    def error(message: str) -> int:
+        stderr.write(f"threadkit explore: error: {message}\n")
+        return 2
+
+    target: str = args.target
+    saved_path = sys.path[:]
+    module_name: str | None = None
+    try:
+        try:
+            fn, options, module_name = _load_test(target)
+        except _UsageError as exc:
+            return error(str(exc))
+        for key in _RUN_OPTIONS:
+            value = getattr(args, key)
+            if value is not None:
+                options[key] = value
+        schedule: str | None = args.replay
+        bar = _ProgressBar(stderr) if stderr.isatty() and schedule is None else None
+        try:
+            if schedule is not None:
+                takes = inspect.signature(explore.replay).parameters  # (max_steps, ...)
+                kwargs = {k: v for k, v in options.items() if k in takes and k != "schedule"}
+                result = explore.replay(fn, schedule, **kwargs)
+            else:
+                result = explore.run(fn, progress=None if bar is None else bar.update, **options)
+        except explore.ReplayDivergence as exc:
+            return error(f"the schedule does not fit {target}: {exc}")
+        except (TypeError, ValueError) as exc:
+            return error(str(exc))
+        finally:
+            if bar is not None:
+                bar.clear()
+    finally:
+        sys.path[:] = saved_path
+        if module_name is not None:  # (what the file imported stays imported)
+            del sys.modules[module_name]
+    failure = result.failure
+    if failure is None:
+        if schedule is not None:
+            stdout.write("no failure: the schedule ran to the end\n")
+            return 0
+        stdout.write(f"no failure in {result.schedules} schedule(s)\n")
+        if options.get("strategy") == "dfs":
+            bound = options.get("max_preemptions", _DFS_DEFAULT_BOUND)
+            if result.exhausted:
+                stdout.write(f"exhausted: no failing schedule within {bound} preemption(s)\n")
+            else:
+                stdout.write(
+                    f"not exhausted: more schedules exist within {bound} preemption(s) "
+                    "(raise --schedules)\n"
+                )
+        return 0
+    found = "the schedule fails" if schedule is not None else f"schedule {result.schedules} fails"
+    stdout.write(f"{found}:\n{failure.report()}\n\n")
+    command = f"threadkit explore {shlex.quote(target)} --replay {shlex.quote(failure.schedule)}"
+    stdout.write(f"replay it with:\n  {command}\n")
+    return 1
+
+
+def _load_test(target: str) -> tuple[Callable[[], object], dict[str, Any], str]:
+    """Import ``PATH::NAME``; return its function (unwrapped), its explore marker's options
+    and the module's name in ``sys.modules``, which the caller removes after the run. The
+    file's directory goes first on ``sys.path`` (the caller restores that too).
+
+    Raises:
+        _UsageError: no ``::``, no such file or function, or the function takes arguments.
+    """
+    import importlib.util
+
+    path, sep, name = target.partition("::")
+    if not sep or not path or not name:
+        raise _UsageError(f"expected PATH::TEST (a file and a function in it), got {target!r}")
+    if "::" in name:
+        raise _UsageError(f"{target}: only a module-level function can be explored")
+    if not os.path.isfile(path):
+        raise _UsageError(f"no such file: {path!r}")
+    stem = os.path.splitext(os.path.basename(path))[0]
+    module_name = stem if stem.isidentifier() and stem not in sys.modules else "__tk_explore__"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None or module_name in sys.modules:
+        raise _UsageError(f"cannot import {path!r}")
+    module = importlib.util.module_from_spec(spec)
+    # As pytest's default import mode does: the file's directory first, for sibling imports.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    sys.modules[module_name] = module  # (dataclasses looks its module up)
+    try:
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            import traceback
+
+            raise _UsageError(f"importing {path!r} failed:\n{traceback.format_exc()}") from None
+        fn, options = _find_test(module, target, name)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return fn, options, module_name
+
+
+def _find_test(
+    module: ModuleType, target: str, name: str
+) -> tuple[Callable[[], object], dict[str, Any]]:
+    """The function ``name`` of ``module`` (unwrapped) and its explore marker's options."""
+    import inspect
+
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise _UsageError(f"no function {name!r} in {module.__file__!r}")
+    if not inspect.isfunction(inspect.unwrap(fn)):
+        raise _UsageError(f"{target} is not a function")
+    options: dict[str, Any] = {}
+    for mark in reversed(getattr(fn, "pytestmark", [])):  # @pytest.mark.explore(...)
+        if getattr(mark, "name", None) == "explore":
+            options.update(getattr(mark, "kwargs", {}))
+    fn = inspect.unwrap(fn)  # @explore.test(...): explore the test itself
+    required = [
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if required:
+        raise _UsageError(
+            f"{target} takes arguments ({', '.join(required)}): only a function without "
+            "arguments can be explored (for a pytest test with fixtures, use the pytest "
+            "plugin: pytest -p threadkit.testing.pytest_plugin)"
+        )
+    return fn, options
+
+
+class _ProgressBar:
+    """``[#####     ] 512/1000`` on a terminal, redrawn in place (at most 100 times)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.drawn = -1
+        self.length = 0
+
+    def update(self, done: int, total: int) -> None:
+        step = max(1, total // 100)
+        if done - self.drawn < step and done != total:
+            return
+        self.drawn = done
+        filled = self.WIDTH * min(done, total) // max(total, 1)
+        line = f"[{'#' * filled}{' ' * (self.WIDTH - filled)}] {done}/{total}"
+        self.length = len(line)
+        self.stream.write(f"\r{line}")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.length:
+            self.stream.write(f"\r{' ' * self.length}\r")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------------
 # The command
 
 
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_tour,
     _add_trace,
+    _add_explore,
 )
 
 
