@@ -291,7 +291,7 @@ def fixed():
     increment_twice(locked_throughout=True)
 
 
-@explore.test(schedules=5)
+@explore.test(strategy="dfs", schedules=3)
 def decorated():
     increment_twice(locked_throughout=False)
 
@@ -439,7 +439,10 @@ class TestCommand:
     def test_the_decorated_function_is_explored_itself(
         self, capsys: pytest.CaptureFixture[str], targets: str
     ) -> None:
-        status, out, _ = cli(capsys, f"{targets}::decorated", "--strategy=dfs")
+        status, out, _ = cli(capsys, f"{targets}::decorated")  # its options: dfs, 3 schedules
+        assert status == 0
+        assert "no failure in 3 schedule(s)" in out
+        status, out, _ = cli(capsys, f"{targets}::decorated", "--schedules=100")
         assert status == 1
         assert "schedule (1 preemption(s)):" in out  # not a nested explorer's report
 

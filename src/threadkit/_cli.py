@@ -211,9 +211,6 @@ _RUN_OPTIONS = (
     "spurious_wakeups",
 )
 
-#: The preemption bound of ``explore.run(strategy="dfs")`` when none is given.
-_DFS_DEFAULT_BOUND = 2
-
 
 class _UsageError(Exception):
     """A bad ``threadkit explore`` argument: printed, exit status 2."""
@@ -268,7 +265,7 @@ def _explore(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             return 0
         stdout.write(f"no failure in {result.schedules} schedule(s)\n")
         if options.get("strategy") == "dfs":
-            bound = options.get("max_preemptions", _DFS_DEFAULT_BOUND)
+            bound = options.get("max_preemptions", explore.DFS_MAX_PREEMPTIONS)
             if result.exhausted:
                 stdout.write(f"exhausted: no failing schedule within {bound} preemption(s)\n")
             else:
@@ -339,6 +336,7 @@ def _find_test(
     for mark in reversed(getattr(fn, "pytestmark", [])):  # @pytest.mark.explore(...)
         if getattr(mark, "name", None) == "explore":
             options.update(getattr(mark, "kwargs", {}))
+    options.update(getattr(fn, "explore_options", {}))  # @explore.test(...)'s
     fn = inspect.unwrap(fn)  # @explore.test(...): explore the test itself
     required = [
         p.name

@@ -67,6 +67,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 #: A schedule's real-time limit: past it, uncontrolled blocking is reported.
 WATCHDOG = 10.0
 
+#: The largest preemption bound of ``strategy="dfs"`` when ``max_preemptions`` is None.
+DFS_MAX_PREEMPTIONS = 2
+
 #: How many early timeouts, and how many spurious wake-ups, one schedule may take (when on).
 NONDETERMINISM = 2
 
@@ -312,14 +315,18 @@ def _session(fn: Callable[[], object], options: _Options) -> Iterator[_Session]:
 
 def _trace(rt: Runtime, last: int = 40) -> str:
     """The interleaving, one line per run of consecutive steps of one thread (the last
-    ``last`` lines); a line or opcode step shows as its line number only."""
+    ``last`` lines), "[preempted]" where the thread could have gone on; a line or opcode
+    step shows as its line number only."""
     lines: list[str] = []
     previous = None
     shown = ""  # the file of the last location shown on this line
     at: tuple[str, int] = ("", 0)  # the last location shown on this line
-    for thread, op, code, line, _ in rt.trace[-last * 8 :]:
+    first = max(len(rt.trace) - last * 8, 0)
+    for i, (thread, op, code, line, _) in enumerate(rt.trace[first:], first):
         filename = "" if code is None else code.co_filename
         if thread is not previous:
+            if i - 1 in rt.preempted and lines:
+                lines[-1] += "  [preempted]"
             lines.append(f"  {thread.name}:")
             previous, shown, at = thread, "", ("", 0)
         plain = op in ("line", "op")
@@ -424,7 +431,7 @@ def run(
         granularity: "sync" (every primitive operation is a scheduling point), "line"
             (and every line of the code under test) or "opcode" (and every bytecode
             instruction of it).
-        max_preemptions: dfs: the largest preemption bound (default 2).
+        max_preemptions: dfs: the largest preemption bound (default DFS_MAX_PREEMPTIONS, 2).
         timeouts: "exact" (a timed wait times out only when nothing else can run before
             its deadline) or "early" (time may also pass while other threads could run:
             up to NONDETERMINISM early timeouts per schedule).
@@ -486,7 +493,7 @@ def _explore(
 ) -> ExploreResult:
     count = 0
     if strategy == "dfs":
-        bound_max = 2 if max_preemptions is None else max_preemptions
+        bound_max = DFS_MAX_PREEMPTIONS if max_preemptions is None else max_preemptions
         for bound in range(bound_max + 1):
             prefix: list[int] | None = []
             while prefix is not None:
@@ -607,7 +614,8 @@ def atomic() -> Iterator[None]:
 
 def test(**options: Any) -> Callable[[_F], _F]:
     """Decorate a zero-argument test: it runs under ``run(fn, **options)`` and raises
-    ``AssertionError`` with the report (and the replay string) if a schedule fails."""
+    ``AssertionError`` with the report (and the replay string) if a schedule fails. The
+    options are kept as the wrapper's ``explore_options`` (``threadkit explore`` uses them)."""
 
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
@@ -616,6 +624,7 @@ def test(**options: Any) -> Callable[[_F], _F]:
             if result.failure is not None:
                 raise AssertionError(result.failure.report())
 
+        wrapper.explore_options = dict(options)  # type: ignore[attr-defined]  # (the CLI's)
         return wrapper  # type: ignore[return-value]
 
     return decorate

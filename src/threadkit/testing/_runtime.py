@@ -269,6 +269,7 @@ class Runtime:
         self.decisions: list[tuple[int, int]] = []  # (chosen index, number of choices)
         # Per step: (thread, op, code, line, obj); the location is formatted when reported.
         self.trace: list[tuple[LThread, str, Any, int, object]] = []
+        self.preempted: set[int] = set()  # steps after which the running thread was preempted
         self.failure: Failure | None = None
         self.strategy_error: Exception | None = None  # what the strategy raised, if it did
         self.aborting = False
@@ -510,6 +511,8 @@ class Runtime:
             break
         if chosen is me:
             return
+        if me is not None and me.state == RUNNABLE:
+            self.preempted.add(len(self.trace) - 1)
         self.current = chosen
         self._resume(chosen)
         if me is not None:
@@ -557,7 +560,7 @@ class Runtime:
         self._fail(
             Failure(
                 kind,
-                f"{type(exc).__name__}: {exc}",
+                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
                 thread.name,
                 _location(exc.__traceback__),
                 text,

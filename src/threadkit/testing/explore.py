@@ -9,6 +9,9 @@ See ``threadkit.testing._explore`` for the strategies.
 from __future__ import annotations
 
 from ._explore import (
+    DFS_MAX_PREEMPTIONS,
+    MAX_STEPS,
+    NONDETERMINISM,
     ExploreFailure,
     ExploreResult,
     ReplayDivergence,
@@ -20,6 +23,9 @@ from ._explore import (
 )
 
 __all__ = [
+    "DFS_MAX_PREEMPTIONS",
+    "MAX_STEPS",
+    "NONDETERMINISM",
     "ExploreFailure",
     "ExploreResult",
     "ReplayDivergence",
