@@ -548,6 +548,9 @@ def test_threadkit_primitives_block_in_the_explorer() -> None:
     assert result.failure.preemptions == 1
     assert "waits on Mutex" in result.failure.message
     assert "held by Thread-" in result.failure.message
+    cycle = result.failure.message.split("cycle: ", 1)[1]
+    assert cycle.startswith("Thread-")
+    assert cycle.count(" -> ") == 2  # A -> B -> A
 
     def channel() -> None:
         tx, rx = threadkit.open_channel(0)

@@ -522,12 +522,15 @@ class Runtime:
 
     def _deadlock(self) -> Failure:
         rows = []
+        waits_for: dict[str, str] = {}
         for thread in self.threads:
             if thread.state != BLOCKED:
                 continue
             obj = thread.waiting_on
             holder = getattr(obj, "_tk_holder", None)
             held = holder() if callable(holder) else None
+            if held:
+                waits_for[thread.name] = held
             where = ""
             for step in reversed(self.trace):
                 if step[0] is thread:
@@ -538,9 +541,12 @@ class Runtime:
                 + (f", held by {held}" if held else "")
                 + where
             )
-            history = self.history(obj)
+            history = [] if held else self.history(obj)  # (an owner says it all for a lock)
             if history:
                 rows.append("    history: " + "; ".join(history))
+        cycle = _cycle(waits_for)
+        if cycle:
+            rows.append("  cycle: " + " -> ".join(cycle))
         return Failure("deadlock", "no thread can run\n" + "\n".join(rows), "", "")
 
     def history(self, obj: object, last: int = 6) -> list[str]:
@@ -580,6 +586,19 @@ class Runtime:
             if thread.state != DONE:
                 with contextlib.suppress(RuntimeError):  # (already released: it runs)
                     self._resume(thread)
+
+
+def _cycle(waits_for: dict[str, str]) -> list[str]:
+    """A cycle in "thread -> the thread holding what it waits for", first thread repeated
+    at the end ([] if none)."""
+    for start in waits_for:
+        path = [start]
+        while path[-1] in waits_for:
+            following = waits_for[path[-1]]
+            if following in path:
+                return [*path[path.index(following) :], following]
+            path.append(following)
+    return []
 
 
 def _describe(obj: object) -> str:
