@@ -34,6 +34,8 @@ SCENES = [
     "exit",
     "rwlock",
     "lock-order",
+    "lost-update",
+    "lost-wakeup",
 ]
 
 

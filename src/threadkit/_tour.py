@@ -25,7 +25,9 @@ module of threadkit that imports ``threading``.
 from __future__ import annotations
 
 import math
+import os
 import queue as stdlib_queue
+import re
 import sys
 import textwrap
 import weakref
@@ -34,12 +36,15 @@ from concurrent.futures import CancelledError
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import threadkit
 import threadkit.queue
 
 from ._core import _primitives as _p
+
+if TYPE_CHECKING:
+    from .testing.explore import ExploreFailure
 
 __all__ = [
     "Printer",
@@ -1228,4 +1233,276 @@ def _lock_order(out: Printer) -> None:
         f"{where[1]}), though nothing deadlocked (mode 'warn' warns, 'raise' refuses the "
         f"second order, 'collect' records). And when they do overlap, with no timeout, the "
         f"thread that would close the cycle gets {_describe(error)}; the other goes on"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 8: the explorer (threadkit.testing.explore)
+
+chapter(8, "finding the interleaving that fails")
+
+# The explorer reads this file as the code under test (``_core._util.in_threadkit``): the
+# bodies below get line and opcode scheduling points. ``include=`` keeps those when threadkit
+# is installed in site-packages, whose code is otherwise library code; it does not make the
+# bodies' primitive operations preemptible there (a scheduling point reached from library
+# code never preempts), so in such an install the sync-level scene finds nothing and says so.
+_HERE: Final = (__file__,)
+
+# How many times a scene runs its body on real threads before the explorer takes over.
+_REAL_RUNS: Final = 500
+
+
+def _notebook_increment(locked: bool) -> Callable[[], None]:
+    """The notebook's ``test_lock`` reduced to its ``name += 1``: two threads, one increment
+    each, with the notebook's lock around it or without. A test body for the explorer:
+    plain ``threading``, deterministic apart from the scheduling, every thread joined."""
+
+    def body() -> None:
+        name = 10
+        lock = threading.Lock()
+
+        def worker() -> None:
+            nonlocal name
+            if locked:
+                with lock:
+                    name += 1
+            else:
+                name += 1
+
+        threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert name == 12, f"name == {name}"
+
+    return body
+
+
+_LOST: list[int] = []  # one entry per wait of _event_drain's consumer that timed out
+
+
+def _event_drain(clear_first: bool, patience: float | None) -> Callable[[], None]:
+    """A consumer that waits on an Event, drains a list under a lock, then clear()s the
+    Event; a producer that appends under the lock and set()s, twice. With ``clear_first``
+    the consumer clears before it drains (the fix). ``patience``: the consumer's wait
+    timeout (None under the explorer; on real threads a lost wake-up then costs a timeout,
+    counted in ``_LOST``, instead of a hang)."""
+
+    def body() -> None:
+        ev = threading.Event()
+        lock = threading.Lock()
+        items: list[int] = []
+        got: list[int] = []
+
+        def consumer() -> None:
+            while len(got) < 2:
+                if not ev.wait(patience):
+                    _LOST.append(1)
+                if clear_first:
+                    ev.clear()
+                with lock:
+                    got.extend(items)
+                    items.clear()
+                if not clear_first:
+                    ev.clear()  # the bug: wipes a set() that came during the drain
+
+        def producer() -> None:
+            for i in (1, 2):
+                with lock:
+                    items.append(i)
+                ev.set()
+
+        threads = [
+            threading.Thread(target=consumer, name="consumer"),
+            threading.Thread(target=producer, name="producer"),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert got == [1, 2], got
+
+    return body
+
+
+def _short(text: str) -> str:
+    """``text`` with this file's directory and objects' addresses taken out (the same on
+    every run and every machine)."""
+    directory = os.path.dirname(__file__) + os.sep
+    return re.sub(r" at 0x[0-9a-f]+", "", text.replace(directory, ""))
+
+
+def _indented(out: Printer, row: str) -> None:
+    """Write ``row`` (a line of a report, its own indent kept) under a label, wrapped with
+    a deeper indent for its continuation lines."""
+    indent = " " * (Printer._LABEL_WIDTH + 2 + len(row) - len(row.lstrip()))
+    out.line(
+        textwrap.fill(
+            _short(row.strip()),
+            width=100,
+            initial_indent=indent,
+            subsequent_indent=indent + "    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
+
+
+def _report_lines(out: Printer, failure: ExploreFailure) -> None:
+    """Write the failure's interleaved trace and its replay string, under a label."""
+    pad = " " * Printer._LABEL_WIDTH
+    out.line(
+        f"{pad}the schedule, {failure.preemptions} preemption(s); each entry is the point "
+        "just before its step:"
+    )
+    for row in failure.trace.splitlines():
+        _indented(out, row)
+    out.line(f"{pad}replay string: {failure.schedule}")
+
+
+def _missed(out: Printer, runs: str) -> None:
+    """Say that the explorer found nothing where it should have (see ``_HERE``)."""
+    out.threadkit(
+        f"{runs}: no failing schedule found. It should find one: here the explorer takes "
+        "the tour's own code for library code, whose operations it never preempts "
+        "(threadkit installed in site-packages?)"
+    )
+
+
+@scene(
+    "lost-update",
+    "the notebook's `name += 1` without its lock: a race real threads hide",
+    chapter=8,
+    order=10,
+)
+def _lost_update(out: Printer) -> None:
+    from .testing import explore
+
+    racy = _notebook_increment(locked=False)
+    wrong = 0
+    for _ in range(_REAL_RUNS):
+        try:
+            racy()
+        except AssertionError:
+            wrong += 1
+    out.stdlib(
+        f"the notebook guards `name += 1` with a lock. Without it: 2 real threads, one "
+        f"increment each, run {_REAL_RUNS} times -> name != 12 in {wrong} of {_REAL_RUNS} "
+        "runs. The race is there (read name, add 1, write it back); the timing hides it"
+    )
+
+    tried = []
+    for granularity in ("sync", "line", "opcode"):
+        result = explore.run(
+            racy, strategy="dfs", granularity=granularity, max_preemptions=1, include=_HERE
+        )
+        if result.failure is not None:
+            break
+        exhausted = " (exhausted)" if result.exhausted else ""
+        tried.append(
+            f'granularity="{granularity}": {result.schedules} schedules, none fails{exhausted}'
+        )
+    failure = result.failure
+    call = 'explore.run(body, strategy="dfs", max_preemptions=1)'
+    if failure is None:
+        _missed(out, f"{call}: " + "; ".join(tried))
+        return
+    out.threadkit(
+        f"{call}: {'; '.join(tried)}. Those points fall on each lock or thread operation, "
+        "then also on each line, and `name += 1` is one line with no lock in it. "
+        f'granularity="{granularity}", a point before every bytecode instruction: schedule '
+        f"{result.schedules} fails: {failure.kind} in {failure.thread!r} at "
+        f"{_short(failure.location)}: {failure.message}"
+    )
+    _report_lines(out, failure)
+    runs = [row.split(":")[0].strip() for row in failure.trace.splitlines()]
+    workers = [name for name in runs if name.startswith("worker")]
+    if len(workers) == 3 and workers[0] == workers[2] != workers[1]:
+        first, second = workers[:2]
+        out.threadkit(
+            f"{first} read name (10) and was preempted; {second} ran all of `name += 1` "
+            f"(11); {first} wrote back its 10 + 1: one update lost"
+        )
+    again = explore.replay(racy, failure.schedule, include=_HERE)
+    same = again.failure is not None and again.failure.message == failure.message
+    replayed = "no failure" if again.failure is None else again.failure.message
+    out.threadkit(
+        f"explore.replay(body, that string) -> {replayed}: "
+        + ("the same failure, every time" if same else "NOT the same failure")
+    )
+    fixed = explore.run(
+        _notebook_increment(locked=True),
+        strategy="dfs",
+        granularity="opcode",
+        max_preemptions=1,
+        include=_HERE,
+    )
+    verdict = "none fails" if fixed.failure is None else f"one fails ({fixed.failure.kind})"
+    proof = ", exhausted: no interleaving of its instructions with at most 1 preemption loses"
+    out.threadkit(
+        f"the notebook's version, with its lock: {fixed.schedules} schedules, {verdict}"
+        + (f"{proof} an update" if fixed.exhausted else "")
+    )
+
+
+@scene(
+    "lost-wakeup",
+    "Event.clear() after the drain loses a wake-up: a hang real threads hide",
+    chapter=8,
+    order=20,
+)
+def _lost_wakeup(out: Printer) -> None:
+    from .testing import explore
+
+    del _LOST[:]
+    for _ in range(_REAL_RUNS):
+        _event_drain(clear_first=False, patience=1.0)()
+    out.stdlib(
+        "consumer: `while len(got) < 2: ev.wait(); drain the list under the lock; "
+        "ev.clear()`; producer: append under the lock, then ev.set(), twice. "
+        f"{_REAL_RUNS} runs on real threads -> {len(_LOST)} lost wake-up(s) (a wait that ran "
+        "out of its 1 s timeout; with no timeout it would hang for ever)"
+    )
+
+    buggy = _event_drain(clear_first=False, patience=None)
+    result = explore.run(buggy, strategy="dfs", max_preemptions=2, include=_HERE)
+    failure = result.failure
+    call = 'explore.run(body, strategy="dfs", max_preemptions=2)'
+    if failure is None:
+        _missed(out, f"{call} -> {result.schedules} schedules")
+        return
+    message = failure.message.splitlines()
+    out.threadkit(
+        f"{call} -> schedule {result.schedules} is a {failure.kind}: {_short(message[0])}"
+    )
+    for row in message[1:]:
+        _indented(out, row)
+    _report_lines(out, failure)
+    steps = re.findall(r"(set|clear|wait) by \w+ \(step (\d+)", failure.message)
+    if [op for op, _ in steps[-3:]] == ["clear", "set", "wait"]:
+        clear, last_set, wait = (step for _, step in steps[-3:])
+        out.threadkit(
+            f"the consumer stopped just before its clear() (step {clear}); the producer's "
+            f"second set() (step {last_set}) ran; then the clear() wiped it: item 2 stays in "
+            f"the list and the consumer's next wait (step {wait}) is for ever"
+        )
+    again = explore.replay(buggy, failure.schedule, include=_HERE)
+    same = again.failure is not None and _short(again.failure.message) == _short(failure.message)
+    out.threadkit(
+        "explore.replay(body, that string) -> "
+        + ("no failure" if again.failure is None else again.failure.kind)
+        + (": the same table, every time" if same else ": NOT the same failure")
+    )
+    fixed = explore.run(
+        _event_drain(clear_first=True, patience=None),
+        strategy="dfs",
+        max_preemptions=2,
+        include=_HERE,
+    )
+    verdict = "none fails" if fixed.failure is None else f"one fails ({fixed.failure.kind})"
+    proof = ", exhausted: no schedule with at most 2 preemptions loses a wake-up"
+    out.threadkit(
+        f"the fix, clear() before the drain: {fixed.schedules} schedules, {verdict}"
+        + (proof if fixed.exhausted else "")
     )
