@@ -72,18 +72,19 @@ def test_lost_wakeup_scene(capsys: pytest.CaptureFixture[str]) -> None:
         r"deadlock: no thread can run",
         flat,
     )
-    assert re.search(r"consumer: waits on Event \(not set\) at _tour.py:\d+", flat)
+    assert re.search(r"consumer: waits on Event #1 \(not set\) at _tour.py:\d+", flat)
     assert " 0x" not in out  # (addresses taken out: the same output every run)
     history = flat.split("consumer: waits on Event", 1)[1].split("history:", 1)[1]
-    assert re.search(
-        r"clear by consumer \(step \d+, _tour.py:\d+\); set by producer \(step \d+, "
+    assert re.search(  # in the order they ran: the second set(), then the clear() wiping it
+        r"set by producer \(step \d+, _tour.py:\d+\); clear by consumer \(step \d+, "
         r"_tour.py:\d+\); wait by consumer",
         history,
     )
     assert "the schedule, 2 preemption(s)" in flat
     schedule = replay_string(out)
     assert re.fullmatch(r"tk1:sync:[A-Za-z0-9_=-]+:[0-9a-f]{8}", schedule)
-    assert "the clear() wiped it" in flat
+    assert "before its clear() (step" in flat
+    assert "which wiped it" in flat
     assert "explore.replay(body, that string) -> deadlock: the same table, every time" in flat
     assert re.search(r"clear\(\) before the drain: \d+ schedules, none fails, exhausted", flat)
     again = explore.replay(_tour._event_drain(clear_first=False, patience=None), schedule)

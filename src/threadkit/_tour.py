@@ -1353,8 +1353,8 @@ def _report_lines(out: Printer, failure: ExploreFailure) -> None:
     """Write the failure's interleaved trace and its replay string, under a label."""
     pad = " " * Printer._LABEL_WIDTH
     out.line(
-        f"{pad}the schedule, {failure.preemptions} preemption(s); each entry is the point "
-        "just before its step:"
+        f"{pad}the schedule, {failure.preemptions} preemption(s), the operations in the "
+        "order they ran:"
     )
     for row in failure.trace.splitlines():
         _indented(out, row)
@@ -1480,12 +1480,12 @@ def _lost_wakeup(out: Printer) -> None:
         _indented(out, row)
     _report_lines(out, failure)
     steps = re.findall(r"(set|clear|wait) by \w+ \(step (\d+)", failure.message)
-    if [op for op, _ in steps[-3:]] == ["clear", "set", "wait"]:
-        clear, last_set, wait = (step for _, step in steps[-3:])
+    if [op for op, _ in steps[-3:]] == ["set", "clear", "wait"]:
+        last_set, clear, wait = (step for _, step in steps[-3:])
         out.threadkit(
-            f"the consumer stopped just before its clear() (step {clear}); the producer's "
-            f"second set() (step {last_set}) ran; then the clear() wiped it: item 2 stays in "
-            f"the list and the consumer's next wait (step {wait}) is for ever"
+            f"the producer's second set() (step {last_set}) came after the consumer's drain "
+            f"and before its clear() (step {clear}), which wiped it: item 2 stays in the list "
+            f"and the consumer's next wait (step {wait}) is for ever"
         )
     again = explore.replay(buggy, failure.schedule, include=_HERE)
     same = again.failure is not None and _short(again.failure.message) == _short(failure.message)

@@ -47,7 +47,16 @@ from typing import Any, Literal, TypeVar
 from .._core import _primitives as _p
 from ._granularity import GRANULARITIES, Granularity
 from ._models import patch, thread_ended, thread_started
-from ._runtime import RUNNABLE, WORKERS, Failure, LThread, Runtime, current_runtime
+from ._runtime import (
+    RUNNABLE,
+    WORKERS,
+    Failure,
+    LThread,
+    Runtime,
+    current_runtime,
+    pin,
+    unpin,
+)
 
 __all__ = [
     "ExploreFailure",
@@ -231,6 +240,7 @@ class _Options:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_steps: int | None = None
+    watchdog: float | None = None
 
     def header(self) -> str:
         text = self.granularity + ",early" * self.early + ",spurious" * self.spurious
@@ -292,7 +302,8 @@ class _Session:
             spurious_wakeups=NONDETERMINISM if options.spurious else 0,
         )
         rt.thread_hook = self._thread_hook
-        rt.run(self.fn, WATCHDOG)
+        rt.under_test = self.granularity.traced
+        rt.run(self.fn, WATCHDOG if options.watchdog is None else options.watchdog)
         if rt.strategy_error is not None:
             raise rt.strategy_error
         return rt
@@ -309,8 +320,12 @@ class _Session:
 @contextlib.contextmanager
 def _session(fn: Callable[[], object], options: _Options) -> Iterator[_Session]:
     session = _Session(fn, options)
-    with patch(), session.granularity:
-        yield session
+    cpus = pin()  # (the caller too: it hands the first thread over and waits for the last)
+    try:
+        with patch(), session.granularity:
+            yield session
+    finally:
+        unpin(cpus)
 
 
 def _trace(rt: Runtime, last: int = 40) -> str:
@@ -344,6 +359,8 @@ def _report(session: _Session, rt: Runtime, strategy: _Prefix, minimise: bool) -
     assert first is not None
     failure: Failure = first
     taken = strategy.taken
+    if failure.kind == "uncontrolled":  # (real blocking: replaying it only waits again)
+        minimise = False
     j = 0
     while minimise and j < len(taken):  # greedily replace each preemption by "continue"
         chosen, _, default = taken[j]
@@ -416,6 +433,7 @@ def run(
     minimise: bool = True,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    watchdog: float | None = None,
     progress: Callable[[int, int], object] | None = None,
 ) -> ExploreResult:
     """Run ``fn`` (a zero-argument test body) under up to ``schedules`` schedules.
@@ -443,8 +461,11 @@ def run(
         minimise: reduce a failing schedule to the fewest preemptions that fail the same
             way (greedily, then by a bounded search of at most MINIMISE_SCHEDULES).
         include: ``fnmatch`` patterns of files that are under test although they are in
-            the stdlib or site-packages (line and opcode granularity).
+            the stdlib or site-packages (they get preemptions, and line and opcode points).
         exclude: patterns of files that are not under test (no line or opcode points).
+            An operation reached from code not under test never preempts.
+        watchdog: seconds of real time a schedule may take before it is reported as
+            "uncontrolled" blocking (default WATCHDOG, 10).
         progress: called after each schedule with (schedules run, ``schedules``), from
             the calling thread (a progress bar).
 
@@ -466,8 +487,9 @@ def run(
         tuple(include),
         tuple(exclude),
         max_steps,
+        watchdog,
     )
-    with _session(fn, options) as session:
+    with _session(_unwrapped(fn), options) as session:
         return _explore(
             session,
             strategy,
@@ -550,9 +572,11 @@ def replay(
     max_steps: int | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    watchdog: float | None = None,
 ) -> ExploreResult:
     """Run ``fn`` under exactly the schedule ``schedule`` (a string from a failure): its
-    granularity and options come from the string.
+    granularity and options come from the string (a test decorated with ``@test`` is
+    replayed itself, not explored again).
 
     Raises:
         ReplayDivergence: the code no longer makes the recorded decisions.
@@ -574,15 +598,22 @@ def replay(
         tuple(include),
         tuple(exclude),
         max_steps,
+        watchdog,
     )
     walker = _Prefix(choices, counts)
-    with _session(fn, options) as session:
+    with _session(_unwrapped(fn), options) as session:
         rt = session.once(walker)
     if rt.failure is None:
         if _ops_crc(rt) != crc:
             raise ReplayDivergence("the replayed operations differ from the recorded ones")
         return ExploreResult(1, False, None)
     return ExploreResult(1, False, _failure(rt, rt.failure, walker.taken, options))
+
+
+def _unwrapped(fn: Callable[[], object]) -> Callable[[], object]:
+    """The test itself, if ``fn`` is one decorated with ``@test``."""
+    inner = getattr(fn, "__wrapped__", None)
+    return inner if inner is not None and hasattr(fn, "explore_options") else fn
 
 
 def point() -> None:

@@ -37,6 +37,12 @@ def _rt() -> Runtime:
     return rt
 
 
+def _label(obj: object) -> str:
+    """``Lock #2``: a name for ``obj`` that is the same in every run of the schedule."""
+    rt = current_runtime()
+    return rt.label(obj) if rt is not None else f"{type(obj).__name__} at {id(obj):#x}"
+
+
 def _deadline(rt: Runtime, timeout: float | None) -> float | None:
     if timeout is None or timeout < 0:
         return None
@@ -89,7 +95,7 @@ class Lock:
         return None if self._owner is None else self._owner.name
 
     def _tk_describe(self) -> str:
-        return f"Lock at {id(self):#x}"
+        return _label(self)
 
     # The protocol Condition uses on its lock.
     def _is_owned(self) -> bool:
@@ -148,7 +154,7 @@ class RLock(Lock):
         self._count = int(state)  # type: ignore[call-overload]
 
     def _tk_describe(self) -> str:
-        return f"RLock at {id(self):#x}"
+        return _label(self)
 
 
 class Event:
@@ -185,7 +191,7 @@ class Event:
         return True
 
     def _tk_describe(self) -> str:
-        return f"Event at {id(self):#x} ({'set' if self._flag else 'not set'})"
+        return f"{_label(self)} ({'set' if self._flag else 'not set'})"
 
 
 class Condition:
@@ -255,7 +261,7 @@ class Condition:
     notifyAll = notify_all  # noqa: N815 - the stdlib's old name
 
     def _tk_describe(self) -> str:
-        return f"Condition at {id(self):#x}"
+        return _label(self)
 
 
 class Semaphore:
@@ -290,7 +296,7 @@ class Semaphore:
         self.release()
 
     def _tk_describe(self) -> str:
-        return f"{type(self).__name__} at {id(self):#x} (value {self._value})"
+        return f"{_label(self)} (value {self._value})"
 
 
 class BoundedSemaphore(Semaphore):
@@ -433,7 +439,7 @@ class Queue:
         rt.wake_all(self._writable)
 
     def _tk_describe(self) -> str:
-        return f"{type(self).__name__} at {id(self):#x} ({self._qsize()} items)"
+        return f"{_label(self)} ({self._qsize()} items)"
 
 
 class LifoQueue(Queue):
@@ -497,7 +503,7 @@ class SimpleQueue:
         return not self._items
 
     def _tk_describe(self) -> str:
-        return f"SimpleQueue at {id(self):#x} ({len(self._items)} items)"
+        return f"{_label(self)} ({len(self._items)} items)"
 
 
 class Thread:
@@ -676,7 +682,7 @@ class _Parker:
         op, obj = self._thread.op
         if obj is None:
             return "a threadkit primitive"
-        return f"{type(obj).__name__}.{op}() on {type(obj).__name__} at {id(obj):#x}"
+        return f"{type(obj).__name__}.{op}() on {_label(obj)}"
 
     def _tk_holder(self) -> str | None:
         owner = getattr(self._thread.op[1], "_owner", None)  # (a Mutex's)
@@ -765,6 +771,20 @@ def _visible(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
     return operation
 
 
+_OPERATIONS: list[tuple[Any, str, Any, Any]] = []
+
+
+def _operations(threadkit: Any) -> list[tuple[Any, str, Any, Any]]:
+    """(class, name, method, wrapped method) of each operation, each once (made once)."""
+    if not _OPERATIONS:
+        done: set[tuple[Any, str]] = set()
+        for klass, name, wrapped in _threadkit_operations(threadkit):
+            if (klass, name) not in done:
+                done.add((klass, name))
+                _OPERATIONS.append((klass, name, vars(klass)[name], wrapped))
+    return _OPERATIONS
+
+
 def _threadkit_operations(threadkit: Any) -> list[tuple[Any, str, Any]]:
     """(class, name, wrapped method) for every operation of threadkit's primitives (the
     public classes with ``statistics()``: Mutex, channels, WaitGroup, ...). Blocking in
@@ -804,12 +824,11 @@ def patch() -> Iterator[None]:
         _clock._current = _CLOCK
         saved.append((_p, "current_thread", _p.current_thread))  # (threadkit's own use)
         _p.current_thread = current_thread
-        done: set[tuple[Any, str]] = set()
-        for klass, name, wrapped in _threadkit_operations(threadkit):
-            if (klass, name) not in done:
-                done.add((klass, name))
-                saved.append((klass, name, vars(klass)[name]))
-                setattr(klass, name, wrapped)
+        for klass, name, original, wrapped in _operations(threadkit):
+            current = vars(klass)[name]  # (the diagnostics may have swapped their own in)
+            saved.append((klass, name, current))
+            op = name.strip("_")
+            setattr(klass, name, wrapped if current is original else _visible(current, op))
         yield
     finally:
         for module, name, original in reversed(saved):

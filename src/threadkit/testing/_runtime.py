@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .._core import _primitives as _p
-from .._core._util import in_threadkit
+from .._core._util import _TOUR, in_threadkit
 
 __all__ = [
     "TICK",
@@ -50,6 +50,8 @@ __all__ = [
     "Workers",
     "code_kind",
     "current_runtime",
+    "pin",
+    "unpin",
 ]
 
 NEW, RUNNABLE, BLOCKED, DONE = "new", "runnable", "blocked", "done"
@@ -163,6 +165,7 @@ class Workers:
             worker[0].release()
 
     def _loop(self, worker: list[Any]) -> None:
+        pin()
         while True:
             job = worker[1]
             worker[1] = None
@@ -180,6 +183,27 @@ class Workers:
         """In a forked child: the idle workers are the parent's threads."""
         self._lock = _p.allocate_lock()
         self._idle = []
+
+
+def pin() -> set[int] | None:
+    """Keep the calling thread on one CPU (the same for every logical thread: only one runs
+    at a time, and a hand-over between threads on one CPU costs a quarter of one between
+    two); return the CPUs it could run on before (None where the OS has no affinity)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(before)})
+    except OSError:  # (a CPU set the process may not narrow)
+        return None
+    return before
+
+
+def unpin(before: set[int] | None) -> None:
+    """Give the calling thread back the CPUs ``pin()`` returned."""
+    if before is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, before)
 
 
 #: The workers of every exploration.
@@ -217,6 +241,8 @@ def code_kind(filename: str) -> int:
     if kind is None:
         if in_threadkit(filename):
             kind = THREADKIT
+        elif filename == _TOUR:  # (threadkit's demo code: user code wherever installed)
+            kind = USER
         elif filename.startswith("<") or os.path.realpath(filename).startswith(_LIBRARY_DIRS):
             kind = LIBRARY
         else:
@@ -257,6 +283,8 @@ class Runtime:
     ) -> None:
         self.strategy = strategy
         self.workers = workers
+        # Whether a file is under test: a point reached from other code never preempts.
+        self.under_test: Callable[[str], bool] = lambda name: code_kind(name) == USER
         self.max_steps = max_steps
         self.early_left = early_timeouts
         self.spurious_left = spurious_wakeups
@@ -370,7 +398,7 @@ class Runtime:
                 )
             )
             self.abort()
-            self._finished.acquire(True, timeout)
+            self._finished.acquire(True, 1.0)  # (a thread stuck for real stays stuck)
         _current = None
 
     # -- scheduling ------------------------------------------------------------------
@@ -383,8 +411,9 @@ class Runtime:
 
     def point(self, op: str, obj: object = None) -> None:
         """A scheduling point before the visible operation ``op`` (on ``obj``) of the
-        running thread. Reached from library code (the stdlib, site-packages), it records
-        the step but never preempts: library internals are not what is under test."""
+        running thread. Reached from code not under test (the stdlib, site-packages, unless
+        ``include=`` names it), it records the step but never preempts: library internals
+        are not what is under test."""
         frame = sys._getframe(1)
         kinds = _KINDS
         while True:
@@ -395,7 +424,8 @@ class Runtime:
             if kind != THREADKIT or frame.f_back is None:
                 break
             frame = frame.f_back
-        self.point_at(op, frame.f_code, frame.f_lineno, obj, kind == USER)
+        preempt = kind != THREADKIT and self.under_test(frame.f_code.co_filename)
+        self.point_at(op, frame.f_code, frame.f_lineno, obj, preempt)
 
     def point_at(
         self, op: str, code: Any, line: int, obj: object = None, preempt: bool = True
@@ -411,11 +441,11 @@ class Runtime:
             self._fail(Failure("livelock", f"more than {self.max_steps} steps", me.name, ""))
             self.abort()
             raise Abort
-        self.trace.append((me, op, code, line, obj))
         if preempt and not me.atomic:
             self._run_next(me)
             if self.aborting:
                 raise Abort
+        self.trace.append((me, op, code, line, obj))  # (in the order the operations happen)
 
     def block(self, obj: object, deadline: float | None) -> bool:
         """Block the running thread on ``obj`` until woken (True) or ``deadline`` (False)."""
@@ -522,6 +552,7 @@ class Runtime:
 
     def _deadlock(self) -> Failure:
         rows = []
+        places: list[str] = []  # where each blocked thread waits: the deadlock's location
         waits_for: dict[str, str] = {}
         for thread in self.threads:
             if thread.state != BLOCKED:
@@ -535,6 +566,7 @@ class Runtime:
             for step in reversed(self.trace):
                 if step[0] is thread:
                     where = f" at {_where(step[2], step[3])}"
+                    places.append(_where(step[2], step[3]))
                     break
             rows.append(
                 f"  {thread.name}: waits on {_describe(obj)}"
@@ -547,7 +579,24 @@ class Runtime:
         cycle = _cycle(waits_for)
         if cycle:
             rows.append("  cycle: " + " -> ".join(cycle))
-        return Failure("deadlock", "no thread can run\n" + "\n".join(rows), "", "")
+        location = ", ".join(sorted(set(places)))
+        return Failure("deadlock", "no thread can run\n" + "\n".join(rows), "", location)
+
+    def label(self, obj: object) -> str:
+        """``obj``'s type and its number among the objects of that type in the order the
+        schedule first touched them ("Lock #2"): the same in every run of the schedule,
+        unlike its address."""
+        kind = type(obj).__name__
+        seen: list[int] = []
+        for step in self.trace:
+            on = step[4]
+            if type(on).__name__ == kind and id(on) not in seen:
+                seen.append(id(on))
+        for thread in self.threads:  # (a wait that began with no operation recorded)
+            if type(thread.waiting_on).__name__ == kind and id(thread.waiting_on) not in seen:
+                seen.append(id(thread.waiting_on))
+        number = seen.index(id(obj)) + 1 if id(obj) in seen else len(seen) + 1
+        return f"{kind} #{number}"
 
     def history(self, obj: object, last: int = 6) -> list[str]:
         """The last operations on ``obj`` (a lost wake-up shows here: a set() that a clear()
@@ -605,7 +654,8 @@ def _describe(obj: object) -> str:
     describe = getattr(obj, "_tk_describe", None)
     if callable(describe):
         return str(describe())
-    return f"{type(obj).__name__} at {id(obj):#x}"
+    rt = _current
+    return rt.label(obj) if rt is not None else f"{type(obj).__name__} at {id(obj):#x}"
 
 
 def _where(code: Any, line: int) -> str:
@@ -620,6 +670,9 @@ def _stacks(rt: Runtime) -> str:
     for ident, thread in list(rt.by_ident.items()):
         frame = frames.get(ident)
         if frame is not None:
-            stack = "".join(traceback.format_stack(frame))
+            entries = [
+                e for e in traceback.extract_stack(frame) if code_kind(e.filename) != THREADKIT
+            ]
+            stack = "".join(traceback.format_list(entries))
             out.append(f"{thread.name} ({thread.state}):\n{stack}")
     return "\n".join(out)
