@@ -445,7 +445,8 @@ def run(
     Args:
         strategy: "portfolio" (random and PCT alternately), "random", "pct" or "dfs".
         schedules: the most schedules to run.
-        seed: the seed of the random choices (schedule ``i`` uses ``seed + i``).
+        seed: the seed of the random choices (schedule ``i`` is seeded with
+            ``seed * 2**32 + i``: two seeds never share a schedule).
         granularity: "sync" (every primitive operation is a scheduling point), "line"
             (and every line of the code under test) or "opcode" (and every bytecode
             instruction of it).
@@ -533,7 +534,8 @@ def _explore(
     steps = 20
     for i in range(schedules):
         use_pct = strategy == "pct" or (strategy == "portfolio" and i % 2 == 1)
-        chooser: Any = _PCT(seed + i, depth, steps) if use_pct else _Random(seed + i)
+        mixed = seed * 2**32 + i
+        chooser: Any = _PCT(mixed, depth, steps) if use_pct else _Random(mixed)
         recorder = _Recording(chooser)
         rt = session.once(recorder)
         count += 1
