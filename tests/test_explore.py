@@ -596,3 +596,69 @@ def test_threadkit_timeouts_are_virtual() -> None:
     result = explore.run(body, strategy="dfs", max_preemptions=1)
     assert result.failure is None
     assert result.exhausted
+
+
+class _Withdrawal(threading.Thread):  # made at import: a subclass of the real Thread
+    def __init__(self, account: dict[str, int], lock: threading.Lock) -> None:
+        super().__init__()
+        self.account = account
+        self.lock = lock
+
+    def run(self) -> None:
+        with self.lock:
+            ok = self.account["balance"] >= 100
+        if ok:
+            with self.lock:
+                self.account["balance"] -= 100
+
+
+def test_thread_subclasses_made_at_import_are_explored() -> None:
+    def body() -> None:
+        account = {"balance": 100}
+        lock = threading.Lock()
+        ts = [_Withdrawal(account, lock) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not any(t.is_alive() for t in ts)
+        assert account["balance"] >= 0, "overdrawn"
+
+    result = explore.run(body, strategy="dfs", max_preemptions=1)
+    assert result.failure is not None
+    assert "overdrawn" in result.failure.message
+    assert result.failure.preemptions == 1
+
+
+def test_a_timer_runs_in_virtual_time() -> None:
+    def body() -> None:
+        fired: list[float] = []
+        timer = threading.Timer(60.0, lambda: fired.append(time.monotonic()))
+        timer.start()
+        timer.join()
+        assert fired == [60.0]
+
+    result = explore.run(body, strategy="dfs", max_preemptions=2)
+    assert result.failure is None
+    assert result.exhausted
+
+
+def test_a_thread_pool_in_the_body_leaves_nothing_for_the_exit() -> None:
+    import subprocess
+
+    script = (
+        "import concurrent.futures\n"
+        "from threadkit.testing import explore\n"
+        "def body():\n"
+        "    with concurrent.futures.ThreadPoolExecutor(2) as ex:\n"
+        "        futures = [ex.submit(pow, i, 2) for i in range(3)]\n"
+        "        assert [f.result() for f in futures] == [0, 1, 4]\n"
+        "result = explore.run(body, schedules=30)\n"
+        "print(result.schedules, result.failure)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "30 None\n"
+    assert proc.stderr == ""  # (the pool's exit handler ran on the models without a run)

@@ -473,7 +473,10 @@ class SimpleQueue:
         self._readable = _WaitKey("an item (get)", self)
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        rt = _rt()
+        rt = current_runtime()
+        if rt is None:  # (after the run: concurrent.futures' exit handler wakes its workers)
+            self._items.append(item)
+            return
         rt.point("put", self)
         self._items.append(item)
         rt.wake_all(self._readable)
@@ -519,6 +522,9 @@ class Thread:
         *,
         daemon: bool | None = None,
     ) -> None:
+        if Thread not in type(self).__mro__:  # `Thread.__init__(self)` from a real subclass
+            _StdThread.__init__(self, group, target, name, args, kwargs, daemon=daemon)
+            return
         rt = _rt()
         self._target = target
         self._args = args
@@ -552,30 +558,16 @@ class Thread:
             self._target(*self._args, **self._kwargs)
 
     def start(self) -> None:
-        rt = _rt()
         if self._started:
             raise RuntimeError("threads can only be started once")
         self._started = True
-        self._lthread = rt.new_thread(self._name, self)
-        rt.start(self._lthread, self.run)
-        rt.point("start")
+        self._lthread = _start(self, self._name, self.run)
 
     def is_alive(self) -> bool:
-        return self._lthread is not None and self._lthread.state not in ("new", "done")
+        return _alive(self._lthread)
 
     def join(self, timeout: float | None = None) -> None:
-        rt = _rt()
-        rt.point("join", self)
-        if self._lthread is None:
-            raise RuntimeError("cannot join thread before it is started")
-        if self._lthread is rt.me():
-            raise RuntimeError("cannot join current thread")
-        deadline = _deadline(rt, timeout)
-        while self.is_alive():
-            if timeout is not None and timeout <= 0:
-                return
-            if not rt.block(self, deadline):
-                return
+        _join(self, self._lthread, timeout)
 
     def getName(self) -> str:  # noqa: N802 - the stdlib's old name
         return self._name
@@ -588,6 +580,74 @@ class Thread:
 
     def __repr__(self) -> str:
         return f"<explored Thread({self._name})>"
+
+
+def _start(obj: Any, name: str, run: Callable[[], object]) -> LThread:
+    """Start a logical thread for the Thread ``obj`` (a model, or a real Thread's subclass)."""
+    rt = _rt()
+    rt.point("start", obj)
+    thread = rt.new_thread(name, obj)
+    rt.start(thread, run)
+    return thread
+
+
+def _alive(thread: LThread | None) -> bool:
+    return thread is not None and thread.state not in ("new", "done")
+
+
+def _join(obj: Any, thread: LThread | None, timeout: float | None) -> None:
+    rt = current_runtime()
+    if rt is None:  # (after the run: concurrent.futures' exit handler joins its workers)
+        return
+    rt.point("join", obj)
+    if thread is None:
+        raise RuntimeError("cannot join thread before it is started")
+    if thread is rt.me():
+        raise RuntimeError("cannot join current thread")
+    deadline = _deadline(rt, timeout)
+    while _alive(thread):
+        if timeout is not None and timeout <= 0:
+            return
+        if not rt.block(obj, deadline):
+            return
+
+
+# A class made at import time from the real ``threading.Thread`` (``class Worker(Thread)``,
+# ``threading.Timer``) keeps the real class as its base: during a run, the real class's
+# start/join/is_alive run its instances as logical threads too.
+_StdThread: Any = _p.threading_module.Thread
+_STD_THREAD = {name: vars(_StdThread)[name] for name in ("start", "join", "is_alive")}
+
+
+def _in_run() -> bool:
+    rt = current_runtime()
+    return rt is not None and _p.get_ident() in rt.by_ident
+
+
+def _std_start(self: Any) -> None:
+    if not _in_run():
+        _STD_THREAD["start"](self)
+        return
+    if "_tk_lthread" in self.__dict__:
+        raise RuntimeError("threads can only be started once")
+    self._tk_lthread = None
+    self._tk_lthread = _start(self, self.name, self.run)
+
+
+def _std_is_alive(self: Any) -> bool:
+    if "_tk_lthread" not in self.__dict__:
+        return bool(_STD_THREAD["is_alive"](self))
+    return _alive(self._tk_lthread)
+
+
+def _std_join(self: Any, timeout: float | None = None) -> None:
+    if "_tk_lthread" not in self.__dict__:
+        _STD_THREAD["join"](self, timeout)
+        return
+    _join(self, self._tk_lthread, timeout)
+
+
+_STD_THREAD_MODELS = {"start": _std_start, "join": _std_join, "is_alive": _std_is_alive}
 
 
 def current_thread() -> Any:
@@ -824,6 +884,9 @@ def patch() -> Iterator[None]:
         _clock._current = _CLOCK
         saved.append((_p, "current_thread", _p.current_thread))  # (threadkit's own use)
         _p.current_thread = current_thread
+        for name, model in _STD_THREAD_MODELS.items():
+            saved.append((_StdThread, name, vars(_StdThread)[name]))
+            setattr(_StdThread, name, model)
         for klass, name, original, wrapped in _operations(threadkit):
             current = vars(klass)[name]  # (the diagnostics may have swapped their own in)
             saved.append((klass, name, current))
