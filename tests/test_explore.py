@@ -662,3 +662,24 @@ def test_a_thread_pool_in_the_body_leaves_nothing_for_the_exit() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "30 None\n"
     assert proc.stderr == ""  # (the pool's exit handler ran on the models without a run)
+
+
+def test_a_select_between_ready_arms_is_a_decision() -> None:
+    import threadkit
+
+    def body() -> None:
+        tx1, rx1 = threadkit.open_channel(1)
+        tx2, rx2 = threadkit.open_channel(1)
+        tx1.send("one")
+        tx2.send("two")
+        index, _ = threadkit.select(rx1.recv_op(), rx2.recv_op())
+        for end in (tx1, rx1, tx2, rx2):
+            end.close()
+        assert index == 0, "the second channel was taken first"
+
+    result = explore.run(body, strategy="dfs", max_preemptions=0)
+    assert result.failure is not None  # both arms are ready: each order is explored
+    assert result.failure.preemptions == 0
+    again = explore.replay(body, result.failure.schedule)
+    assert again.failure is not None
+    assert again.failure.message == result.failure.message

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import heapq
 import queue as _queue
+import random
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from typing import Any
 
 from .._core import _clock, _waitqueue
 from .._core import _primitives as _p
+from .._core import _random as _core_random
 from ._runtime import LThread, Runtime, current_runtime
 
 __all__ = ["patch"]
@@ -762,6 +764,24 @@ def thread_ended() -> None:
     _waitqueue._tls.waiter = None
 
 
+class _Random(random.Random):
+    """threadkit's source of scheduling choices during a run (``_core._random``): in a
+    logical thread each draw is a decision of the strategy (``Runtime.decide``), so a
+    select among ready arms is explored and replayed like the threads' order."""
+
+    def random(self) -> float:
+        rt = current_runtime()
+        if rt is None or _p.get_ident() not in rt.by_ident:
+            return super().random()
+        return (rt.decide(2) + 0.5) / 2  # 0.25 or 0.75: below or above a half
+
+    def _randbelow(self, n: int) -> int:  # (what shuffle, choice and randrange use)
+        rt = current_runtime()
+        if rt is None or _p.get_ident() not in rt.by_ident:
+            return int(super()._randbelow(n))  # type: ignore[misc]
+        return rt.decide(n)
+
+
 class _Clock:
     """threadkit's clock during a run: virtual time (threadkit's primitives time out on it)."""
 
@@ -882,6 +902,8 @@ def patch() -> Iterator[None]:
                 setattr(module, name, model)
         saved.append((_clock, "_current", _clock._current))
         _clock._current = _CLOCK
+        saved.append((_core_random, "_current", _core_random._current))
+        _core_random._current = _Random(0)
         saved.append((_p, "current_thread", _p.current_thread))  # (threadkit's own use)
         _p.current_thread = current_thread
         for name, model in _STD_THREAD_MODELS.items():

@@ -138,6 +138,7 @@ class LThread:
 
 #: The option "virtual time passes to the next deadline now" (timeouts="early").
 TICK = LThread(-1, "(time passes)", None)
+_VALUES: list[LThread] = []  # the options of Runtime.decide (not threads)
 
 
 class Workers:
@@ -446,6 +447,25 @@ class Runtime:
             if self.aborting:
                 raise Abort
         self.trace.append((me, op, code, line, obj))  # (in the order the operations happen)
+
+    def decide(self, n: int) -> int:
+        """A choice among ``n`` values that threadkit itself makes (which ready arm a select
+        takes: DESIGN.md sec. 11), taken by the strategy like a scheduling decision: DFS
+        enumerates it, replay repeats it. Never a preemption."""
+        if n <= 1:
+            return 0
+        while len(_VALUES) < n:
+            _VALUES.append(LThread(-2 - len(_VALUES), "(a value)", None))
+        options = _VALUES[:n]
+        try:
+            index = self.strategy.choose(options, None, len(self.decisions))
+        except Exception as exc:
+            self.strategy_error = exc
+            self._fail(Failure("exception", f"the strategy failed: {exc}", "", ""))
+            self.abort()
+            raise Abort from None
+        self.decisions.append((index, n))
+        return index
 
     def block(self, obj: object, deadline: float | None) -> bool:
         """Block the running thread on ``obj`` until woken (True) or ``deadline`` (False)."""
