@@ -683,3 +683,177 @@ def test_a_select_between_ready_arms_is_a_decision() -> None:
     again = explore.replay(body, result.failure.schedule)
     assert again.failure is not None
     assert again.failure.message == result.failure.message
+
+
+# -- the models keep the stdlib's semantics ----------------------------------------------------
+
+
+def _outcomes(calls: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """What each call returns, or its exception's class and message."""
+    out: dict[str, object] = {}
+    for name, call in calls.items():
+        try:
+            out[name] = call()
+        except Exception as exc:
+            out[name] = (type(exc).__name__, str(exc))
+    return out
+
+
+def _timeout_calls() -> dict[str, Callable[[], object]]:
+    lock, sem, cond = threading.Lock(), threading.Semaphore(0), threading.Condition()
+    bounded = threading.BoundedSemaphore(1)
+
+    def cond_wait() -> object:
+        with cond:
+            return cond.wait(-1)
+
+    def cond_wait_for() -> object:
+        with cond:
+            return cond.wait_for(lambda: False, -1)
+
+    lock.acquire()
+    return {
+        "lock negative": lambda: lock.acquire(True, -2),
+        "lock non-blocking with timeout": lambda: lock.acquire(False, 1),
+        "lock timeout 0": lambda: lock.acquire(True, 0),
+        "semaphore negative": lambda: sem.acquire(True, -1),
+        "semaphore non-blocking with timeout": lambda: sem.acquire(False, 1),
+        "semaphore release 0": lambda: sem.release(0),
+        "bounded over-release": bounded.release,
+        "condition negative": cond_wait,
+        "condition wait_for negative": cond_wait_for,
+        "event negative": lambda: threading.Event().wait(-1),
+        "queue get timeout 0": lambda: queue.Queue().get(timeout=0),
+        "unbounded put negative": lambda: queue.Queue().put(1, timeout=-1),
+        "bounded put negative": lambda: queue.Queue(1).put(1, timeout=-1),
+    }
+
+
+def test_the_models_answer_as_the_stdlib_does() -> None:
+    expected = _outcomes(_timeout_calls())  # the real primitives
+    seen: list[dict[str, object]] = []
+
+    def body() -> None:
+        seen.append(_outcomes(_timeout_calls()))
+
+    result = explore.run(body, schedules=1)
+    assert result.failure is None
+    assert seen == [expected]
+
+
+def test_misuse_keeps_the_stdlib_exception_class() -> None:
+    def body() -> None:
+        sem = threading.BoundedSemaphore(1)
+        try:
+            sem.release()
+        except ValueError:  # the stdlib raises ValueError: so must the model
+            pass
+
+    assert explore.run(body, schedules=1).failure is None
+
+    def unhandled() -> None:
+        threading.BoundedSemaphore(1).release()
+
+    failure = explore.run(unhandled, schedules=1).failure
+    assert failure is not None
+    assert failure.kind == "misuse"
+    assert failure.message == "ValueError: Semaphore released too many times"
+
+
+def test_daemon_threads_may_outlive_the_body() -> None:
+    def body() -> None:
+        ev = threading.Event()
+        threading.Thread(target=ev.wait, daemon=True).start()
+
+    result = explore.run(body, strategy="dfs")
+    assert result.failure is None
+    assert result.exhausted
+
+
+def test_a_replay_that_runs_past_its_schedule_diverges() -> None:
+    def body(extra: bool) -> None:
+        lock = threading.Lock()
+        c = {"n": 0}
+
+        def inc() -> None:
+            with lock:
+                seen = c["n"]
+            with lock:
+                c["n"] = seen + 1
+
+        ts = [threading.Thread(target=inc) for _ in range(3 if extra else 2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert c["n"] == len(ts)
+
+    found = explore.run(lambda: body(False), strategy="dfs", max_preemptions=1)
+    assert found.failure is not None
+    with pytest.raises(explore.ReplayDivergence):
+        explore.replay(lambda: body(True), found.failure.schedule)
+    with pytest.raises(ValueError, match="not a threadkit schedule string"):
+        explore.replay(lambda: body(False), found.failure.schedule.replace(":", ":!", 2))
+    with pytest.raises(ValueError, match="not a threadkit schedule string"):
+        explore.replay(lambda: body(False), "tk1:sync:AA==:00000000")  # one byte: odd
+
+
+def test_one_exploration_at_a_time() -> None:
+    errors: list[str] = []
+
+    def body() -> None:
+        try:
+            explore.run(lambda: None, schedules=1)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    assert explore.run(body, schedules=1).failure is None
+    assert errors == [errors[0]]
+    assert "an exploration is already running" in errors[0]
+    assert threading.Lock is _thread.allocate_lock or callable(threading.Lock)
+    assert explore.run(lambda: None, schedules=1).failure is None  # (the guard was released)
+
+
+def test_threads_outside_the_run_get_the_real_things() -> None:
+    import contextvars
+
+    made: list[object] = []
+    outside_done = _thread.allocate_lock()
+    outside_done.acquire()
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen: list[str] = []
+
+    def outside() -> None:  # a thread that is not the explorer's, during the run
+        made.append(threading.Lock())
+        time.sleep(0)
+        made.append(time.monotonic() > 1000.0 or time.monotonic() >= 0)
+        outside_done.release()
+
+    def body() -> None:
+        seen.append(var.get())
+        var.set("set in the body")
+        if not made:
+            _thread.start_new_thread(outside, ())
+            outside_done.acquire()
+
+    assert explore.run(body, schedules=3).failure is None
+    assert type(made[0]) is type(_thread.allocate_lock())  # a real lock, not a model
+    assert seen == ["unset"] * 3  # each logical thread starts with a fresh context
+
+
+def test_threadkit_additions_work_in_a_run() -> None:
+    import threadkit
+
+    def body() -> None:
+        ev = threadkit.Event()
+        q: threadkit.queue.Queue[int] = threadkit.queue.Queue()
+        t = threadkit.Thread(target=lambda: (q.put(1), ev.set(), 42)[-1])
+        t.start()
+        assert ev.wait_and_clear(timeout=5.0)
+        assert t.result() == 42
+        assert q.statistics().qsize == 1
+
+    result = explore.run(body, strategy="dfs", max_preemptions=2)
+    assert result.failure is None
+    assert result.exhausted
+    assert result.schedules > 1

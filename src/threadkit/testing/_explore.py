@@ -272,7 +272,9 @@ def _decode(schedule: str) -> tuple[list[int], list[int], int, _Options, str]:
             raise ValueError
         if set(flags) - {"early", "spurious"}:
             raise ValueError
-        raw = b"" if data == "-" else base64.urlsafe_b64decode(data.encode())
+        raw = b"" if data == "-" else base64.b64decode(data.encode(), altchars=b"-_", validate=True)
+        if len(raw) % 2:
+            raise ValueError
         options = _Options(granularity, "early" in flags, "spurious" in flags)
         return list(raw[0::2]), list(raw[1::2]), int(crc, 16), options, version
     except (ValueError, binascii.Error) as exc:
@@ -319,13 +321,24 @@ class _Session:
 
 @contextlib.contextmanager
 def _session(fn: Callable[[], object], options: _Options) -> Iterator[_Session]:
-    session = _Session(fn, options)
-    cpus = pin()  # (the caller too: it hands the first thread over and waits for the last)
+    if not _ONE_AT_A_TIME.acquire(False):
+        raise RuntimeError(
+            "an exploration is already running (in this thread or another): the explorer "
+            "patches process-wide names, so explorations run one at a time, never nested"
+        )
     try:
-        with patch(), session.granularity:
-            yield session
+        session = _Session(fn, options)
+        cpus = pin()  # (the caller too: it hands the first thread over and waits for the last)
+        try:
+            with patch(), session.granularity:
+                yield session
+        finally:
+            unpin(cpus)
     finally:
-        unpin(cpus)
+        _ONE_AT_A_TIME.release()
+
+
+_ONE_AT_A_TIME = _p.allocate_lock()  # held while an exploration runs
 
 
 def _trace(rt: Runtime, last: int = 40) -> str:
@@ -584,6 +597,11 @@ def replay(
         ReplayDivergence: the code no longer makes the recorded decisions.
         ValueError: ``schedule`` is not a schedule string.
     """
+    defaults = getattr(fn, "explore_options", {})  # (an @explore.test function's)
+    include = include or tuple(defaults.get("include", ()))
+    exclude = exclude or tuple(defaults.get("exclude", ()))
+    max_steps = defaults.get("max_steps") if max_steps is None else max_steps
+    watchdog = defaults.get("watchdog") if watchdog is None else watchdog
     choices, counts, crc, options, version = _decode(schedule)
     here = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if version and version != here:
@@ -605,9 +623,16 @@ def replay(
     walker = _Prefix(choices, counts)
     with _session(_unwrapped(fn), options) as session:
         rt = session.once(walker)
+    if len(walker.taken) != len(choices):
+        raise ReplayDivergence(
+            f"the schedule recorded {len(choices)} decisions, the code now takes "
+            f"{len(walker.taken)} (did the test change?)"
+        )
+    if _ops_crc(rt) != crc:
+        raise ReplayDivergence(
+            "the replayed operations differ from the recorded ones (did the test change?)"
+        )
     if rt.failure is None:
-        if _ops_crc(rt) != crc:
-            raise ReplayDivergence("the replayed operations differ from the recorded ones")
         return ExploreResult(1, False, None)
     return ExploreResult(1, False, _failure(rt, rt.failure, walker.taken, options))
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from .._core import _primitives as _p
 from . import _runtime
-from ._runtime import USER, code_kind
+from ._runtime import THREADKIT, USER, code_kind
 
 __all__ = ["GRANULARITIES", "Granularity"]
 
@@ -64,12 +64,14 @@ class Granularity:
         """Whether code of ``filename`` is under test (has line or opcode points)."""
         traced = self._traced.get(filename)
         if traced is None:
-            if any(fnmatch.fnmatch(filename, p) for p in self.exclude):
+            kind = code_kind(filename)
+            # threadkit's own code never: a point inside a model would split its operation.
+            if kind == THREADKIT or any(fnmatch.fnmatch(filename, p) for p in self.exclude):
                 traced = False
             elif any(fnmatch.fnmatch(filename, p) for p in self.include):
                 traced = True
             else:
-                traced = code_kind(filename) == USER
+                traced = kind == USER
             self._traced[filename] = traced
         return traced
 

@@ -46,28 +46,65 @@ def _label(obj: object) -> str:
 
 
 def _deadline(rt: Runtime, timeout: float | None) -> float | None:
-    if timeout is None or timeout < 0:
+    """The virtual deadline of a wait of ``timeout`` (None: no deadline; a negative one has
+    passed already)."""
+    if timeout is None:
         return None
-    return rt.now + timeout
+    return rt.now + max(timeout, 0.0)
 
 
-class _MisuseError(RuntimeError):
-    """An operation that is an error in itself (reported as kind "misuse")."""
+def _misuse(exc: BaseException) -> BaseException:
+    """``exc`` (the stdlib's own exception class and message), reported as kind "misuse":
+    an operation that is an error in itself."""
+    exc._tk_kind = "misuse"  # type: ignore[attr-defined]
+    return exc
 
-    _tk_kind = "misuse"
+
+def _message_of(call: Callable[[], object]) -> str:
+    try:
+        call()
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
-class Lock:
+# The C lock's own messages (their wording differs between versions).
+_NEGATIVE_TIMEOUT = _message_of(lambda: _p.allocate_lock().acquire(True, -2))
+_TIMEOUT_NONBLOCKING = _message_of(lambda: _p.allocate_lock().acquire(False, 1))
+
+
+def _check_lock_timeout(blocking: bool, timeout: float) -> None:
+    """``Lock.acquire``'s argument checks, as the C lock makes them."""
+    if not blocking and timeout != -1:
+        raise ValueError(_TIMEOUT_NONBLOCKING)
+    if timeout < 0 and timeout != -1:
+        raise ValueError(_NEGATIVE_TIMEOUT)
+
+
+class _Model:
+    """A model made by a thread that is not the explorer's (a fixture's, a pool's made
+    before the run) is the real thing: ``_real`` (set below, per class)."""
+
+    _real: Any = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls._real is not None and not _in_run():
+            return cls._real(*args, **kwargs)
+        return super().__new__(cls)
+
+
+class Lock(_Model):
     """``threading.Lock`` under the explorer."""
 
     def __init__(self) -> None:
         self._owner: LThread | None = None
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        _check_lock_timeout(blocking, timeout)
         rt = _rt()
         rt.point("acquire", self)
         me = rt.me()  # (re-acquiring it blocks for ever: the runtime reports a deadlock)
-        deadline = _deadline(rt, timeout) if blocking else None
+        deadline = _deadline(rt, timeout) if blocking and timeout != -1 else None
         while self._owner is not None:
             if not blocking or timeout == 0:
                 return False
@@ -80,7 +117,7 @@ class Lock:
         rt = _rt()
         rt.point("release", self)
         if self._owner is None:
-            raise _MisuseError("release unlocked lock")
+            raise _misuse(RuntimeError("release unlocked lock"))
         self._owner = None
         rt.wake_all(self)
 
@@ -119,6 +156,7 @@ class RLock(Lock):
         self._count = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        _check_lock_timeout(blocking, timeout)
         rt = _rt()
         me = rt.me()
         if self._owner is me:
@@ -134,7 +172,7 @@ class RLock(Lock):
         rt = _rt()
         if self._owner is not rt.me():
             rt.point("release", self)
-            raise _MisuseError("cannot release un-acquired lock")
+            raise _misuse(RuntimeError("cannot release un-acquired lock"))
         if self._count > 1:
             rt.point("release", self)
             self._count -= 1
@@ -159,7 +197,7 @@ class RLock(Lock):
         return _label(self)
 
 
-class Event:
+class Event(_Model):
     """``threading.Event`` under the explorer."""
 
     def __init__(self) -> None:
@@ -196,7 +234,7 @@ class Event:
         return f"{_label(self)} ({'set' if self._flag else 'not set'})"
 
 
-class Condition:
+class Condition(_Model):
     """``threading.Condition`` under the explorer."""
 
     _tk_spurious = True  # (spurious_wakeups=True: a waiter may wake with no notify)
@@ -221,12 +259,13 @@ class Condition:
         rt = _rt()
         rt.point("wait", self)
         if not self._lock._is_owned():
-            raise _MisuseError("cannot wait on un-acquired lock")
+            raise _misuse(RuntimeError("cannot wait on un-acquired lock"))
         me = rt.me()
         self._waiters.append(me)
         state = self._lock._release_save()
         try:
-            notified = rt.block(self, _deadline(rt, timeout)) if timeout != 0 else False
+            waits = timeout is None or timeout > 0  # (the stdlib's: a negative one does not)
+            notified = rt.block(self, _deadline(rt, timeout)) if waits else False
         finally:
             if me in self._waiters:  # timed out (or aborted): not notified
                 self._waiters.remove(me)
@@ -252,7 +291,7 @@ class Condition:
         rt = _rt()
         rt.point("notify", self)
         if not self._lock._is_owned():
-            raise _MisuseError("cannot notify on un-acquired lock")
+            raise _misuse(RuntimeError("cannot notify on un-acquired lock"))
         for thread in self._waiters[:n]:
             self._waiters.remove(thread)
             rt.wake(thread)
@@ -266,7 +305,7 @@ class Condition:
         return _label(self)
 
 
-class Semaphore:
+class Semaphore(_Model):
     """``threading.Semaphore`` under the explorer."""
 
     def __init__(self, value: int = 1) -> None:
@@ -275,11 +314,13 @@ class Semaphore:
         self._value = value
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        if not blocking and timeout is not None:
+            raise ValueError("can't specify timeout for non-blocking acquire")
         rt = _rt()
         rt.point("acquire", self)
         deadline = _deadline(rt, timeout) if blocking else None
         while self._value == 0:
-            if not blocking or timeout == 0:
+            if not blocking or (timeout is not None and timeout <= 0):
                 return False
             if not rt.block(self, deadline):
                 return False
@@ -289,6 +330,8 @@ class Semaphore:
     __enter__ = acquire
 
     def release(self, n: int = 1) -> None:
+        if n < 1:
+            raise ValueError("n must be one or more")
         rt = _rt()
         rt.point("release", self)
         self._value += n
@@ -309,9 +352,9 @@ class BoundedSemaphore(Semaphore):
         self._initial = value
 
     def release(self, n: int = 1) -> None:
-        if self._value + n > self._initial:
+        if n >= 1 and self._value + n > self._initial:
             _rt().point("release", self)
-            raise _MisuseError("Semaphore released too many times")
+            raise _misuse(ValueError("Semaphore released too many times"))
         super().release(n)
 
 
@@ -329,7 +372,7 @@ class _WaitKey:
 _ShutDown: Any = getattr(_queue, "ShutDown", None)
 
 
-class Queue:
+class Queue(_Model):
     """``queue.Queue`` under the explorer (with 3.13's ``shutdown`` where the stdlib has it)."""
 
     def __init__(self, maxsize: int = 0) -> None:
@@ -362,11 +405,13 @@ class Queue:
         rt.point("put", self)
         if self.is_shutdown:
             raise _ShutDown
-        if block and timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        if self.maxsize > 0 and block and timeout is not None and timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")  # (bounded only)
         deadline = _deadline(rt, timeout)
         while self._full():
-            if not block or (not rt.block(self._writable, deadline) and self._full()):
+            if not block or (timeout is not None and timeout <= 0):
+                raise _queue.Full
+            if not rt.block(self._writable, deadline) and self._full():
                 raise _queue.Full
             if self.is_shutdown:
                 raise _ShutDown
@@ -383,7 +428,9 @@ class Queue:
             raise ValueError("'timeout' must be a non-negative number")
         deadline = _deadline(rt, timeout)
         while not self._qsize():
-            if not block or (not rt.block(self._readable, deadline) and not self._qsize()):
+            if not block or (timeout is not None and timeout <= 0):
+                raise _queue.Empty
+            if not rt.block(self._readable, deadline) and not self._qsize():
                 raise _queue.Empty
             if self.is_shutdown and not self._qsize():
                 raise _ShutDown
@@ -425,8 +472,6 @@ class Queue:
         return self._full()
 
     def shutdown(self, immediate: bool = False) -> None:
-        if _ShutDown is None:
-            raise AttributeError("'Queue' object has no attribute 'shutdown' before 3.13")
         rt = _rt()
         rt.point("shutdown", self)
         self.is_shutdown = True
@@ -435,13 +480,16 @@ class Queue:
                 self._get()
                 if self.unfinished_tasks > 0:
                     self.unfinished_tasks -= 1
-            self.unfinished_tasks = 0
-            rt.wake_all(self._done)
+            rt.wake_all(self._done)  # (as 3.13's: joiners re-check unfinished_tasks)
         rt.wake_all(self._readable)
         rt.wake_all(self._writable)
 
     def _tk_describe(self) -> str:
         return f"{_label(self)} ({self._qsize()} items)"
+
+
+if _ShutDown is None:  # (before 3.13: the stdlib's Queue has no shutdown())
+    del Queue.shutdown
 
 
 class LifoQueue(Queue):
@@ -467,7 +515,7 @@ class PriorityQueue(Queue):
         return heapq.heappop(self.queue)
 
 
-class SimpleQueue:
+class SimpleQueue(_Model):
     """``queue.SimpleQueue`` under the explorer."""
 
     def __init__(self) -> None:
@@ -492,7 +540,9 @@ class SimpleQueue:
             raise ValueError("'timeout' must be a non-negative number")
         deadline = _deadline(rt, timeout)
         while not self._items:
-            if not block or (not rt.block(self._readable, deadline) and not self._items):
+            if not block or (timeout is not None and timeout <= 0):
+                raise _queue.Empty
+            if not rt.block(self._readable, deadline) and not self._items:
                 raise _queue.Empty
         return self._items.popleft()
 
@@ -511,7 +561,7 @@ class SimpleQueue:
         return f"{_label(self)} ({len(self._items)} items)"
 
 
-class Thread:
+class Thread(_Model):
     """``threading.Thread`` under the explorer: a logical thread of the run."""
 
     def __init__(
@@ -685,21 +735,37 @@ def get_ident() -> int:
 
 
 def sleep(seconds: float) -> None:
+    if not _in_run():  # (a thread that is not the explorer's: real time)
+        _REAL["sleep"](seconds)
+        return
     rt = _rt()
     rt.point("sleep")
     if seconds < 0:
         raise ValueError("sleep length must be non-negative")
-    rt.block(_SLEEP, rt.now + seconds)
+    if seconds > 0:  # (sleep(0) only yields: the point above)
+        rt.block(_SLEEP, rt.now + seconds)
 
 
 def monotonic() -> float:
     rt = current_runtime()
-    return _REAL["monotonic"]() if rt is None else rt.now
+    return rt.now if rt is not None and _p.get_ident() in rt.by_ident else _REAL["monotonic"]()
 
 
 def time() -> float:
     rt = current_runtime()
-    return _REAL["time"]() if rt is None else 1_700_000_000.0 + rt.now
+    if rt is not None and _p.get_ident() in rt.by_ident:
+        return 1_700_000_000.0 + rt.now
+    return float(_REAL["time"]())
+
+
+def _newname(name_template: str = "Thread-%d") -> str:
+    """``threading._newname`` during a run: threads are numbered per schedule (the same
+    names in a run and its replay)."""
+    rt = current_runtime()
+    if rt is None or _p.get_ident() not in rt.by_ident:
+        return str(_REAL["_newname"](name_template))
+    rt.names += 1
+    return name_template % rt.names
 
 
 class _Sleep:
@@ -722,7 +788,7 @@ class _Parker:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         rt = _rt()
-        deadline = _deadline(rt, timeout) if blocking else None
+        deadline = _deadline(rt, timeout) if blocking and timeout != -1 else None
         while self._held:
             if not blocking or timeout == 0:
                 return False
@@ -797,13 +863,32 @@ class _Clock:
 
 _CLOCK = _Clock()
 _REAL: dict[str, Any] = {
+    "sleep": _p.time_module.sleep,
+    "_newname": _p.threading_module._newname,  # type: ignore[attr-defined]
     "current_thread": _p.threading_module.current_thread,
     "get_ident": _p.threading_module.get_ident,
     "monotonic": _p.time_module.monotonic,
     "time": _p.time_module.time,
 }
 
+# What a model made outside the run is instead.
+for _model, _real in (
+    (Lock, _p.threading_module.Lock),
+    (RLock, _p.threading_module.RLock),
+    (Event, _p.threading_module.Event),
+    (Condition, _p.threading_module.Condition),
+    (Semaphore, _p.threading_module.Semaphore),
+    (BoundedSemaphore, _p.threading_module.BoundedSemaphore),
+    (Thread, _p.threading_module.Thread),
+    (Queue, _queue.Queue),
+    (LifoQueue, _queue.LifoQueue),
+    (PriorityQueue, _queue.PriorityQueue),
+    (SimpleQueue, _queue.SimpleQueue),
+):
+    _model._real = _real
+
 _THREADING = {
+    "_newname": _newname,
     "Thread": Thread,
     "Lock": Lock,
     "RLock": RLock,
@@ -823,7 +908,18 @@ _QUEUE = {
     "SimpleQueue": SimpleQueue,
 }
 # threadkit's drop-in names (``import threadkit as threading`` code): the same models.
-_THREADKIT = {**_THREADING, "sleep": sleep}
+# threadkit's drop-in Lock and RLock are the C locks: the models stand in for them. Its other
+# primitives keep their own code (and their additions: Thread.result(), Event.wait_op(), ...):
+# each operation gets a scheduling point and waits park on the explorer (_operations, _Parker).
+_THREADKIT = {
+    "Lock": Lock,
+    "RLock": RLock,
+    "current_thread": current_thread,
+    "currentThread": current_thread,
+    "get_ident": get_ident,
+}
+# The shim's user-facing factories (threadkit.Condition's default lock comes from them).
+_SHIM = {"Lock": Lock, "RLock": RLock, "current_thread": current_thread}
 
 # Methods of threadkit's own primitives that are visible operations beyond the public ones.
 _DUNDER_OPS = ("__enter__", "__exit__", "__iter__", "__next__")
@@ -895,7 +991,7 @@ def patch() -> Iterator[None]:
             (_p.time_module, _TIME),
             (_queue, _QUEUE),
             (threadkit, _THREADKIT),
-            (threadkit.queue, _QUEUE),
+            (_p, _SHIM),
         ):
             for name, model in names.items():
                 saved.append((module, name, getattr(module, name)))
@@ -904,8 +1000,6 @@ def patch() -> Iterator[None]:
         _clock._current = _CLOCK
         saved.append((_core_random, "_current", _core_random._current))
         _core_random._current = _Random(0)
-        saved.append((_p, "current_thread", _p.current_thread))  # (threadkit's own use)
-        _p.current_thread = current_thread
         for name, model in _STD_THREAD_MODELS.items():
             saved.append((_StdThread, name, vars(_StdThread)[name]))
             setattr(_StdThread, name, model)

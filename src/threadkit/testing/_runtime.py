@@ -28,7 +28,9 @@ wake-up).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import site
 import sys
 import sysconfig
 import traceback
@@ -224,13 +226,20 @@ def current_runtime() -> Runtime | None:
 THREADKIT, LIBRARY, USER = 0, 1, 2
 
 _KINDS: dict[str, int] = {}
-_LIBRARY_DIRS = tuple(
-    {
-        os.path.join(os.path.realpath(path), "")
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if (path := sysconfig.get_paths().get(key))
-    }
-)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """The stdlib's and every site-packages directory (dist-packages, the user's site)."""
+    paths = [
+        sysconfig.get_paths().get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    ]
+    with contextlib.suppress(AttributeError):  # (a virtualenv's old site module lacks them)
+        paths += site.getsitepackages()
+        paths.append(site.getusersitepackages())
+    return tuple({os.path.join(os.path.realpath(path), "") for path in paths if path})
+
+
+_LIBRARY_DIRS = _library_dirs()
 
 
 def code_kind(filename: str) -> int:
@@ -302,6 +311,8 @@ class Runtime:
         self.failure: Failure | None = None
         self.strategy_error: Exception | None = None  # what the strategy raised, if it did
         self.aborting = False
+        self._unwound: set[LThread] = set()  # resumed to unwind (guarded by _lock)
+        self._stuck: LThread | None = None  # the thread the watchdog found running
         # Called by each logical thread as it starts (True) and ends (False).
         self.thread_hook: Callable[[LThread, bool], None] | None = None
         self._lock = _p.allocate_lock()  # guards alive and failure for outside readers
@@ -343,18 +354,20 @@ class Runtime:
                 raise Abort
             if hook is not None:
                 hook(thread, True)
-            body()
+            contextvars.Context().run(body)  # (a new thread's context: nothing carried over)
             if thread.index == 0:  # the test body returned: every thread it started must be done
-                alive = [t.name for t in self.threads if t.index and t.state != DONE]
-                if alive:
+                alive = [t for t in self.threads if t.index and t.state != DONE]
+                running = [t.name for t in alive if not getattr(t.obj, "daemon", False)]
+                if running:
                     self._fail(
                         Failure(
                             "misuse",
-                            "threads still alive when the test ends: " + ", ".join(alive),
+                            "threads still alive when the test ends: " + ", ".join(running),
                             thread.name,
                             "",
                         )
                     )
+                if alive:  # (daemon threads are stopped, as at the interpreter's exit)
                     self.abort()
         except Abort:
             pass
@@ -376,31 +389,61 @@ class Runtime:
             last = self._alive == 0
         if last:
             self._finished.release()
-        elif not self.aborting:
-            self._run_next(None)
+        elif self.aborting or not self._run_next(None):
+            self._unwind_next()  # (a failure: the next thread unwinds; or a deadlock found)
+
+    def _unwind_next(self) -> None:
+        """After a failure, let the next live thread run to raise ``Abort`` and end: the
+        threads unwind one at a time, each handing over to the next as it ends."""
+        if not self.aborting:
+            return
+        with self._lock:
+            following = None
+            for thread in self.threads:
+                live = thread.state != DONE and thread is not self._stuck
+                if live and thread not in self._unwound:
+                    following = thread
+                    self._unwound.add(thread)
+                    break
+        if following is not None:
+            self._resume(following)
 
     def run(self, body: Callable[[], object], timeout: float) -> None:
-        """Run ``body`` as thread 0 and return when every logical thread has ended."""
+        """Run ``body`` as thread 0 and return when every logical thread has ended.
+
+        ``timeout``: the watchdog's limit, in seconds of real time without a single step
+        (a thread blocked on something that is not modelled: reported as "uncontrolled").
+        """
         global _current
         _current = self
-        main = self.new_thread("MainThread", None)
-        self.start(main, body)
-        self.current = main
-        self._resume(main)
-        if not self._finished.acquire(True, timeout):
-            self._fail(
-                Failure(
-                    "uncontrolled",
-                    f"the schedule did not end within {timeout} s of real time: uncontrolled "
-                    "blocking (a lock, socket or queue the explorer does not model?)\n"
-                    + _stacks(self),
-                    "",
-                    "",
+        try:
+            main = self.new_thread("MainThread", None)
+            self.start(main, body)
+            self.current = main
+            self._resume(main)
+            seen = 0
+            while not self._finished.acquire(True, min(timeout, _p.TIMEOUT_MAX)):
+                if self.steps != seen:  # progress: a long schedule, not a stuck one
+                    seen = self.steps
+                    continue
+                self._fail(
+                    Failure(
+                        "uncontrolled",
+                        f"no step for {timeout} s of real time: uncontrolled blocking (a "
+                        "lock, socket or queue the explorer does not model?)\n" + _stacks(self),
+                        "",
+                        "",
+                    )
                 )
-            )
+                self.abort()
+                self._finished.acquire(True, 1.0)  # (a thread stuck for real stays stuck)
+                break
+        except BaseException:  # (an interrupt while waiting: stop the threads, then raise)
             self.abort()
-            self._finished.acquire(True, 1.0)  # (a thread stuck for real stays stuck)
-        _current = None
+            self._finished.acquire(True, 1.0)
+            raise
+        finally:
+            _current = None
 
     # -- scheduling ------------------------------------------------------------------
 
@@ -452,6 +495,8 @@ class Runtime:
         """A choice among ``n`` values that threadkit itself makes (which ready arm a select
         takes: DESIGN.md sec. 11), taken by the strategy like a scheduling decision: DFS
         enumerates it, replay repeats it. Never a preemption."""
+        if self.aborting:
+            raise Abort
         if n <= 1:
             return 0
         while len(_VALUES) < n:
@@ -525,8 +570,9 @@ class Runtime:
             ]
         return options
 
-    def _run_next(self, me: LThread | None) -> None:
-        """Pick the next thread and hand it the baton; ``me`` waits until it is picked."""
+    def _run_next(self, me: LThread | None) -> bool:
+        """Pick the next thread and hand it the baton; ``me`` waits until it is picked.
+        False if no thread was handed the baton (a deadlock, or nothing left to run)."""
         while True:
             options = self._options()
             if not options:
@@ -537,7 +583,7 @@ class Runtime:
                     self.abort()
                     if me is not None:
                         raise Abort
-                return
+                return False
             index = 0
             if len(options) > 1:
                 try:
@@ -548,7 +594,7 @@ class Runtime:
                     self.abort()
                     if me is not None:
                         raise Abort from None
-                    return
+                    return False
                 self.decisions.append((index, len(options)))
             chosen = options[index]
             if chosen is TICK:
@@ -560,13 +606,14 @@ class Runtime:
                 self.wake(chosen)
             break
         if chosen is me:
-            return
+            return True
         if me is not None and me.state == RUNNABLE:
             self.preempted.add(len(self.trace) - 1)
         self.current = chosen
         self._resume(chosen)
         if me is not None:
             me.baton.acquire()
+        return True
 
     # -- failures --------------------------------------------------------------------
 
@@ -649,12 +696,13 @@ class Runtime:
                 self.failure = failure
 
     def abort(self) -> None:
-        """Stop the run: every logical thread raises ``Abort`` when it next runs."""
+        """Stop the run: the live threads raise ``Abort`` and end, one at a time (the
+        calling logical thread first; each hands over to the next as it ends)."""
         self.aborting = True
-        for thread in self.threads:
-            if thread.state != DONE:
-                with contextlib.suppress(RuntimeError):  # (already released: it runs)
-                    self._resume(thread)
+        if _p.get_ident() not in self.by_ident:  # the caller's thread (the watchdog)
+            with self._lock:
+                self._stuck = self.current  # (blocked for real: it cannot unwind)
+            self._unwind_next()
 
 
 def _cycle(waits_for: dict[str, str]) -> list[str]:
@@ -684,15 +732,23 @@ def _where(code: Any, line: int) -> str:
 
 
 def _stacks(rt: Runtime) -> str:
-    """The stack of every logical thread (for the watchdog's report)."""
+    """The stack of every thread (for the watchdog's report): the logical threads first,
+    then the others (the caller's excepted); threadkit's own frames left out."""
     frames = sys._current_frames()
-    out = []
-    for ident, thread in list(rt.by_ident.items()):
-        frame = frames.get(ident)
-        if frame is not None:
-            entries = [
-                e for e in traceback.extract_stack(frame) if code_kind(e.filename) != THREADKIT
-            ]
-            stack = "".join(traceback.format_list(entries))
-            out.append(f"{thread.name} ({thread.state}):\n{stack}")
+    logical = dict(rt.by_ident)
+
+    def stack(ident: int) -> str:
+        entries = traceback.extract_stack(frames[ident])
+        return "".join(traceback.format_list([e for e in entries if code_kind(e.filename)]))
+
+    out = [
+        f"{thread.name} ({thread.state}):\n{stack(ident)}"
+        for ident, thread in logical.items()
+        if ident in frames
+    ]
+    out += [
+        f"another thread (ident {ident}, not the explorer's):\n{stack(ident)}"
+        for ident in frames
+        if ident not in logical and ident != _p.get_ident()
+    ]
     return "\n".join(out)
