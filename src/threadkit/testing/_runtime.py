@@ -12,8 +12,11 @@ runtime's clock, which jumps to the earliest deadline when nothing else can run;
 at the same instant are woken together and their order is a scheduling choice.
 
 Only the running thread touches the runtime's state and the modelled primitives' state (the
-baton hand-over orders every access), so they need no locks; ``_lock`` guards the little
-that other threads (the caller waiting for the run, a failing thread) read.
+baton hand-over orders every access, and after a failure the threads unwind one at a time,
+each handing over to the next), so they need no locks; ``_lock`` guards what the caller's
+thread also touches (``_alive``, ``failure``, ``dispatched``, ``_unwound``, ``_stuck``). The
+one exception is the watchdog: it gives up on a thread stuck for real and unwinds the
+others while that thread may still run.
 
 OS threads are reused: a ``Workers`` pool, shared by the schedules of one exploration, runs
 each logical thread on an idle worker, handed over the first time the thread is scheduled
