@@ -7,8 +7,10 @@ body ran. Every marked test uses the dfs strategy, which is deterministic.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,8 +91,12 @@ def printed_command(output: str, program: str) -> list[str]:
     match = re.search(r"^replay it with:\n  (.*)$", output, re.M)
     assert match is not None, output
     words = shlex.split(match.group(1))
-    assert words[0] == program, words
-    return words[1:]
+    # `python -m pytest ...`: the interpreter that ran it (its environment has threadkit),
+    # by the name the PATH finds or by its path.
+    assert shutil.which(words[0]) is not None, words
+    assert os.path.realpath(shutil.which(words[0]) or "") == os.path.realpath(sys.executable)
+    assert words[1:3] == ["-m", program], words
+    return words[3:]
 
 
 class TestPlugin:

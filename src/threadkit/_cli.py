@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 from . import __version__
+from ._core._util import python_command
 
 __all__ = ["build_parser", "main"]
 
@@ -276,7 +277,11 @@ def _explore(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return 0
     found = "the schedule fails" if schedule is not None else f"schedule {result.schedules} fails"
     stdout.write(f"{found}:\n{failure.report()}\n\n")
-    command = f"threadkit explore {shlex.quote(target)} --replay {shlex.quote(failure.schedule)}"
+    python = shlex.quote(python_command(os.getcwd()))  # (this environment's threadkit)
+    command = (
+        f"{python} -m threadkit explore {shlex.quote(target)} "
+        f"--replay {shlex.quote(failure.schedule)}"
+    )
     stdout.write(f"replay it with:\n  {command}\n")
     return 1
 

@@ -6,7 +6,7 @@ import os
 
 from . import _primitives
 
-__all__ = ["describe_thread", "fixup_module_metadata", "in_threadkit"]
+__all__ = ["describe_thread", "fixup_module_metadata", "in_threadkit", "python_command"]
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _TOUR = _PACKAGE + "_tour.py"  # the tour's demo code is user code, not threadkit's
@@ -16,6 +16,21 @@ def in_threadkit(filename: str) -> bool:
     """Whether code of ``filename`` is threadkit's own implementation (what reports of
     where a user's call came from skip: a wrapper, a Mutex method, the explorer's models)."""
     return filename.startswith(_PACKAGE) and filename != _TOUR
+
+
+def python_command(start: str) -> str:
+    """How to name the running interpreter in a command to paste in ``start``: its bare
+    name when that is what the PATH finds, else its path (relative when under ``start``)."""
+    import shutil
+    import sys
+
+    executable = sys.executable
+    name = os.path.basename(executable)
+    found = shutil.which(name)
+    if found is not None and os.path.realpath(found) == os.path.realpath(executable):
+        return name
+    relative = os.path.relpath(executable, start)
+    return executable if relative.startswith("..") else relative
 
 
 def fixup_module_metadata(module_name: str, namespace: dict[str, object]) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from .._core._util import python_command
 from . import explore
 
 #: The name this module is loaded under (``-p`` takes it).
@@ -170,4 +171,5 @@ def _replay_command(item: pytest.Item, schedule: str) -> str:
     path = os.path.relpath(item.path, start)
     _, _, rest = item.nodeid.partition("::")
     node = f"{path}::{rest}" if rest else path
-    return f"pytest {shlex.quote(node)} -p {PLUGIN} {_REPLAY}={shlex.quote(schedule)}"
+    python = shlex.quote(python_command(str(start)))  # (the pytest of this environment)
+    return f"{python} -m pytest {shlex.quote(node)} -p {PLUGIN} {_REPLAY}={shlex.quote(schedule)}"
