@@ -238,5 +238,12 @@ class _Module(_types.ModuleType):
             return
         super().__setattr__(name, value)
 
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        # Pickled by name, as a plain module is (cloudpickle, sending a function that uses
+        # threadkit to another process, would otherwise refuse this ModuleType subclass).
+        import importlib
+
+        return importlib.import_module, (self.__name__,)
+
 
 _sys.modules[__name__].__class__ = _Module

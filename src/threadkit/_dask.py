@@ -1,0 +1,426 @@
+"""The executor contract on dask.distributed: ``threadkit.dask.DaskExecutor``.
+
+DESIGN.md sec. 9: the pool's API is a contract; this module implements it on an existing
+engine. A task is sent with ``client.submit`` wrapped in ``_run_remote``, which runs it on the
+worker inside a threadkit cancel scope (its deadline as a wall-clock time, the same on every
+machine); the dask future's completion settles a threadkit ``Future`` (so ``then()``,
+``done_op()``, ``concurrent.futures.wait`` and ``as_completed`` work unchanged).
+
+Cancellation crosses the process boundary both ways: cancelling the threadkit future cancels
+the dask task (``client.cancel``), and on the worker a monitor thread notices that the task
+was cancelled and cancels its scope, so the task's next threadkit blocking call or
+``checkpoint()`` raises ``Cancelled``.
+
+Only the standard library and threadkit are imported at the top: dask.distributed is
+imported when a ``DaskExecutor`` is made (``pip install 'threadkit[dask]'``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import math
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError, as_completed
+from concurrent.futures import wait as wait_futures
+from typing import Any, TypeVar
+
+from ._core import _primitives as _p
+from ._core._cancel import DEADLINE, CancelScope
+from ._futures import Future
+from ._pool import PoolStatistics, RunningTask, ShutdownReport
+
+__all__ = ["DaskExecutor"]
+
+_T = TypeVar("_T")
+
+#: How often a worker's monitor looks for cancelled tasks (seconds).
+_MONITOR_INTERVAL = 0.05
+
+
+class _RemoteScope:
+    """What ``Future.cancel(interrupt=True)`` cancels: the task on the cluster."""
+
+    def __init__(self, executor: DaskExecutor, remote: Any) -> None:
+        self._executor = executor
+        self._remote = remote
+
+    def cancel(self, reason: object = None) -> None:
+        self._executor._cancel_remote(self._remote)
+
+
+class DaskFuture(Future[_T]):
+    """A threadkit ``Future`` for a task on a dask cluster.
+
+    ``cancel()`` cancels the task on the cluster too, running or not (a running task's
+    scope is cancelled there: its next threadkit blocking call or ``checkpoint()`` raises
+    ``Cancelled``; a task that never reaches one runs to its end, its result dropped).
+    """
+
+    _tk_remote: Any = None
+    _tk_executor: DaskExecutor | None = None
+
+    def cancel(self, *, interrupt: bool = False) -> bool:
+        """Cancel the future and its task on the cluster (see the class docstring)."""
+        if not super().cancel(interrupt=interrupt):
+            return False
+        if self._tk_executor is not None and self._tk_remote is not None:
+            self._tk_executor._cancel_remote(self._tk_remote)
+        return True
+
+
+class DaskExecutor:
+    """The thread pool's API on a dask.distributed cluster.
+
+    ``DaskExecutor()`` starts a ``LocalCluster`` of worker processes (two by default, one
+    thread each; ``**cluster_kwargs`` go to it) and closes it on ``shutdown()``;
+    ``DaskExecutor("tcp://scheduler:8786")`` connects to a running scheduler;
+    ``DaskExecutor(client=client)`` uses a ``distributed.Client`` you made (left open).
+
+    Tasks and their arguments are pickled (with cloudpickle) and run in other processes:
+    threadkit must be installed on the workers, and what a task changes in its arguments
+    stays there. ``submit`` refuses what cannot be pickled at once, with the reason.
+
+    Args:
+        address: a scheduler's address, or None for a new local cluster.
+        client: a ``distributed.Client`` to use instead (not closed by ``shutdown``).
+        allowed_failures: how many times a task whose worker died is retried on another
+            before its future fails with ``KilledWorker`` (a new local cluster only;
+            dask's default is 3).
+        cluster_kwargs: for the ``LocalCluster`` (``n_workers``, ``threads_per_worker``,
+            ``processes``, ...).
+
+    Raises:
+        ModuleNotFoundError: dask.distributed is not installed (``threadkit[dask]``).
+        ValueError: both ``address`` and ``client``.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        client: Any = None,
+        allowed_failures: int | None = None,
+        **cluster_kwargs: Any,
+    ) -> None:
+        if address is not None and client is not None:
+            raise ValueError("give an address or a client, not both")
+        try:
+            import distributed
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                "threadkit.dask needs dask.distributed: pip install 'threadkit[dask]'"
+            ) from exc
+        self._distributed = distributed
+        self._cluster: Any = None
+        self._owns_client = client is None
+        if client is None:
+            if address is None:
+                import dask
+
+                cluster_kwargs.setdefault("n_workers", 2)
+                cluster_kwargs.setdefault("threads_per_worker", 1)
+                cluster_kwargs.setdefault("processes", True)
+                cluster_kwargs.setdefault("dashboard_address", ":0")  # (no fixed port)
+                # A task's exception is its future's: not also logged by the worker.
+                cluster_kwargs.setdefault("silence_logs", logging.CRITICAL)
+                config = {}
+                if allowed_failures is not None:
+                    config["distributed.scheduler.allowed-failures"] = allowed_failures
+                with dask.config.set(config):
+                    self._cluster = distributed.LocalCluster(**cluster_kwargs)
+                client = distributed.Client(self._cluster)
+            else:
+                client = distributed.Client(address)
+        self.client = client
+        self._lock = _p.allocate_lock()  # guards the fields below
+        self._shutdown = False
+        self._outstanding: dict[Any, tuple[DaskFuture[Any], str]] = {}  # remote key -> ours
+        self._completed = 0
+        self._rejected = 0
+        self._names = itertools.count(1)
+
+    # -- submitting -------------------------------------------------------------------------
+
+    def submit(
+        self,
+        fn: Callable[..., _T],
+        /,
+        *args: Any,
+        timeout: float | None = None,
+        deadline: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> DaskFuture[_T]:
+        """Run ``fn(*args, **kwargs)`` on the cluster; return its ``Future``.
+
+        ``timeout`` (seconds from now) and ``deadline`` (a time on the wall clock,
+        ``time.time()``: the clock the cluster's machines share) give the task's cancel
+        scope a deadline, the earlier of the two: past it, the task's next threadkit
+        blocking call or ``checkpoint()`` raises and the future raises ``TimeoutError``.
+
+        Raises:
+            RuntimeError: after ``shutdown()``.
+            TypeError: ``fn`` or an argument cannot be pickled (the reason is named).
+            ValueError: a negative or NaN ``timeout``, a NaN ``deadline``.
+        """
+        when = _wall_deadline(timeout, deadline)
+        with self._lock:
+            if self._shutdown:
+                self._rejected += 1
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            number = next(self._names)
+        task_name = name or f"{getattr(fn, '__name__', 'task')}-{number}"
+        _check_picklable(fn, args, kwargs)
+        future: DaskFuture[_T] = DaskFuture()
+        future._tk_executor = self
+        key = f"{task_name}-{id(future):x}"
+        remote = self.client.submit(_run_remote, fn, args, kwargs, when, key=key, pure=False)
+        future._tk_remote = remote
+        future._tk_scope = _RemoteScope(self, remote)  # type: ignore[assignment]
+        with self._lock:
+            self._outstanding[remote.key] = (future, task_name)
+        remote.add_done_callback(self._settle)
+        return future
+
+    def _settle(self, remote: Any) -> None:
+        """The dask future is done: settle ours (in the client's thread)."""
+        with self._lock:
+            entry = self._outstanding.pop(remote.key, None)
+            if entry is not None:
+                self._completed += 1
+        if entry is None:
+            return
+        future = entry[0]
+        if future.done():
+            return
+        status = remote.status
+        if status == "cancelled":
+            future.cancel()
+            return
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            if status == "error":
+                exc = remote.exception()
+                future.set_exception(exc)
+            else:
+                future.set_result(remote.result())
+        except BaseException as exc:  # (a result that cannot be fetched or unpickled)
+            if not future.done():
+                future.set_exception(exc)
+
+    def _cancel_remote(self, remote: Any) -> None:
+        with self._lock:
+            self._outstanding.pop(remote.key, None)  # (its future is cancelled already)
+        with contextlib.suppress(Exception):  # (the client is closing)
+            self.client.cancel(remote, force=True)
+
+    # -- map --------------------------------------------------------------------------------
+
+    def map(
+        self,
+        fn: Callable[..., _T],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int | None = None,
+        ordered: bool = True,
+    ) -> Iterator[_T]:
+        """Like ``ThreadPoolExecutor.map``: ``fn`` over the zipped iterables, results in
+        order (``ordered=False``: as they complete), with a ``timeout`` for them all.
+        Items are sent in chunks of ``chunksize`` (by default, about four chunks per worker).
+        """
+        items = list(zip(*iterables, strict=False))
+        if chunksize is None:
+            workers = max(self._worker_count(), 1)
+            chunksize = max(1, math.ceil(len(items) / (4 * workers)))
+        if chunksize < 1:
+            raise ValueError("chunksize must be >= 1")
+        chunks = [items[i : i + chunksize] for i in range(0, len(items), chunksize)]
+        futures: list[Any] = [self.submit(_run_chunk, fn, chunk) for chunk in chunks]
+        end = None if timeout is None else _p.time_module.monotonic() + timeout
+
+        def results() -> Iterator[_T]:
+            try:
+                done = futures if ordered else as_completed(futures, timeout)
+                for future in done:
+                    left = None if end is None else max(end - _p.time_module.monotonic(), 0.0)
+                    yield from future.result(left)
+            finally:
+                for future in futures:
+                    future.cancel()
+
+        return results()
+
+    # -- shutdown and statistics ------------------------------------------------------------
+
+    def shutdown(
+        self,
+        wait: bool = True,
+        *,
+        cancel_futures: bool = False,
+        cancel_running: bool = False,
+        timeout: float | None = None,
+    ) -> ShutdownReport:
+        """Refuse new tasks; cancel the outstanding ones if asked; wait for the rest (up to
+        ``timeout``); close the cluster and client this executor made.
+
+        On a cluster a task cannot be told queued from running without asking the
+        scheduler, so ``cancel_futures`` and ``cancel_running`` both cancel every
+        outstanding task. The report lists the tasks still outstanding when it returns.
+        """
+        with self._lock:
+            self._shutdown = True
+            outstanding = list(self._outstanding.values())
+        cancelled = 0
+        if cancel_futures or cancel_running:
+            for future, _ in outstanding:
+                cancelled += future.cancel()
+        if wait:
+            wait_futures([f for f, _ in outstanding], timeout)
+        left = tuple(
+            RunningTask(name, "(on the cluster)", "", future)
+            for future, name in outstanding
+            if not future.done()
+        )
+        finished = not left
+        if finished or not wait:
+            self._close()
+        return ShutdownReport(finished, cancelled, 0, left)
+
+    def _close(self) -> None:
+        if self._owns_client:
+            with contextlib.suppress(Exception):
+                self.client.close()
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                self._cluster.close()
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown(wait=True)
+
+    def _worker_count(self) -> int:
+        try:
+            return len(self.client.scheduler_info().get("workers", {}))
+        except Exception:
+            return 1
+
+    def stats(self) -> PoolStatistics:
+        """A snapshot: workers on the cluster, tasks running on them (``active``), tasks
+        waiting for a worker (``queued``), completed and rejected counts."""
+        workers = self._worker_count()
+        with self._lock:
+            outstanding = set(self._outstanding)
+            completed, rejected = self._completed, self._rejected
+        try:
+            processing = self.client.processing()
+            active = sum(1 for keys in processing.values() for key in keys if key in outstanding)
+        except Exception:
+            active = 0
+        active = min(active, len(outstanding))
+        return PoolStatistics(
+            workers=workers,
+            active=active,
+            idle=max(workers - active, 0),
+            queued=len(outstanding) - active,
+            completed=completed,
+            rejected=rejected,
+            threads_waiting_submit=0,
+        )
+
+    def __repr__(self) -> str:
+        return f"<DaskExecutor {self.client!r}>"
+
+
+# -- on the worker ----------------------------------------------------------------------------
+
+
+def _wall_deadline(timeout: float | None, deadline: float | None) -> float | None:
+    when = math.inf
+    if timeout is not None:
+        if math.isnan(timeout) or timeout < 0:
+            raise ValueError(f"timeout must be a non-negative number, not {timeout!r}")
+        when = _p.time_module.time() + timeout
+    if deadline is not None:
+        if math.isnan(deadline):
+            raise ValueError("deadline must be a number, not NaN")
+        when = min(when, deadline)
+    return None if when == math.inf else when
+
+
+def _check_picklable(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse at ``submit`` what the cluster could not receive."""
+    try:
+        import cloudpickle
+
+        cloudpickle.dumps((fn, args, kwargs))
+    except ModuleNotFoundError:  # pragma: no cover - distributed needs cloudpickle
+        pickle.dumps((fn, args, kwargs))
+    except Exception as exc:
+        raise TypeError(
+            f"cannot send {getattr(fn, '__qualname__', fn)!r} and its arguments to the "
+            f"cluster: they cannot be pickled ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _run_chunk(fn: Callable[..., Any], chunk: list[tuple[Any, ...]]) -> list[Any]:
+    return [fn(*args) for args in chunk]
+
+
+# task key -> (its scope, the worker running it); guarded by _monitor_lock
+_monitored: dict[str, tuple[CancelScope, Any]] = {}
+_monitor_lock = _p.allocate_lock()
+_monitor_started = False
+
+
+def _run_remote(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], when: float | None
+) -> Any:
+    """Run a task on a worker, in a cancel scope with its deadline; a cancellation of the
+    task on the cluster cancels the scope (``_monitor``)."""
+    import distributed
+
+    worker = distributed.get_worker()  # (only a task's own thread can ask)
+    key = str(worker.get_current_task())
+    remaining = None if when is None else max(when - _p.time_module.time(), 0.0)
+    scope = CancelScope(timeout=remaining)
+    with _monitor_lock:
+        _monitored[key] = (scope, worker)
+        _start_monitor()
+    try:
+        with scope:
+            return fn(*args, **kwargs)
+        if scope._source == DEADLINE:  # (the with block caught the Cancelled it raised)
+            raise TimeoutError(f"the task did not finish within its deadline ({remaining:.3g} s)")
+        raise CancelledError("the task was cancelled on the cluster")
+    finally:
+        with _monitor_lock:
+            _monitored.pop(key, None)
+
+
+def _start_monitor() -> None:
+    """(``_monitor_lock`` held) Start this worker's monitor thread, once."""
+    global _monitor_started
+    if not _monitor_started:
+        _monitor_started = True
+        _p.start_new_thread(_monitor, ())
+
+
+def _monitor() -> None:
+    """Cancel the scope of each running task the cluster has cancelled."""
+    while True:
+        _p.time_module.sleep(_MONITOR_INTERVAL)
+        with _monitor_lock:
+            running = list(_monitored.items())
+        for key, (scope, worker) in running:
+            try:
+                states = {str(k): v.state for k, v in list(worker.state.tasks.items())}
+            except Exception:  # (the worker is closing)
+                continue
+            if states.get(key) in (None, "cancelled", "released", "forgotten"):
+                scope.cancel("the task was cancelled on the cluster")
