@@ -191,6 +191,27 @@ def test_stats(make: Make) -> None:
     assert stats.active >= 0
 
 
+def test_a_task_group_over_the_backend(make: Make) -> None:
+    ex = make()
+    with threadkit.TaskGroup(backend=ex) as tg:
+        a = tg.start(square, 3)
+        b = tg.start(add, 1, 2)
+    assert (a.result(), b.result()) == (9, 3)
+    started: list[threadkit.Task[None]] = []
+
+    def failing_group() -> None:
+        with threadkit.TaskGroup(backend=ex) as tg:
+            started.append(tg.start(sleep_forever))
+            tg.start(fail, "the first failure")
+
+    with pytest.raises(ExceptionGroup) as caught:
+        failing_group()
+    assert [str(e) for e in caught.value.exceptions] == ["the first failure"]
+    assert started[0].done()  # cancelled with its group, not counted as a failure
+    with pytest.raises(cf.CancelledError):
+        started[0].result()
+
+
 # -- faults (the dask backend) ----------------------------------------------------------------
 
 

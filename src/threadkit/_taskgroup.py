@@ -16,6 +16,7 @@ from typing import Any, Generic, Literal, TypeVar, final
 
 from ._core import Cancelled, CancelScope, checkpoint, current_scopes, inherited
 from ._core import _primitives as _p
+from ._core._cancel import EXPLICIT
 from ._sync import Event, Semaphore
 
 __all__ = ["Task", "TaskGroup"]
@@ -94,6 +95,12 @@ class TaskGroup:
         limit: at most this many tasks run at once; ``start`` blocks for a free slot (a
             cancellation point), ``try_start`` returns False instead.
         name: names the group in thread names and messages.
+        backend: an executor to run the tasks on instead of a thread each (a
+            ``ThreadPoolExecutor``, a ``threadkit.dask.DaskExecutor``): the same rules,
+            the first failure cancels the others (their futures, ``cancel(interrupt=True)``)
+            and the failures come out as one ``ExceptionGroup``. A backend's tasks do not
+            inherit the scopes around the group (a cluster has its own clock): only the
+            group's own cancellation reaches them.
 
     Example:
         >>> with TaskGroup() as tg:
@@ -103,7 +110,9 @@ class TaskGroup:
         (3, 2)
     """
 
-    def __init__(self, *, limit: int | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, *, limit: int | None = None, name: str | None = None, backend: Any = None
+    ) -> None:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
             raise TypeError(f"limit must be an int or None, not {type(limit).__name__}")
         if limit is not None and limit < 1:
@@ -116,6 +125,10 @@ class TaskGroup:
         self._closed = False
         self._count = 0
         self._scopes: list[CancelScope] = []  # set by __enter__
+        # An executor (a ThreadPoolExecutor, a threadkit.dask.DaskExecutor) that runs the
+        # tasks instead of a thread each; their futures, to cancel them with the group.
+        self._backend = backend
+        self._futures: list[Any] = []  # guarded by _lock
 
     def __repr__(self) -> str:
         with self._lock:
@@ -157,6 +170,8 @@ class TaskGroup:
             self._count += 1
             task: Task[_T] = Task(name or f"{self.name}-task-{self._count}")
             self._tasks.append(task)
+        if self._backend is not None:
+            return self._submit(task, fn, args)
         thread = _p.StdThread(
             target=self._run, args=(task, fn, args, self._scopes), name=task.name, daemon=True
         )
@@ -171,6 +186,45 @@ class TaskGroup:
             task._done.set()
             raise
         return task
+
+    def _submit(self, task: Task[_T], fn: Callable[..., _T], args: tuple[Any, ...]) -> Task[_T]:
+        """Run the task on the backend executor; its future settles the task."""
+        try:
+            future = self._backend.submit(fn, *args, name=task.name)
+        except BaseException as exc:  # refused (shut down, unpicklable): the task never ran
+            task._exception = exc
+            if self._slots is not None:
+                self._slots.release()
+            task._done.set()
+            raise
+        with self._lock:
+            self._futures.append(future)
+        future.add_done_callback(lambda done: self._settled(task, done))
+        return task
+
+    def _settled(self, task: Task[Any], future: Any) -> None:
+        """A backend task's future is done: its outcome is the task's."""
+        try:
+            if future.cancelled():
+                task._exception = Cancelled(self.cancel_scope, EXPLICIT, "cancelled with its group")
+            elif (exc := future.exception()) is not None:
+                task._exception = exc
+                if self._failed(exc):
+                    self._cancel_all(f"task {task.name!r} raised {type(exc).__name__}")
+            else:
+                task._result = future.result()
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+            task._done.set()
+
+    def _cancel_all(self, reason: str) -> None:
+        """Cancel the group's scope and, with a backend, every task still running there."""
+        self.cancel_scope.cancel(reason)
+        with self._lock:
+            futures = list(self._futures)
+        for future in futures:
+            future.cancel(interrupt=True)
 
     def _run(
         self, task: Task[Any], fn: Callable[..., Any], args: tuple[Any, ...], scopes: list[Any]
@@ -222,13 +276,13 @@ class TaskGroup:
         tb: TracebackType | None,
     ) -> bool:
         if exc is not None and self._failed(exc):
-            self.cancel_scope.cancel(f"the block of {self.name!r} raised {type(exc).__name__}")
+            self._cancel_all(f"the block of {self.name!r} raised {type(exc).__name__}")
         try:
             self._join_all()
         except BaseException:
             # Interrupted while waiting (KeyboardInterrupt): stop the tasks, still wait for
             # them, and leave the scope stack as it was.
-            self.cancel_scope.cancel("the wait for the tasks was interrupted")
+            self._cancel_all("the wait for the tasks was interrupted")
             self._join_all()
             self.cancel_scope.__exit__(None, None, None)
             raise
