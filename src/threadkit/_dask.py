@@ -141,6 +141,9 @@ class DaskExecutor:
         self._completed = 0
         self._rejected = 0
         self._names = itertools.count(1)
+        # The cluster's futures, as they complete (with their results); _settler drains it.
+        self._completions = distributed.as_completed(with_results=True, raise_errors=False)
+        self._settling = False  # a _settler thread runs
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -173,20 +176,34 @@ class DaskExecutor:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             number = next(self._names)
         task_name = name or f"{getattr(fn, '__name__', 'task')}-{number}"
-        _check_picklable(fn, args, kwargs)
+        payload = _dumps(fn, args, kwargs)  # (pickled once, here: refused here if it cannot be)
         future: DaskFuture[_T] = DaskFuture()
         future._tk_executor = self
         key = f"{task_name}-{id(future):x}"
-        remote = self.client.submit(_run_remote, fn, args, kwargs, when, key=key, pure=False)
+        remote = self.client.submit(_run_remote, payload, when, key=key, pure=False)
         future._tk_remote = remote
         future._tk_scope = _RemoteScope(self, remote)  # type: ignore[assignment]
         with self._lock:
             self._outstanding[remote.key] = (future, task_name)
-        remote.add_done_callback(self._settle)
+            self._completions.add(remote)
+            start = not self._settling
+            self._settling = True
+        if start:
+            _p.start_new_thread(self._settler, ())
         return future
 
-    def _settle(self, remote: Any) -> None:
-        """The dask future is done: settle ours (in the client's thread)."""
+    def _settler(self) -> None:
+        """Settle our futures as the cluster's complete (one thread while any is out: dask
+        fetches the results in its event loop, not one blocking round trip per future)."""
+        while True:
+            for remote, value in self._completions:
+                self._settle(remote, value)
+            with self._lock:
+                if self._completions.is_empty():
+                    self._settling = False
+                    return
+
+    def _settle(self, remote: Any, value: Any) -> None:
         with self._lock:
             entry = self._outstanding.pop(remote.key, None)
             if entry is not None:
@@ -194,23 +211,17 @@ class DaskExecutor:
         if entry is None:
             return
         future = entry[0]
-        if future.done():
-            return
         status = remote.status
-        if status == "cancelled":
+        if status == "cancelled" or isinstance(value, CancelledError):
             future.cancel()
-            return
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            if status == "error":
-                exc = remote.exception()
+        elif future.set_running_or_notify_cancel():
+            if status == "error":  # (dask hands an error over as (type, exception, traceback))
+                exc = value[1] if isinstance(value, tuple) else value
+                if not isinstance(exc, BaseException):
+                    exc = RuntimeError(f"the task failed on the cluster: {exc!r}")
                 future.set_exception(exc)
             else:
-                future.set_result(remote.result())
-        except BaseException as exc:  # (a result that cannot be fetched or unpickled)
-            if not future.done():
-                future.set_exception(exc)
+                future.set_result(value)
 
     def _cancel_remote(self, remote: Any) -> None:
         with self._lock:
@@ -353,14 +364,12 @@ def _wall_deadline(timeout: float | None, deadline: float | None) -> float | Non
     return None if when == math.inf else when
 
 
-def _check_picklable(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Refuse at ``submit`` what the cluster could not receive."""
+def _dumps(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    """The task, pickled for the cluster; a ``TypeError`` naming why if it cannot be."""
     try:
         import cloudpickle
 
-        cloudpickle.dumps((fn, args, kwargs))
-    except ModuleNotFoundError:  # pragma: no cover - distributed needs cloudpickle
-        pickle.dumps((fn, args, kwargs))
+        return bytes(cloudpickle.dumps((fn, args, kwargs)))
     except Exception as exc:
         raise TypeError(
             f"cannot send {getattr(fn, '__qualname__', fn)!r} and its arguments to the "
@@ -378,13 +387,12 @@ _monitor_lock = _p.allocate_lock()
 _monitor_started = False
 
 
-def _run_remote(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], when: float | None
-) -> Any:
+def _run_remote(payload: bytes, when: float | None) -> Any:
     """Run a task on a worker, in a cancel scope with its deadline; a cancellation of the
     task on the cluster cancels the scope (``_monitor``)."""
     import distributed
 
+    fn, args, kwargs = pickle.loads(payload)  # (cloudpickle's output is plain pickle)
     worker = distributed.get_worker()  # (only a task's own thread can ask)
     key = str(worker.get_current_task())
     remaining = None if when is None else max(when - _p.time_module.time(), 0.0)
