@@ -45,6 +45,12 @@ def sleep_forever() -> None:
         threadkit.sleep(0.05)  # a cancellation point: a deadline or a cancel ends it
 
 
+def spin_with_checkpoints() -> None:
+    while True:  # never blocks: only checkpoint() lets a cancellation or deadline in
+        sum(range(1000))
+        threadkit.checkpoint()
+
+
 def die() -> None:
     os._exit(1)  # the worker process dies mid-task
 
@@ -160,6 +166,16 @@ def test_cancelling_a_running_task_ends_it(make: Make) -> None:
         future.result(60)
     # The task unwound on its worker: both workers take tasks again.
     assert sorted(ex.map(square, range(4), chunksize=1)) == [0, 1, 4, 9]
+
+
+def test_a_computation_that_only_checkpoints_is_cancelled_and_timed_out(make: Make) -> None:
+    ex = make()
+    running = ex.submit(spin_with_checkpoints)
+    assert ex.submit(square, 6).result(60) == 36  # (the other worker is free)
+    assert running.cancel(interrupt=True)
+    with pytest.raises(TimeoutError):
+        ex.submit(spin_with_checkpoints, timeout=0.3).result(60)
+    assert sorted(ex.map(square, range(4), chunksize=1)) == [0, 1, 4, 9]  # both free again
 
 
 def test_shutdown_refuses_new_tasks_and_reports(make: Make) -> None:
