@@ -228,6 +228,51 @@ def test_a_task_group_over_the_backend(make: Make) -> None:
         started[0].result()
 
 
+def test_a_task_group_on_a_backend_ends_with_its_enclosing_scope(make: Make) -> None:
+    ex = make()
+    with threadkit.CancelScope(timeout=0.5) as outer:
+        with threadkit.TaskGroup(backend=ex) as tg:
+            endless = tg.start(sleep_forever)
+    assert outer.cancelled_caught
+    assert endless.done()
+
+
+def greet(name: str) -> str:
+    return f"hello {name}"
+
+
+def test_a_task_group_task_may_take_a_name_parameter(make: Make) -> None:
+    ex = make()
+    with threadkit.TaskGroup(backend=ex) as tg:
+        task = tg.start(greet, "bob")
+    assert task.result() == "hello bob"
+
+
+def test_cancelled_futures_are_done_for_wait_and_shutdown(make: Make) -> None:
+    ex = make()
+    blockers = [ex.submit(sleep_forever) for _ in range(2)]  # both workers busy
+    queued = ex.submit(square, 2)
+    assert queued.cancel()
+    assert queued.cancelled()
+    assert queued.done()
+    report = ex.shutdown(wait=True, cancel_futures=True, cancel_running=True)  # no timeout
+    assert report.finished
+    assert all(b.cancelled() for b in blockers)
+    done, not_done = cf.wait([queued, *blockers], timeout=30)  # the stdlib's wait hears of it
+    assert not not_done
+    assert len(done) == 3
+
+
+def test_deadlines_are_on_the_threadkit_clock(make: Make) -> None:
+    ex = make()
+    from threadkit._core._clock import get_clock
+
+    now = get_clock().now()
+    assert ex.submit(square, 5, deadline=now + 60).result(60) == 25
+    with pytest.raises(TimeoutError):
+        ex.submit(sleep_forever, deadline=now + 0.3).result(60)
+
+
 # -- faults (the dask backend) ----------------------------------------------------------------
 
 

@@ -22,14 +22,16 @@ import itertools
 import logging
 import math
 import pickle
+import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import CancelledError, as_completed
+from concurrent.futures import CancelledError, InvalidStateError, as_completed
 from concurrent.futures import wait as wait_futures
 from typing import Any, TypeVar
 
 from ._core import _primitives as _p
 from ._core._cancel import DEADLINE, CancelScope
-from ._futures import Future
+from ._core._clock import get_clock
+from ._futures import Future, cancel_and_notify
 from ._pool import PoolStatistics, RunningTask, ShutdownReport
 
 __all__ = ["DaskExecutor"]
@@ -64,10 +66,12 @@ class DaskFuture(Future[_T]):
 
     def cancel(self, *, interrupt: bool = False) -> bool:
         """Cancel the future and its task on the cluster (see the class docstring)."""
+        remote, executor = self._tk_remote, self._tk_executor
         if not super().cancel(interrupt=interrupt):
             return False
-        if self._tk_executor is not None and self._tk_remote is not None:
-            self._tk_executor._cancel_remote(self._tk_remote)
+        cancel_and_notify(self)  # (no executor will call set_running_or_notify_cancel)
+        if executor is not None and remote is not None:
+            executor._cancel_remote(remote)
         return True
 
 
@@ -141,9 +145,10 @@ class DaskExecutor:
         self._completed = 0
         self._rejected = 0
         self._names = itertools.count(1)
-        # The cluster's futures, as they complete (with their results); _settler drains it.
-        self._completions = distributed.as_completed(with_results=True, raise_errors=False)
+        # The cluster's futures, as they complete; _settler drains it.
+        self._completions = distributed.as_completed(loop=client.loop)
         self._settling = False  # a _settler thread runs
+        self._close_when_drained = False  # shut down without waiting: close after the last
 
     # -- submitting -------------------------------------------------------------------------
 
@@ -159,17 +164,18 @@ class DaskExecutor:
     ) -> DaskFuture[_T]:
         """Run ``fn(*args, **kwargs)`` on the cluster; return its ``Future``.
 
-        ``timeout`` (seconds from now) and ``deadline`` (a time on the wall clock,
-        ``time.time()``: the clock the cluster's machines share) give the task's cancel
-        scope a deadline, the earlier of the two: past it, the task's next threadkit
-        blocking call or ``checkpoint()`` raises and the future raises ``TimeoutError``.
+        ``timeout`` (seconds from now) and ``deadline`` (a time on the threadkit clock,
+        ``get_clock().now()``, as the thread pool takes it; sent to the cluster as a time
+        on the wall clock) give the task's cancel scope a deadline, the earlier of the two:
+        past it, the task's next threadkit blocking call or ``checkpoint()`` raises and the
+        future raises ``TimeoutError``; a task still waiting for a worker does not start.
 
         Raises:
             RuntimeError: after ``shutdown()``.
             TypeError: ``fn`` or an argument cannot be pickled (the reason is named).
             ValueError: a negative or NaN ``timeout``, a NaN ``deadline``.
         """
-        when = _wall_deadline(timeout, deadline)
+        when = _wall_deadline(timeout, deadline)  # (the cluster's clock: the wall clock)
         with self._lock:
             if self._shutdown:
                 self._rejected += 1
@@ -179,7 +185,7 @@ class DaskExecutor:
         payload = _dumps(fn, args, kwargs)  # (pickled once, here: refused here if it cannot be)
         future: DaskFuture[_T] = DaskFuture()
         future._tk_executor = self
-        key = f"{task_name}-{id(future):x}"
+        key = f"{task_name}-{uuid.uuid4().hex}"  # (dask merges tasks of the same key)
         remote = self.client.submit(_run_remote, payload, when, key=key, pure=False)
         future._tk_remote = remote
         future._tk_scope = _RemoteScope(self, remote)  # type: ignore[assignment]
@@ -193,17 +199,51 @@ class DaskExecutor:
         return future
 
     def _settler(self) -> None:
-        """Settle our futures as the cluster's complete (one thread while any is out: dask
-        fetches the results in its event loop, not one blocking round trip per future)."""
-        while True:
-            for remote, value in self._completions:
-                self._settle(remote, value)
+        """Settle our futures as the cluster's complete, a batch at a time (one gather per
+        batch, not a blocking round trip per future); while any is out, one thread."""
+        try:
+            while True:
+                for batch in self._completions.batches():
+                    self._settle_batch(batch)
+                with self._lock:
+                    if self._completions.is_empty():
+                        self._settling = False
+                        close = self._close_when_drained and not self._outstanding
+                        break
+        except BaseException:  # (the client closed under it): let the next submit start one
             with self._lock:
-                if self._completions.is_empty():
-                    self._settling = False
-                    return
+                self._settling = False
+            raise
+        if close:
+            self._close()
 
-    def _settle(self, remote: Any, value: Any) -> None:
+    def _settle_batch(self, batch: list[Any]) -> None:
+        finished = [r for r in batch if r.status == "finished"]
+        values: dict[Any, Any] = {}
+        try:
+            for remote, value in zip(finished, self.client.gather(finished), strict=True):
+                values[remote.key] = (value, None)
+        except Exception:  # (a result that cannot be fetched): one at a time, each its own
+            for remote in finished:
+                try:
+                    values[remote.key] = (remote.result(), None)
+                except BaseException as unfetched:
+                    values[remote.key] = (None, unfetched)
+        for remote in batch:
+            if remote.status == "error":
+                failure: BaseException
+                try:
+                    failure = remote.exception()
+                except BaseException as error:
+                    failure = error
+                outcome: tuple[Any, BaseException | None] = (None, failure)
+            elif remote.key in values:
+                outcome = values[remote.key]
+            else:  # cancelled (by us, or lost by the scheduler)
+                outcome = (None, CancelledError(f"the task {remote.key!r} was cancelled"))
+            self._settle(remote, *outcome)
+
+    def _settle(self, remote: Any, value: Any, exc: BaseException | None) -> None:
         with self._lock:
             entry = self._outstanding.pop(remote.key, None)
             if entry is not None:
@@ -211,14 +251,15 @@ class DaskExecutor:
         if entry is None:
             return
         future = entry[0]
-        status = remote.status
-        if status == "cancelled" or isinstance(value, CancelledError):
-            future.cancel()
-        elif future.set_running_or_notify_cancel():
-            if status == "error":  # (dask hands an error over as (type, exception, traceback))
-                exc = value[1] if isinstance(value, tuple) else value
-                if not isinstance(exc, BaseException):
-                    exc = RuntimeError(f"the task failed on the cluster: {exc!r}")
+        future._tk_remote = None  # (the cluster may forget the result now)
+        future._tk_scope = None
+        if isinstance(exc, CancelledError):
+            cancel_and_notify(future)
+            return
+        if not future.set_running_or_notify_cancel():
+            return
+        with contextlib.suppress(InvalidStateError):  # (cancelled meanwhile: it stays so)
+            if exc is not None:
                 future.set_exception(exc)
             else:
                 future.set_result(value)
@@ -276,7 +317,9 @@ class DaskExecutor:
         timeout: float | None = None,
     ) -> ShutdownReport:
         """Refuse new tasks; cancel the outstanding ones if asked; wait for the rest (up to
-        ``timeout``); close the cluster and client this executor made.
+        ``timeout``); close the cluster and client this executor made, at once if nothing
+        is outstanding, else once the last outstanding task ends (``wait=False`` lets them
+        finish, as the thread pool does).
 
         On a cluster a task cannot be told queued from running without asking the
         scheduler, so ``cancel_futures`` and ``cancel_running`` both cancel every
@@ -297,7 +340,10 @@ class DaskExecutor:
             if not future.done()
         )
         finished = not left
-        if finished or not wait:
+        with self._lock:
+            drained = not self._outstanding and not self._settling
+            self._close_when_drained = not drained  # (the settler closes after the last)
+        if drained:
             self._close()
         return ShutdownReport(finished, cancelled, 0, left)
 
@@ -352,16 +398,18 @@ class DaskExecutor:
 
 
 def _wall_deadline(timeout: float | None, deadline: float | None) -> float | None:
-    when = math.inf
+    """The task's deadline on the wall clock (the clock a cluster's machines share), from a
+    ``timeout`` and a ``deadline`` on the threadkit clock (as the thread pool takes them)."""
+    left = math.inf
     if timeout is not None:
         if math.isnan(timeout) or timeout < 0:
             raise ValueError(f"timeout must be a non-negative number, not {timeout!r}")
-        when = _p.time_module.time() + timeout
+        left = timeout
     if deadline is not None:
         if math.isnan(deadline):
             raise ValueError("deadline must be a number, not NaN")
-        when = min(when, deadline)
-    return None if when == math.inf else when
+        left = min(left, deadline - get_clock().now())
+    return None if left == math.inf else _p.time_module.time() + max(left, 0.0)
 
 
 def _dumps(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
@@ -382,7 +430,7 @@ def _run_chunk(fn: Callable[..., Any], chunk: list[tuple[Any, ...]]) -> list[Any
 
 
 # task key -> (its scope, the worker running it); guarded by _monitor_lock
-_monitored: dict[str, tuple[CancelScope, Any]] = {}
+_monitored: dict[str, tuple[CancelScope, Any, Any]] = {}
 _monitor_lock = _p.allocate_lock()
 _monitor_started = False
 
@@ -394,11 +442,14 @@ def _run_remote(payload: bytes, when: float | None) -> Any:
 
     fn, args, kwargs = pickle.loads(payload)  # (cloudpickle's output is plain pickle)
     worker = distributed.get_worker()  # (only a task's own thread can ask)
-    key = str(worker.get_current_task())
+    task_key = worker.get_current_task()
+    key = str(task_key)
     remaining = None if when is None else max(when - _p.time_module.time(), 0.0)
+    if remaining == 0.0:  # (expired while it waited for a worker: it does not start)
+        raise TimeoutError("the task's deadline passed before a worker could start it")
     scope = CancelScope(timeout=remaining)
     with _monitor_lock:
-        _monitored[key] = (scope, worker)
+        _monitored[key] = (scope, worker, task_key)
         _start_monitor()
     try:
         with scope:
@@ -412,7 +463,7 @@ def _run_remote(payload: bytes, when: float | None) -> Any:
 
 
 def _start_monitor() -> None:
-    """(``_monitor_lock`` held) Start this worker's monitor thread, once."""
+    """(``_monitor_lock`` held) Start this worker's monitor thread, unless it runs."""
     global _monitor_started
     if not _monitor_started:
         _monitor_started = True
@@ -420,15 +471,20 @@ def _start_monitor() -> None:
 
 
 def _monitor() -> None:
-    """Cancel the scope of each running task the cluster has cancelled."""
+    """Cancel the scope of each running task the cluster has cancelled; end when no task
+    of ours runs here (the next one starts the monitor again)."""
+    global _monitor_started
     while True:
         _p.time_module.sleep(_MONITOR_INTERVAL)
         with _monitor_lock:
             running = list(_monitored.items())
-        for key, (scope, worker) in running:
+            if not running:
+                _monitor_started = False
+                return
+        for key, (scope, worker, task_key) in running:
             try:
-                states = {str(k): v.state for k, v in list(worker.state.tasks.items())}
+                state = worker.state.tasks.get(task_key)
             except Exception:  # (the worker is closing)
                 continue
-            if states.get(key) in (None, "cancelled", "released", "forgotten"):
-                scope.cancel("the task was cancelled on the cluster")
+            if state is None or state.state in ("cancelled", "released", "forgotten"):
+                scope.cancel(f"the task {key!r} was cancelled on the cluster")

@@ -190,9 +190,10 @@ class TaskGroup:
     def _submit(self, task: Task[_T], fn: Callable[..., _T], args: tuple[Any, ...]) -> Task[_T]:
         """Run the task on the backend executor; its future settles the task."""
         try:
-            future = self._backend.submit(fn, *args, name=task.name)
-        except BaseException as exc:  # refused (shut down, unpicklable): the task never ran
-            task._exception = exc
+            future = self._backend.submit(fn, *args)
+        except BaseException:  # refused (shut down, unpicklable): the task never ran
+            with self._lock:
+                self._tasks.remove(task)  # (the error is raised here, not a task's failure)
             if self._slots is not None:
                 self._slots.release()
             task._done.set()
@@ -243,7 +244,14 @@ class TaskGroup:
 
     def _join_all(self) -> None:
         """Wait for every task, whatever happens to this thread meanwhile: they end soon,
-        since they share the scope (and any enclosing one) that would cancel this wait."""
+        since they share the scope (and any enclosing one) that would cancel this wait.
+        A backend's tasks do not share it: a cancellation of this wait cancels them."""
+        if self._backend is not None:
+            try:
+                for task in list(self._tasks):
+                    task._done.wait()  # (a cancellation point: the group's and enclosing scopes)
+            except Cancelled as exc:
+                self._cancel_all(f"the group {self.name!r} was cancelled ({exc})")
         while True:
             with self._lock:
                 pending = [t for t in self._tasks if not t.done()]
