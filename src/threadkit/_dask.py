@@ -23,6 +23,7 @@ import logging
 import math
 import pickle
 import uuid
+import warnings as _warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, InvalidStateError, as_completed
 from concurrent.futures import wait as wait_futures
@@ -256,13 +257,10 @@ class DaskExecutor:
         if isinstance(exc, CancelledError):
             cancel_and_notify(future)
             return
-        if not future.set_running_or_notify_cancel():
-            return
-        with contextlib.suppress(InvalidStateError):  # (cancelled meanwhile: it stays so)
-            if exc is not None:
-                future.set_exception(exc)
-            else:
-                future.set_result(value)
+        if future._done_callbacks:  # (then(), add_done_callback: they may wait on others)
+            _p.start_new_thread(_finish, (future, value, exc))
+        else:
+            _finish(future, value, exc)
 
     def _cancel_remote(self, remote: Any) -> None:
         with self._lock:
@@ -358,6 +356,15 @@ class DaskExecutor:
     def __enter__(self) -> DaskExecutor:
         return self
 
+    def __del__(self) -> None:
+        if not getattr(self, "_shutdown", True) and getattr(self, "_owns_client", False):
+            _warnings.warn(
+                f"{self!r} was collected without shutdown(): its cluster is closed by the "
+                "interpreter's exit only (use 'with DaskExecutor() as ex:')",
+                ResourceWarning,
+                stacklevel=2,
+            )
+
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown(wait=True)
 
@@ -395,6 +402,18 @@ class DaskExecutor:
 
 
 # -- on the worker ----------------------------------------------------------------------------
+
+
+def _finish(future: Future[Any], value: Any, exc: BaseException | None) -> None:
+    """Settle ``future`` (its done-callbacks run in this thread: not the settler's, which
+    one that waits for another future of the executor would block)."""
+    if not future.set_running_or_notify_cancel():
+        return
+    with contextlib.suppress(InvalidStateError):  # (cancelled meanwhile: it stays so)
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
 
 
 def _wall_deadline(timeout: float | None, deadline: float | None) -> float | None:
