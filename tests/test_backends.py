@@ -301,3 +301,30 @@ def test_a_killed_worker_fails_its_future_and_the_executor_goes_on(dask_client: 
             doomed.result(90)
         assert "KilledWorker" in type(caught.value).__name__
         assert ex.submit(square, 5).result(90) == 25  # the executor keeps serving
+
+
+def test_a_program_that_cancels_a_running_task_exits_cleanly(dask_client: Any) -> None:
+    if dask_client is None:
+        pytest.skip("needs threadkit[dask] (distributed)")
+    import subprocess
+
+    script = (
+        "import time, threadkit\n"
+        "from threadkit.dask import DaskExecutor\n"
+        "def long():\n"
+        "    while True:\n"
+        "        threadkit.checkpoint()\n"
+        "if __name__ == '__main__':\n"
+        "    with DaskExecutor(silence_logs=50) as pool:\n"
+        "        f = pool.submit(long)\n"
+        "        time.sleep(0.5)\n"
+        "        f.cancel()\n"
+        "    print('cancelled', f.cancelled())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=90, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "cancelled True\n"
+    assert "Traceback" not in proc.stderr
+    assert "Exception ignored" not in proc.stderr

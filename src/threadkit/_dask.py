@@ -338,6 +338,10 @@ class DaskExecutor:
             if not future.done()
         )
         finished = not left
+        if wait and finished:  # (the settler takes a cancelled task's end a moment later)
+            settle_by = _p.time_module.monotonic() + (10.0 if timeout is None else timeout)
+            while self._settling and _p.time_module.monotonic() < settle_by:
+                _p.time_module.sleep(0.01)
         with self._lock:
             drained = not self._outstanding and not self._settling
             self._close_when_drained = not drained  # (the settler closes after the last)
