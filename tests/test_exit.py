@@ -331,8 +331,12 @@ def test_stdlib_printing_daemon_threads_can_abort_the_interpreter() -> None:
     # cpython issue 129536: "Fatal Python error: _enter_buffered_busy: could not acquire
     # lock for <_io.BufferedWriter name='<stdout>'> at interpreter shutdown". On the machine
     # this was written on, about half the runs abort (3.11, 3.12, 3.13, 3.13t).
-    results = _fork_runs("stdlib", 20)
-    aborted = [r for r in results if r["fatal"]]
+    # Under load the window moves: try more batches before concluding it never aborts.
+    aborted: list[dict[str, object]] = []
+    for _ in range(5):
+        aborted = [r for r in _fork_runs("stdlib", 20) if r["fatal"]]
+        if aborted:
+            break
     assert aborted, "the stdlib program never crashed here: the threadkit test proves less"
     assert all(r["exitcode"] == -signal.SIGABRT for r in aborted)
 
