@@ -1,4 +1,4 @@
-"""The ``threadkit`` command: ``threadkit tour``, ``threadkit trace``, ``threadkit explore``.
+"""The ``threadkit`` command: ``tour``, ``trace``, ``explore``, ``doctor``.
 
 Each subcommand is a function that adds its parser to the subparsers and sets ``handler``,
 listed in ``_COMMANDS``; a handler takes the parsed arguments and the output streams and
@@ -388,10 +388,52 @@ class _ProgressBar:
 # The command
 
 
+# --------------------------------------------------------------------------------------------
+# threadkit doctor
+
+
+def _add_doctor(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="this interpreter: its version, GIL or free-threaded, threadkit's extras, and "
+        "which of the standard library's traps apply to it",
+        description=(
+            "Reports the Python version and build (GIL or free-threaded, and whether the GIL "
+            "is on now), where threadkit is installed and which of its extras are, and, "
+            "checked live on this interpreter, which standard-library traps threadkit "
+            "answers apply here."
+        ),
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=_doctor)
+
+
+def _doctor(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import json
+
+    from ._doctor import report
+
+    facts = report()
+    if args.json:
+        stdout.write(json.dumps(facts, indent=2) + "\n")
+        return 0
+    stdout.write(f"Python {facts['python']} ({facts['implementation']}), {facts['build']}\n")
+    stdout.write(f"threadkit {facts['threadkit']} at {facts['location']}\n")
+    stdout.write("extras:\n")
+    for name, state in facts["extras"].items():
+        stdout.write(f"  {name:<6} {state}\n")
+    stdout.write("the standard library's traps on this interpreter (threadkit's answer):\n")
+    for trap in facts["traps"]:
+        mark = "applies" if trap["applies"] else "fixed here"
+        stdout.write(f"  [{mark}] {trap['trap']} ({trap['answer']})\n")
+    return 0
+
+
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_tour,
     _add_trace,
     _add_explore,
+    _add_doctor,
 )
 
 
