@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from ._core import _primitives as _p
 from ._core._cancel import DEADLINE, CancelScope
 from ._core._clock import get_clock
+from ._core._deadlines import check_timeout
 from ._futures import Future, cancel_and_notify
 from ._pool import PoolStatistics, RunningTask, ShutdownReport
 
@@ -425,8 +426,7 @@ def _wall_deadline(timeout: float | None, deadline: float | None) -> float | Non
     ``timeout`` and a ``deadline`` on the threadkit clock (as the thread pool takes them)."""
     left = math.inf
     if timeout is not None:
-        if math.isnan(timeout) or timeout < 0:
-            raise ValueError(f"timeout must be a non-negative number, not {timeout!r}")
+        check_timeout(timeout, "timeout")  # (the checks of the pool's edge)
         left = timeout
     if deadline is not None:
         if math.isnan(deadline):

@@ -55,6 +55,7 @@ from ._runtime import (
     Runtime,
     current_runtime,
     pin,
+    runtime_here,
     unpin,
 )
 
@@ -647,8 +648,8 @@ def point() -> None:
     """A scheduling point here (another thread may run before the next line); outside an
     explored run it does nothing. For a place between two plain statements that matters at
     sync granularity, where only the primitives' operations are points."""
-    rt = current_runtime()
-    if rt is not None and _p.get_ident() in rt.by_ident:
+    rt = runtime_here()
+    if rt is not None:
         rt.point("point")
 
 

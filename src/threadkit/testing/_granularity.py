@@ -29,9 +29,8 @@ from collections.abc import Callable, Sequence
 from types import CodeType, FrameType, TracebackType
 from typing import Any
 
-from .._core import _primitives as _p
 from . import _runtime
-from ._runtime import THREADKIT, USER, code_kind
+from ._runtime import THREADKIT, USER, code_kind, runtime_here
 
 __all__ = ["GRANULARITIES", "Granularity"]
 
@@ -120,16 +119,16 @@ class Granularity:
     def _on_line(self, code: CodeType, line: int) -> Any:
         if not self.traced(code.co_filename):
             return sys.monitoring.DISABLE  # type: ignore[attr-defined,unused-ignore]
-        rt = _runtime._current
-        if rt is not None and _p.get_ident() in rt.by_ident:
+        rt = runtime_here()
+        if rt is not None:
             rt.point_at("line", code, line)
         return None
 
     def _on_instruction(self, code: CodeType, offset: int) -> Any:
         if not self.traced(code.co_filename):
             return sys.monitoring.DISABLE  # type: ignore[attr-defined,unused-ignore]
-        rt = _runtime._current
-        if rt is not None and _p.get_ident() in rt.by_ident:
+        rt = runtime_here()
+        if rt is not None:
             rt.point_at("op", code, self._line_of(code, offset))
         return None
 

@@ -27,7 +27,7 @@ from typing import Any
 from .._core import _clock, _waitqueue
 from .._core import _primitives as _p
 from .._core import _random as _core_random
-from ._runtime import LThread, Runtime, current_runtime
+from ._runtime import LThread, Runtime, current_runtime, runtime_here
 
 __all__ = ["patch"]
 
@@ -672,8 +672,7 @@ _STD_THREAD = {name: vars(_StdThread)[name] for name in ("start", "join", "is_al
 
 
 def _in_run() -> bool:
-    rt = current_runtime()
-    return rt is not None and _p.get_ident() in rt.by_ident
+    return runtime_here() is not None
 
 
 def _std_start(self: Any) -> None:
@@ -747,22 +746,20 @@ def sleep(seconds: float) -> None:
 
 
 def monotonic() -> float:
-    rt = current_runtime()
-    return rt.now if rt is not None and _p.get_ident() in rt.by_ident else _REAL["monotonic"]()
+    rt = runtime_here()
+    return rt.now if rt is not None else _REAL["monotonic"]()
 
 
 def time() -> float:
-    rt = current_runtime()
-    if rt is not None and _p.get_ident() in rt.by_ident:
-        return 1_700_000_000.0 + rt.now
-    return float(_REAL["time"]())
+    rt = runtime_here()
+    return 1_700_000_000.0 + rt.now if rt is not None else float(_REAL["time"]())
 
 
 def _newname(name_template: str = "Thread-%d") -> str:
     """``threading._newname`` during a run: threads are numbered per schedule (the same
     names in a run and its replay)."""
-    rt = current_runtime()
-    if rt is None or _p.get_ident() not in rt.by_ident:
+    rt = runtime_here()
+    if rt is None:
         return str(_REAL["_newname"](name_template))
     rt.names += 1
     return name_template % rt.names
@@ -836,14 +833,14 @@ class _Random(random.Random):
     select among ready arms is explored and replayed like the threads' order."""
 
     def random(self) -> float:
-        rt = current_runtime()
-        if rt is None or _p.get_ident() not in rt.by_ident:
+        rt = runtime_here()
+        if rt is None:
             return super().random()
         return (rt.decide(2) + 0.5) / 2  # 0.25 or 0.75: below or above a half
 
     def _randbelow(self, n: int) -> int:  # (what shuffle, choice and randrange use)
-        rt = current_runtime()
-        if rt is None or _p.get_ident() not in rt.by_ident:
+        rt = runtime_here()
+        if rt is None:
             return int(super()._randbelow(n))  # type: ignore[misc]
         return rt.decide(n)
 

@@ -56,6 +56,7 @@ __all__ = [
     "code_kind",
     "current_runtime",
     "pin",
+    "runtime_here",
     "unpin",
 ]
 
@@ -224,6 +225,13 @@ _current: Runtime | None = None
 def current_runtime() -> Runtime | None:
     """The runtime of the run in progress, if any."""
     return _current
+
+
+def runtime_here() -> Runtime | None:
+    """The runtime of the run in progress if the calling thread is one of its logical
+    threads (None for any other thread: it gets the real things)."""
+    rt = _current
+    return rt if rt is not None and _p.get_ident() in rt.by_ident else None
 
 
 THREADKIT, LIBRARY, USER = 0, 1, 2
