@@ -15,144 +15,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
-import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import threadkit
+from threadkit._bench import (  # the timings `threadkit bench` runs too
+    barrier_two_threads,
+    condition_ping_pong,
+    consume_ping_pong,
+    contended_semaphore,
+    event_ping_pong,
+    uncontended_lock,
+    uncontended_semaphore,
+)
+from threadkit._bench import python_description as _python
 
 Timer = Callable[[Any, int], float]  # (factory, operations) -> seconds per operation
-
-
-def _uncontended_lock(factory: Any, ops: int) -> float:
-    lock = factory()
-    t0 = time.perf_counter()
-    for _ in range(ops):
-        with lock:
-            pass
-    return (time.perf_counter() - t0) / ops
-
-
-def _uncontended_semaphore(factory: Any, ops: int) -> float:
-    sem = factory(1)
-    acquire, release = sem.acquire, sem.release
-    t0 = time.perf_counter()
-    for _ in range(ops):
-        acquire()
-        release()
-    return (time.perf_counter() - t0) / ops
-
-
-def _contended_semaphore(factory: Any, ops: int, threads: int = 4) -> float:
-    sem = factory(2)
-    per_thread = max(ops // threads, 1)
-    go = threading.Event()
-
-    def worker() -> None:
-        go.wait()
-        acquire, release = sem.acquire, sem.release
-        for _ in range(per_thread):
-            acquire()
-            release()
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    t0 = time.perf_counter()
-    go.set()
-    for w in workers:
-        w.join()
-    return (time.perf_counter() - t0) / (per_thread * threads)
-
-
-def _round_trips(
-    main_step: Callable[[], object], other_step: Callable[[], object], ops: int
-) -> float:
-    """Run ``other_step`` ``ops`` times in a second thread while timing ``main_step`` here."""
-
-    def other() -> None:
-        for _ in range(ops):
-            other_step()
-
-    t = threading.Thread(target=other)
-    t.start()
-    t0 = time.perf_counter()
-    for _ in range(ops):
-        main_step()
-    elapsed = time.perf_counter() - t0
-    t.join()
-    return elapsed / ops
-
-
-def _event_ping_pong(factory: Any, ops: int, *, consume: bool = False) -> float:
-    """Two threads hand a turn back and forth through two events.
-
-    With ``consume``, each side takes the other's ``set()`` with ``wait_and_clear()`` where
-    the class has it (threadkit), and with ``wait(); clear()`` where it does not (the stdlib).
-    """
-    ping, pong = factory(), factory()
-
-    def take(ev: Any) -> Callable[[], object]:
-        if consume and hasattr(ev, "wait_and_clear"):
-            return ev.wait_and_clear  # type: ignore[no-any-return]
-
-        def wait_then_clear() -> None:
-            ev.wait()
-            ev.clear()
-
-        return wait_then_clear
-
-    take_ping, take_pong = take(ping), take(pong)
-
-    def main_step() -> None:
-        ping.set()
-        take_pong()
-
-    def other_step() -> None:
-        take_ping()
-        pong.set()
-
-    return _round_trips(main_step, other_step, ops)
-
-
-def _consume_ping_pong(factory: Any, ops: int) -> float:
-    return _event_ping_pong(factory, ops, consume=True)
-
-
-def _condition_ping_pong(factory: Any, ops: int) -> float:
-    cond = factory()
-    state = [0]  # whose turn: 0 main, 1 other
-
-    def other() -> None:
-        with cond:
-            for _ in range(ops):
-                while state[0] != 1:
-                    cond.wait()
-                state[0] = 0
-                cond.notify()
-
-    t = threading.Thread(target=other)
-    t.start()
-    t0 = time.perf_counter()
-    with cond:
-        for _ in range(ops):
-            state[0] = 1
-            cond.notify()
-            while state[0] != 0:
-                cond.wait()
-    elapsed = time.perf_counter() - t0
-    t.join()
-    return elapsed / ops
-
-
-def _barrier_two_threads(factory: Any, ops: int) -> float:
-    barrier = factory(2)
-    return _round_trips(barrier.wait, barrier.wait, ops)
 
 
 @dataclass
@@ -171,7 +52,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Lock",
         threading.Lock,
         threadkit.Lock,
-        _uncontended_lock,
+        uncontended_lock,
         200_000,
         1.00,
     ),
@@ -180,7 +61,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Semaphore",
         threading.Semaphore,
         threadkit.Semaphore,
-        _uncontended_semaphore,
+        uncontended_semaphore,
         100_000,
         2.5,
     ),
@@ -189,7 +70,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Semaphore",
         threading.Semaphore,
         threadkit.Semaphore,
-        _contended_semaphore,
+        contended_semaphore,
         40_000,
         1.0,
     ),
@@ -198,7 +79,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.BoundedSemaphore",
         threading.BoundedSemaphore,
         threadkit.BoundedSemaphore,
-        _uncontended_semaphore,
+        uncontended_semaphore,
         100_000,
         None,
     ),
@@ -207,7 +88,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Event",
         threading.Event,
         threadkit.Event,
-        _event_ping_pong,
+        event_ping_pong,
         4_000,
         1.3,
     ),
@@ -216,7 +97,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Event",
         threading.Event,
         threadkit.Event,
-        _consume_ping_pong,
+        consume_ping_pong,
         4_000,
         None,
     ),
@@ -225,7 +106,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Condition",
         threading.Condition,
         threadkit.Condition,
-        _condition_ping_pong,
+        condition_ping_pong,
         4_000,
         None,
     ),
@@ -234,7 +115,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Barrier",
         threading.Barrier,
         threadkit.Barrier,
-        _barrier_two_threads,
+        barrier_two_threads,
         4_000,
         None,
     ),
@@ -243,7 +124,7 @@ ROWS: list[tuple[str, str, Any, Any, Timer, int, float | None]] = [
         "threading.Lock",
         threading.Lock,
         threadkit.Mutex,
-        _uncontended_lock,
+        uncontended_lock,
         100_000,
         None,
     ),
@@ -263,13 +144,6 @@ def run(rounds: int, scale: float) -> list[Row]:
         s, t = statistics.median(std_times), statistics.median(tk_times)
         rows.append(Row(name, baseline, s * 1e6, t * 1e6, s / t, target))
     return rows
-
-
-def _python() -> str:
-    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    return f"{platform.python_implementation()} {platform.python_version()}" + (
-        "" if gil else " (free-threaded, GIL off)"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 import threadkit
+from threadkit import _bench as bench
 from threadkit import _tour
 from threadkit._cli import main
 
@@ -478,3 +481,197 @@ class TestTrace:
         assert (status, out) == (2, "")
         assert "usage: threadkit trace" in err
         assert "required: script" in err
+
+
+class TestTourColour:
+    def test_plain_when_piped(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(capsys, "tour", "--only", "locks")
+        assert status == 0
+        assert "\033[" not in out
+
+    def test_always(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(capsys, "tour", "--only", "locks", "--color", "always")
+        assert status == 0
+        assert "\033[1m[1/1] locks:" in out
+        assert "  \033[33mstdlib:\033[0m    with threading.Lock()" in out
+        assert "  \033[32mthreadkit:\033[0m " in out
+        # Coloured or not, the text and its wrapping are the same.
+        plain = re.sub(r"\033\[[0-9;]*m", "", out)
+        never = run(capsys, "tour", "--only", "locks", "--color", "never")[1]
+        ident = re.compile(r"\d{6,}")  # (thread idents differ from run to run)
+        assert ident.sub("N", plain) == ident.sub("N", never)
+
+    def test_a_terminal_gets_colour_unless_no_color(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.delenv("FORCE_COLOR", raising=False)
+        tty = Terminal()
+        _tour.Printer(tty).heading("title")
+        assert tty.getvalue() == "\n\033[1mtitle\033[0m\n"
+        monkeypatch.setenv("NO_COLOR", "1")
+        tty = Terminal()
+        _tour.Printer(tty).heading("title")
+        assert tty.getvalue() == "\ntitle\n"
+
+    def test_force_color(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.setenv("FORCE_COLOR", "1")
+        out = io.StringIO()
+        _tour.Printer(out).threadkit("done")
+        assert out.getvalue() == "  \033[32mthreadkit:\033[0m done\n"
+
+    def test_bad_choice_exits_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "tour", "--color", "sometimes")
+        assert (status, out) == (2, "")
+        assert "invalid choice: 'sometimes'" in err
+
+
+class TestBench:
+    def test_list(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(capsys, "bench", "--list")
+        assert (status, err) == (0, "")
+        lines = out.splitlines()
+        assert len(lines) == len(bench.cases())
+        assert {line.split()[0] for line in lines} == set(bench.GROUPS)
+        assert "with Lock()  (vs threading.Lock)" in out
+
+    def test_a_group_prints_its_ratio_table(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = run(
+            capsys, "bench", "--group", "queues", "--rounds", "1", "--scale", "0.01"
+        )
+        assert (status, err) == (0, "")
+        assert out.startswith(f"threadkit {threadkit.__version__} vs the standard library on ")
+        assert "ratio = stdlib time / threadkit time" in out
+        rows = [line for line in out.splitlines() if line.startswith("  ")]
+        names = [c.name for c in bench.cases() if c.group == "queues"]
+        assert len(rows) == len(names)
+        for name, row in zip(names, rows):
+            assert row.strip().startswith(name)
+            std, tk, ratio = row[len(name) + 2 :].split()
+            assert float(std) > 0
+            assert float(tk) > 0
+            assert ratio.endswith("x")
+            assert float(ratio[:-1]) == pytest.approx(float(std) / float(tk), rel=0.1, abs=0.01)
+        assert "primitives" not in out
+
+    def test_json(self, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = run(
+            capsys, "bench", "--json", "--group", "timers", "--group", "pool", "--quick",
+            "--scale", "0.1",
+        )  # fmt: skip
+        assert status == 0
+        report = json.loads(out)
+        assert report["threadkit"] == threadkit.__version__
+        assert report["rounds"] == 3
+        assert report["scale"] == pytest.approx(0.01)
+        groups = [r["group"] for r in report["results"]]
+        assert groups == ["pool", "pool", "pool", "timers"]  # in the suite's order
+        for r in report["results"]:
+            assert r["ratio"] == pytest.approx(r["stdlib_us"] / r["threadkit_us"])
+
+    def test_progress_on_a_terminal(self) -> None:
+        seen: list[tuple[int, int]] = []
+        selected = [c for c in bench.cases() if c.name == "with Lock()"]
+        results = bench.run(
+            selected, rounds=3, scale=0.001, progress=lambda d, t: seen.append((d, t))
+        )
+        assert seen == [(1, 3), (2, 3), (3, 3)]
+        assert [r.name for r in results] == ["with Lock()"]
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--rounds", "0"], "must be at least 1, got 0"),
+            (["--rounds", "x"], "expected a whole number, got 'x'"),
+            (["--scale", "-1"], "must be a finite number above 0, got -1"),
+            (["--scale", "nan"], "must be a finite number above 0, got nan"),
+            (["--group", "gpu"], "invalid choice: 'gpu'"),
+        ],
+    )
+    def test_bad_arguments_exit_2(
+        self, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    ) -> None:
+        status, out, err = run(capsys, "bench", *argv)
+        assert (status, out) == (2, "")
+        assert message in err
+
+
+HUNG = """\
+import sys, threadkit
+from pathlib import Path
+
+ready = threadkit.Event()
+release = threadkit.Event()
+
+def waiter():
+    ready.set()
+    release.wait()
+
+t = threadkit.Thread(target=waiter, name="stuck-waiter")
+t.start()
+ready.wait()
+out = sys.argv[1]
+while "blocked for" not in Path(out).read_text():  # until the dump has been written
+    release.wait(0.01)
+release.set()
+t.join()
+print("released")
+"""
+
+
+class TestDump:
+    def test_after_dumps_a_hung_script(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        script = tmp_path / "hung.py"
+        script.write_text(HUNG, encoding="utf-8")
+        out = tmp_path / "dump.txt"
+        out.write_text("", encoding="utf-8")
+        status, stdout, _ = run(
+            capsys, "dump", "--after", "0.05", "-o", str(out), str(script), "--", str(out)
+        )
+        assert (status, stdout) == (0, "released\n")
+        text = out.read_text(encoding="utf-8")
+        assert text.startswith("threadkit dump: ")
+        assert "Thread 'stuck-waiter'" in text
+        assert "  blocked for " in text
+        assert "release.wait()" in text  # the waiter's stack, at the line it waits on
+        assert threadkit.diagnostics.dump_enabled() is False  # put back after the run
+
+    @pytest.mark.skipif(not hasattr(signal, "SIGQUIT"), reason="POSIX signals")
+    def test_sigquit_dumps_and_the_status_is_the_scripts(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        script = tmp_path / "quit.py"
+        script.write_text(
+            "import os, signal, sys\nos.kill(os.getpid(), signal.SIGQUIT)\nsys.exit(3)\n",
+            encoding="utf-8",
+        )
+        before = signal.getsignal(signal.SIGQUIT)
+        status, _, err = run(capsys, "dump", str(script))
+        assert status == 3
+        assert err.startswith("threadkit dump: ")
+        assert "Thread 'MainThread'" in err
+        assert signal.getsignal(signal.SIGQUIT) == before
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["missing.py"], "no such script: 'missing.py'"),
+            (["--repeat", "{script}"], "--repeat needs --after SECONDS"),
+            (["--after", "-1", "{script}"], "must be a finite number above 0, got -1"),
+            (["-o", "{tmp}/no/such/dir.txt", "{script}"], "cannot open"),
+        ],
+    )
+    def test_bad_arguments_exit_2(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+    ) -> None:
+        script = tmp_path / "ok.py"
+        script.write_text("print('ran')\n", encoding="utf-8")
+        argv = [a.format(script=script, tmp=tmp_path) for a in argv]
+        status, out, err = run(capsys, "dump", *argv)
+        assert (status, out) == (2, "")
+        assert message in err

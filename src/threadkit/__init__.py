@@ -98,7 +98,7 @@ from .diagnostics import dump as dump
 from .diagnostics._trace import Tracer as Tracer
 from .diagnostics._trace import trace as trace
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # The C locks themselves: drop-in speed.
 Lock = _p.Lock

@@ -1,4 +1,4 @@
-"""The ``threadkit`` command: ``tour``, ``trace``, ``explore``, ``doctor``.
+"""The ``threadkit`` command: ``tour``, ``trace``, ``dump``, ``explore``, ``bench``, ``doctor``.
 
 Each subcommand is a function that adds its parser to the subparsers and sets ``handler``,
 listed in ``_COMMANDS``; a handler takes the parsed arguments and the output streams and
@@ -46,6 +46,13 @@ def _add_tour(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="NAME",
         help="run only these scenes (repeat it, or separate names with commas)",
     )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the headings and labels: auto (the default) on a terminal, unless "
+        "NO_COLOR is set",
+    )
     parser.set_defaults(handler=_tour)
 
 
@@ -63,7 +70,8 @@ def _tour(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for s in selected:
             stdout.write(f"{s.name.ljust(width)}  {s.title}\n")
         return 0
-    _tour.run(selected, _tour.Printer(stdout))
+    colour = {"auto": None, "always": True, "never": False}[args.color]
+    _tour.run(selected, _tour.Printer(stdout, colour=colour))
     return 0
 
 
@@ -92,53 +100,159 @@ def _add_trace(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="FILE",
         help=f"where to write the trace (default: {DEFAULT_TRACE})",
     )
-    parser.add_argument("script", help="the Python script to run")
-    parser.add_argument("args", nargs="*", metavar="ARG", help="the script's arguments")
-    parser.set_defaults(handler=_trace)
+    _add_script_arguments(parser, _trace)
 
 
 def _trace(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    import runpy
-    import traceback
-
     from .diagnostics._trace import trace
 
     script: str = args.script
-    if not os.path.isfile(script):
-        stderr.write(f"threadkit trace: error: no such script: {script!r}\n")
+    if not _check_script("trace", script, stderr):
         return 2
     output: str = args.output
     directory = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(directory):
         stderr.write(f"threadkit trace: error: no such directory for the output: {output!r}\n")
         return 2
-    status = 0
-    saved_argv, saved_path = sys.argv, sys.path[:]
-    # As `python script.py` does: the script's arguments, and its directory first on the path.
-    sys.argv = [script, *args.args]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-    try:
-        with trace(output, summary=True, file=stderr):
-            try:
-                runpy.run_path(script, run_name="__main__")
-            except SystemExit as exc:
-                code = exc.code
-                if code is None or isinstance(code, int):
-                    status = code or 0
-                else:  # sys.exit("message"): printed, status 1, as Python does
-                    stderr.write(f"{code}\n")
-                    status = 1
-            except Exception:
-                traceback.print_exc(file=stderr)
-                status = 1
-    finally:
-        sys.argv = saved_argv
-        sys.path[:] = saved_path
+    with trace(output, summary=True, file=stderr):
+        status = _run_script(script, args.args, stderr)
     stderr.write(
         f"threadkit trace: wrote {output} (open it in https://ui.perfetto.dev or "
         "chrome://tracing)\n"
     )
     return status
+
+
+def _add_script_arguments(parser: argparse.ArgumentParser, handler: Handler) -> None:
+    """The SCRIPT [ARG...] of ``trace`` and ``dump``, and the command's handler."""
+    parser.add_argument("script", help="the Python script to run")
+    parser.add_argument("args", nargs="*", metavar="ARG", help="the script's arguments")
+    parser.set_defaults(handler=handler)
+
+
+def _check_script(command: str, script: str, stderr: TextIO) -> bool:
+    """True if ``script`` is a file; else the usage error is written to ``stderr``."""
+    if os.path.isfile(script):
+        return True
+    stderr.write(f"threadkit {command}: error: no such script: {script!r}\n")
+    return False
+
+
+def _run_script(script: str, argv: Sequence[str], stderr: TextIO) -> int:
+    """Run ``script`` as ``__main__`` as ``python script.py ARG...`` would; its exit status.
+
+    ``sys.argv`` is the script and its arguments and its directory goes first on
+    ``sys.path`` (both put back after); ``SystemExit`` becomes the status, and an uncaught
+    exception is printed to ``stderr`` (status 1).
+    """
+    import runpy
+    import traceback
+
+    status = 0
+    saved_argv, saved_path = sys.argv, sys.path[:]
+    sys.argv = [script, *argv]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None or isinstance(code, int):
+            status = code or 0
+        else:  # sys.exit("message"): printed, status 1, as Python does
+            stderr.write(f"{code}\n")
+            status = 1
+    except Exception:
+        traceback.print_exc(file=stderr)
+        status = 1
+    finally:
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+    return status
+
+
+# --------------------------------------------------------------------------------------------
+# threadkit dump
+
+
+def _add_dump(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "dump",
+        help="run a Python script and show what each of its threads is blocked on, on demand",
+        description=(
+            "Run SCRIPT as __main__ (with ARG... as its sys.argv[1:]) with "
+            "threadkit.diagnostics.enable_dump() on, and print threadkit.dump() (every thread, "
+            "what it is blocked on, for how long, who holds it, its stack, and any wait-for "
+            "cycle) when SIGQUIT arrives (Ctrl-\\ in a terminal; POSIX) and, with --after, "
+            "if the script still runs that many seconds after it started: a hung program "
+            "shows where it hangs. Put the script's own options after '--'."
+        ),
+    )
+    parser.add_argument(
+        "--after",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="print the dump if the script is still running after SECONDS",
+    )
+    parser.add_argument(
+        "--repeat", action="store_true", help="with --after: print it every SECONDS"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="append the dumps to FILE instead of writing them to stderr",
+    )
+    _add_script_arguments(parser, _dump)
+
+
+def _dump(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import signal
+
+    from ._core import _primitives as _p
+    from .diagnostics import _dump
+
+    script: str = args.script
+    if not _check_script("dump", script, stderr):
+        return 2
+    if args.repeat and args.after is None:
+        stderr.write("threadkit dump: error: --repeat needs --after SECONDS\n")
+        return 2
+    output: str | None = args.output
+    try:
+        out = stderr if output is None else open(output, "a", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        stderr.write(f"threadkit dump: error: cannot open {output!r}: {exc.strerror}\n")
+        return 2
+    after: float | None = args.after
+    finished = _p.StdEvent()
+
+    def dump_later() -> None:
+        assert after is not None
+        while not finished.wait(after):
+            _dump.dump(out)
+            if not args.repeat:
+                return
+
+    timer = None
+    if after is not None:
+        timer = _p.StdThread(target=dump_later, name="threadkit-dump-after", daemon=True)
+    restore = None
+    _dump.enable_dump()
+    try:
+        if hasattr(signal, "SIGQUIT"):
+            restore = _dump.install_dump_signal(file=out)
+        if timer is not None:
+            timer.start()
+        return _run_script(script, args.args, stderr)
+    finally:
+        finished.set()
+        if timer is not None:
+            timer.join()
+        if restore is not None:
+            restore()
+        _dump.disable_dump()
+        if out is not stderr:
+            out.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,7 +499,120 @@ class _ProgressBar:
 
 
 # --------------------------------------------------------------------------------------------
-# The command
+# threadkit bench
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def _add_bench(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ._bench import GROUPS
+
+    parser = subparsers.add_parser(
+        "bench",
+        help="time threadkit against the standard library and print the ratio table",
+        description=(
+            "Times each case the standard library's way and threadkit's way in alternating "
+            "rounds, in this process, and prints the medians per operation and the ratio "
+            "stdlib / threadkit (above 1.00x threadkit is faster). About 15 seconds at the "
+            "defaults; --quick takes a few seconds. The machine's other work moves these "
+            "figures: compare ratios from one run, on a quiet machine. The deeper benchmarks "
+            "(peer libraries, memory, free-threaded scaling) are the scripts in the "
+            "repository's bench/ folder."
+        ),
+    )
+    parser.add_argument(
+        "--group",
+        action="append",
+        choices=GROUPS,
+        default=[],
+        help="run only this group of cases (repeat it for several)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the cases, run nothing")
+    parser.add_argument(
+        "--rounds", type=_positive_int, default=5, metavar="N", help="rounds per case (median)"
+    )
+    parser.add_argument(
+        "--scale",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="multiply every case's operation count by X",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a quick look: 3 rounds at a tenth of the work"
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.set_defaults(handler=_bench)
+
+
+def _bench(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    import dataclasses
+    import json
+
+    from . import _bench
+
+    groups: list[str] = args.group
+    selected = [c for c in _bench.cases() if not groups or c.group in groups]
+    if args.list:
+        for case in selected:
+            stdout.write(f"{case.group:<11} {case.name}  (vs {case.baseline})\n")
+        return 0
+    rounds: int = 3 if args.quick else args.rounds
+    scale: float = args.scale / 10 if args.quick else args.scale
+    bar = _ProgressBar(stderr) if stderr.isatty() else None
+    try:
+        results = _bench.run(
+            selected, rounds=rounds, scale=scale, progress=None if bar is None else bar.update
+        )
+    finally:
+        if bar is not None:
+            bar.clear()
+    python = _bench.python_description()
+    if args.json:
+        report = {
+            "threadkit": __version__,
+            "python": python,
+            "rounds": rounds,
+            "scale": scale,
+            "results": [dataclasses.asdict(r) for r in results],
+        }
+        stdout.write(json.dumps(report, indent=2) + "\n")
+        return 0
+    stdout.write(
+        f"threadkit {__version__} vs the standard library on {python}: medians of {rounds} "
+        f"rounds, microseconds per operation\n"
+        "ratio = stdlib time / threadkit time (above 1.00x threadkit is faster)\n"
+    )
+    width = max(len(r.name) for r in results)
+    for group in dict.fromkeys(r.group for r in results):
+        stdout.write(
+            f"\n{group:<{width + 2}} {'stdlib us':>10} {'threadkit us':>13} {'ratio':>8}\n"
+        )
+        for r in results:
+            if r.group == group:
+                stdout.write(
+                    f"  {r.name:<{width}} {r.stdlib_us:>10.3f} {r.threadkit_us:>13.3f} "
+                    f"{r.ratio:>7.2f}x\n"
+                )
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,7 +659,9 @@ def _doctor(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_tour,
     _add_trace,
+    _add_dump,
     _add_explore,
+    _add_bench,
     _add_doctor,
 )
 

@@ -74,13 +74,35 @@ class Printer:
         stream: the text stream to write to (``sys.stdout`` when None, looked up at each
             write so that a test's capture sees it).
         width: the column at which long lines wrap.
+        colour: colour the headings and the labels (ANSI escapes). None (the default):
+            when the stream is a terminal, unless the ``NO_COLOR`` environment variable is
+            set; ``FORCE_COLOR`` turns it on anywhere.
     """
 
     _LABEL_WIDTH: Final = 13  # "  threadkit: "
+    _STYLES: Final = {"heading": "1", "stdlib:": "33", "threadkit:": "32"}
 
-    def __init__(self, stream: TextIO | None = None, *, width: int = 100) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, width: int = 100, colour: bool | None = None
+    ) -> None:
         self._stream = stream
         self._width = width
+        self._colour = colour
+
+    def _use_colour(self, stream: TextIO) -> bool:
+        if self._colour is not None:
+            return self._colour
+        if os.environ.get("NO_COLOR"):
+            return False
+        if os.environ.get("FORCE_COLOR"):
+            return True
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty is not None and isatty())
+
+    def _style(self, stream: TextIO, style: str, text: str) -> str:
+        if not self._use_colour(stream):
+            return text
+        return f"\033[{self._STYLES[style]}m{text}\033[0m"
 
     def line(self, text: str = "") -> None:
         """Write ``text`` as it is, then a newline."""
@@ -89,9 +111,10 @@ class Printer:
         stream.flush()
 
     def heading(self, text: str) -> None:
-        """Start a scene (or a chapter) with a blank line and ``text``."""
+        """Start a scene (or a chapter) with a blank line and ``text`` (bold on a terminal)."""
         self.line()
-        self.text(text)
+        stream = sys.stdout if self._stream is None else self._stream
+        self.line(self._style(stream, "heading", self._wrap(text, "", "")))
 
     def text(self, text: str) -> None:
         """Write ``text`` wrapped, with no label."""
@@ -107,7 +130,10 @@ class Printer:
 
     def _labelled(self, label: str, text: str) -> None:
         first = f"  {label}".ljust(self._LABEL_WIDTH)
-        self.line(self._wrap(text, first, " " * self._LABEL_WIDTH))
+        wrapped = self._wrap(text, first, " " * self._LABEL_WIDTH)
+        stream = sys.stdout if self._stream is None else self._stream
+        # The label is wrapped as plain text, then coloured: the escapes take no columns.
+        self.line(f"  {self._style(stream, label, label)}{wrapped[2 + len(label) :]}")
 
     def _wrap(self, text: str, first: str, rest: str) -> str:
         return textwrap.fill(
