@@ -202,3 +202,13 @@ def load_explore_cases() -> ModuleType:
         sys.modules["explore_cases"] = module  # (dataclasses looks its module up)
         spec.loader.exec_module(module)
     return sys.modules["explore_cases"]
+
+
+def current(obj: object, name: str) -> object:
+    """``obj.name`` read afresh, typed ``object``.
+
+    For asserts about a value that a call has changed since an earlier assert (a state, a
+    flag, a class a trace swaps in): mypy would keep the earlier assert's narrowing and call
+    the later one unreachable.
+    """
+    return getattr(obj, name)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import threadkit
-from conftest import EXPLORE_CASES, load_explore_cases
+from conftest import EXPLORE_CASES, current, load_explore_cases
 from threadkit import DeadlockError, Mutex, RWLock, diagnostics
 from threadkit._core import _hooks
 from threadkit.diagnostics import LockOrderError, LockOrderWarning, _instrument
@@ -337,8 +337,8 @@ def test_disable_puts_every_original_back(detector: Callable[..., None]) -> None
     lock_before, rlock_before = threading.Lock, threading.RLock
     acquire_before = Mutex.acquire
     detector("collect")
-    assert threading.Lock is _instrument.TracedLock
-    assert threadkit.Lock is _instrument.TracedLock
+    assert current(threading, "Lock") is _instrument.TracedLock
+    assert current(threadkit, "Lock") is _instrument.TracedLock
     assert diagnostics.enabled()
     traced = threading.Lock()
     diagnostics.disable()
@@ -351,7 +351,8 @@ def test_disable_puts_every_original_back(detector: Callable[..., None]) -> None
     with traced:  # a traced lock made while on still works as a lock
         assert traced.locked()
     assert not traced.locked()
-    assert type(threading.Lock()) is not _instrument.TracedLock
+    fresh: object = threading.Lock()
+    assert type(fresh) is not _instrument.TracedLock
 
 
 def test_enable_rejects_an_unknown_mode() -> None:
@@ -507,7 +508,12 @@ def test_deadlocking_cases_raise_instead_of_hanging(
     detector("collect")
     with overlap:
         done = threading.Event()
-        body = threading.Thread(target=lambda: (case.body(), done.set()))
+
+        def run_body() -> None:
+            case.body()
+            done.set()
+
+        body = threading.Thread(target=run_body)
         body.start()
         assert done.wait(20), f"{case_id} hung"
         body.join(10)
@@ -516,8 +522,8 @@ def test_deadlocking_cases_raise_instead_of_hanging(
     message = str(error)
     assert message.startswith("deadlock: ")
     assert message.count(" waits for Lock at ") == n
-    assert len(error.cycle) == n  # type: ignore[attr-defined]
-    assert len({thread for thread, _ in error.cycle}) == n  # type: ignore[attr-defined]
+    assert len(error.cycle) == n
+    assert len({thread for thread, _ in error.cycle}) == n
     assert len(diagnostics.inversions()) == 1  # and the order detector saw it coming
 
 
@@ -734,7 +740,7 @@ def test_a_finalizer_that_takes_locks_inside_the_detector(detector: Callable[...
         with a, b:  # a new order: _check runs, and the "finalizer" inside it
             pass
     finally:
-        _detector._user_stack = real  # type: ignore[assignment]
+        _detector._user_stack = real
     assert ran == [True]
 
 

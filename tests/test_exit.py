@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import threadkit
+from conftest import current
 from threadkit import _exit
 from threadkit._exit import ExitPriority, ExitReport, Supervisor
 
@@ -96,7 +97,7 @@ def test_objects_are_held_weakly() -> None:
     assert handle.registered
     del obj
     gc.collect()
-    assert not handle.registered
+    assert not current(handle, "registered")
     assert sup.stop_all()[0].stopped == ()
     assert log == []
 

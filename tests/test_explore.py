@@ -122,7 +122,12 @@ def test_a_spinning_schedule_is_a_livelock() -> None:
 def test_replay_checks_the_schedule() -> None:
     def body() -> None:
         lock = threading.Lock()
-        t = threading.Thread(target=lambda: lock.acquire() and lock.release())
+
+        def take_and_give() -> None:
+            with lock:
+                pass
+
+        t = threading.Thread(target=take_and_give)
         t.start()
         with lock:
             pass
@@ -409,7 +414,7 @@ def test_queue_shutdown_wakes_a_blocked_getter() -> None:
 
         t = threading.Thread(target=getter)
         t.start()
-        q.shutdown()
+        q.shutdown()  # type: ignore[attr-defined,unused-ignore]  # (3.13's; typed as 3.11)
         t.join()
         assert seen == ["shut down"]
 
@@ -707,6 +712,9 @@ def _timeout_calls() -> dict[str, Callable[[], object]]:
         with cond:
             return cond.wait(-1)
 
+    def put_into(q: queue.Queue[int], timeout: float) -> None:
+        q.put(1, timeout=timeout)
+
     def cond_wait_for() -> object:
         with cond:
             return cond.wait_for(lambda: False, -1)
@@ -724,8 +732,8 @@ def _timeout_calls() -> dict[str, Callable[[], object]]:
         "condition wait_for negative": cond_wait_for,
         "event negative": lambda: threading.Event().wait(-1),
         "queue get timeout 0": lambda: queue.Queue().get(timeout=0),
-        "unbounded put negative": lambda: queue.Queue().put(1, timeout=-1),
-        "bounded put negative": lambda: queue.Queue(1).put(1, timeout=-1),
+        "unbounded put negative": lambda: put_into(queue.Queue(), timeout=-1),
+        "bounded put negative": lambda: put_into(queue.Queue(1), timeout=-1),
     }
 
 
@@ -847,7 +855,13 @@ def test_threadkit_additions_work_in_a_run() -> None:
     def body() -> None:
         ev = threadkit.Event()
         q: threadkit.queue.Queue[int] = threadkit.queue.Queue()
-        t = threadkit.Thread(target=lambda: (q.put(1), ev.set(), 42)[-1])
+
+        def put_set_return() -> int:
+            q.put(1)
+            ev.set()
+            return 42
+
+        t = threadkit.Thread(target=put_set_return)
         t.start()
         assert ev.wait_and_clear(timeout=5.0)
         assert t.result() == 42

@@ -10,6 +10,7 @@ import concurrent.futures as cf
 import gc
 import queue
 import threading
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,8 @@ class TestExecutor:
             wait_until(lambda: all(f.cancelled() for f in queued))
             gate.set()
         assert running.result() is True
-        assert all(f.done() for f in [running, *queued])
+        every: list[tf.Future[Any]] = [running, *queued]
+        assert all(f.done() for f in every)
 
     def test_initializer_failure_breaks_the_pool(self, caplog: pytest.LogCaptureFixture) -> None:
         def fail() -> None:

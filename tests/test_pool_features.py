@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -296,7 +297,7 @@ class TestShutdownReport:
         wait_for_waiters(gate, 3)
         queued = [pool.submit(pow, 2, n) for n in range(20)]
         report = pool.shutdown(cancel_futures=True, cancel_running=True, timeout=10)
-        every = [*running, *queued]
+        every: list[tf.Future[Any]] = [*running, *queued]
         assert report.finished
         assert all(f.done() for f in every)
         assert report.cancelled == sum(f.cancelled() for f in queued) == len(queued)
@@ -525,7 +526,7 @@ class TestMap:
         assert 2 <= tasks <= 4 * 2 + 1  # about four chunks per worker, not one task an item
 
     @pytest.mark.parametrize(("n", "kwargs"), [(999, {}), (1000, {"chunksize": 1})])
-    def test_one_task_per_item(self, n: int, kwargs: dict[str, int]) -> None:
+    def test_one_task_per_item(self, n: int, kwargs: dict[str, Any]) -> None:
         with tf.ThreadPoolExecutor(2) as pool:
             assert list(pool.map(_double, range(n), **kwargs)) == [2 * x for x in range(n)]
         assert pool.stats().completed == n
@@ -742,7 +743,8 @@ class TestFutureStates:
             assert dropped.cancel()
             states = [f.state() for f in (running, pending, failing, dropped)]
             assert states == ["running", "pending", "pending", "cancelled"]
-            for future, state in [(running, "running"), (pending, "pending")]:
+            live: list[tuple[tf.Future[Any], str]] = [(running, "running"), (pending, "pending")]
+            for future, state in live:
                 with pytest.raises(tf.InvalidStateError, match=rf"^result_now\(\) on a {state} "):
                     future.result_now()
                 with pytest.raises(

@@ -776,7 +776,11 @@ class TestQueue:
     def test_get_nowait_never_blocks_when_an_item_is_taken_meanwhile(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        for call in (lambda q: q.get_nowait(), lambda q: q.get(timeout=0)):
+        calls: list[Callable[[Queue[int]], int]] = [
+            lambda q: q.get_nowait(),
+            lambda q: q.get(timeout=0),
+        ]
+        for call in calls:
             q: Queue[int] = Queue()
             q.put(1)
             real = q._get_locked

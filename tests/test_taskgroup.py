@@ -149,7 +149,7 @@ class TestTaskGroup:
         with TaskGroup() as tg:
 
             def parent() -> int:
-                return tg.start(sum, [2, 3]).result(10)  # type: ignore[no-any-return]
+                return tg.start(sum, [2, 3]).result(10)
 
             task = tg.start(parent)
         assert task.result() == 5

@@ -12,7 +12,7 @@ from concurrent.futures import CancelledError
 import pytest
 
 import threadkit
-from conftest import wait_until
+from conftest import current, wait_until
 from threadkit import Condition, Event, Thread, ThreadStatistics
 
 pytestmark = pytest.mark.timeout(20)
@@ -313,7 +313,7 @@ class TestThreadCancel:
         wait_until(lambda: q.statistics().threads_waiting_get == 1)
         assert not t.cancelled
         t.cancel("shutting down")
-        assert t.cancelled
+        assert current(t, "cancelled")
         t.join(10)
         assert not t.is_alive()
         with pytest.raises(CancelledError, match=r"^thread 'stuck' was cancelled$") as info:

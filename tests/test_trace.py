@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import threadkit
-from conftest import wait_for_waiters, wait_until
+from conftest import current, wait_for_waiters, wait_until
 from threadkit._core import _hooks
 from threadkit.diagnostics import _instrument
 from threadkit.diagnostics._trace import Tracer
@@ -195,7 +195,7 @@ def test_a_contended_mutex_gives_a_wait_span_and_hold_spans_on_the_right_threads
 def test_a_threading_lock_made_inside_the_trace_is_traced() -> None:
     gate = threading.Event()
     with threadkit.trace(summary=False) as tracer:
-        lock = threading.Lock()
+        lock: object = threading.Lock()  # (typed as the C lock; the trace makes it traced)
         assert isinstance(lock, _instrument.TracedLock)
         line = lock.site.rsplit(":", 1)[1]
         holding = threading.Event()
@@ -462,10 +462,10 @@ def test_the_instrumentation_is_on_only_during_the_trace() -> None:
     saved = threading.Lock
     with threadkit.trace(summary=False) as tracer:
         assert _hooks.enabled
-        assert threading.Lock is _instrument.TracedLock
+        assert current(threading, "Lock") is _instrument.TracedLock
         assert tracer.running
-    assert not tracer.running
-    assert _hooks.enabled is False
+    assert not current(tracer, "running")
+    assert current(_hooks, "enabled") is False
     assert threading.Lock is saved
     assert not _instrument.installed()
 
@@ -480,11 +480,11 @@ def test_nested_traces() -> None:
             with second:
                 pass
         assert _hooks.enabled  # the outer trace still runs
-        assert threading.Lock is _instrument.TracedLock
+        assert current(threading, "Lock") is _instrument.TracedLock
         with first:
             pass
     assert threading.Lock is saved
-    assert not _hooks.enabled
+    assert not current(_hooks, "enabled")
     outer_labels = [r[3] for r in outer.events if r[2] == "acquired"]
     inner_labels = [r[3] for r in inner.events if r[2] == "acquired"]
     a, b = f"Mutex@{id(first):#x}", f"Mutex@{id(second):#x}"
@@ -506,7 +506,7 @@ def test_an_exception_in_the_block_still_writes_the_file_and_uninstalls(tmp_path
     with pytest.raises(ZeroDivisionError, match="in the block"):
         fail()
     assert threading.Lock is saved
-    assert not _hooks.enabled
+    assert not current(_hooks, "enabled")
     doc = json.loads(out.read_text(encoding="utf-8"))
     check_format(doc)
     assert hold_pairs(doc, f"hold Mutex@{id(mutex):#x}")

@@ -9,7 +9,7 @@ import pytest
 
 import threadkit
 import threadkit.queue
-from conftest import wait_for_waiters, wait_until
+from conftest import current, wait_for_waiters, wait_until
 from threadkit import _exit
 from threadkit._worker import Service, Worker, WorkerState, WorkerStatistics
 
@@ -23,12 +23,12 @@ def _blocked_worker(**kwargs: object) -> tuple[Worker, threadkit.queue.Queue[obj
 def test_stop_cancels_a_blocked_target_and_joins() -> None:
     w, q = _blocked_worker(name="consumer")
     assert w.state is WorkerState.NEW
-    assert w.state == "new"
+    assert str(w.state) == "new"  # (a StrEnum: it is its string value)
     w.start()
-    assert w.state == "running"
+    assert current(w, "state") == "running"
     wait_for_waiters(q, 1, field="threads_waiting_get")  # blocked in get()
     assert w.stop() is True
-    assert w.state is WorkerState.STOPPED
+    assert current(w, "state") is WorkerState.STOPPED
     assert not w.is_alive()
     w.join()  # a stopped worker joins without raising
 
@@ -110,7 +110,7 @@ def test_stop_with_a_timeout_returns_false_when_the_worker_does_not_finish() -> 
     finally:
         release.set()
     assert w.stop(timeout=10) is True
-    assert w.state == "stopped"  # it returned normally after the stop was asked
+    assert current(w, "state") == "stopped"  # it returned normally after the stop was asked
 
 
 @pytest.mark.timeout(30)

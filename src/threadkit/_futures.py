@@ -82,9 +82,13 @@ class Future(_cf.Future[_T]):
         self._waiters: list[Any] = []
         self._done_callbacks: list[Callable[[_cf.Future[_T]], object]] = []
 
-    @property
-    def _condition(self) -> _ConditionView:  # type: ignore[override]
-        return _ConditionView(self)
+    if TYPE_CHECKING:  # to type checkers, the stdlib's field (as_completed's protocol needs it)
+        _condition: _p.StdCondition
+    else:
+
+        @property
+        def _condition(self) -> _ConditionView:
+            return _ConditionView(self)
 
     def __repr__(self) -> str:  # the stdlib's, without taking the lock
         state, exc, result = self._state, self._exception, self._result

@@ -39,7 +39,7 @@ import traceback
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import _base
 from concurrent.futures.thread import BrokenThreadPool
 from dataclasses import dataclass, field
@@ -710,7 +710,7 @@ class ThreadPoolExecutor(_base.Executor):
         chunksize: int | None = None,
         buffersize: int | None = None,
         ordered: bool = True,
-    ) -> Iterator[_T]:
+    ) -> Generator[_T, None, None]:
         """Return an iterator of ``fn(*args)`` over ``zip(*iterables)``, computed in the pool.
 
         As ``Executor.map``: results come in input order, an exception is raised where its
@@ -777,7 +777,7 @@ class ThreadPoolExecutor(_base.Executor):
         timeout: float | None = None,
         chunksize: int | None = None,
         buffersize: int | None = None,
-    ) -> Iterator[_T]:
+    ) -> Generator[_T, None, None]:
         """``map(fn, iterable, ordered=False)``: results in the order they complete."""
         return self.map(
             fn,
@@ -973,7 +973,7 @@ def _ordered_results(
     submit: weakref.WeakMethod[Callable[..., Future[Any]]],
     chunked: bool,
     end: float | None,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     try:
         while fs:
             new = _submit_next(fs, more, submit)
@@ -1000,7 +1000,7 @@ def _unordered_results(
     submit: weakref.WeakMethod[Callable[..., Future[Any]]],
     chunked: bool,
     end: float | None,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     from ._queue import SimpleQueue
 
     finished: SimpleQueue[_base.Future[Any]] = SimpleQueue()

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from . import _exit
 from ._core import CancelScope, WaitQueue, check_timeout, checkpoint, wait_deadline
@@ -383,7 +383,7 @@ class Worker:
 
     # -- context manager -------------------------------------------------------------------
 
-    def __enter__(self) -> Worker:
+    def __enter__(self) -> Self:
         """Start the worker (if it is new) and return it."""
         if self._state is _NEW:
             self.start()

@@ -6,6 +6,7 @@ no effect (no item consumed, no permit or lock taken).
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import threading
@@ -406,7 +407,7 @@ class TestOps:
             def try_select(self) -> tuple[bool, str]:
                 return True, "yes"
 
-            def register(self, arm: object) -> bool:  # type: ignore[override]
+            def register(self, arm: object) -> bool:
                 return True
 
         assert select(never(), Always()) == (1, "yes")
@@ -459,7 +460,7 @@ def test_select_stress_many_consumers() -> None:
                 rx.close()
 
     fns = [lambda: produce(tx1, 0), lambda: produce(tx2, per)]
-    fns += [lambda p=p, o=o: consume(p, o) for p, o in zip(clones, received, strict=True)]
+    fns += [functools.partial(consume, p, o) for p, o in zip(clones, received, strict=True)]
     with Workers(*fns, timeout=100):
         pass
     assert sorted(x for out in received for x in out) == list(range(2 * per))

@@ -209,7 +209,11 @@ def test_wait_for_checks_under_the_lock_and_after_each_wake_up() -> None:
                 state["n"] += 1
                 q.unpark_all()  # the first wake-up finds it not ready yet: waits again
 
-    t = threading.Thread(target=lambda: (wait_until(lambda: len(q) == 1), bump()))
+    def when_parked_bump() -> None:
+        wait_until(lambda: len(q) == 1)
+        bump()
+
+    t = threading.Thread(target=when_parked_bump)
     t.start()
     assert q.wait_for(lambda: state["n"] >= 2, None)
     t.join(10)
