@@ -152,6 +152,44 @@ def test_many_cancelled_calls_are_compacted_away(
     assert ran == list(range(250, 300))
 
 
+def test_calls_due_at_the_same_time_run_in_the_order_scheduled(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    ran: list[int] = []
+    when = clock.now() + 5
+    handles = [sched.call_at(when, ran.append, i) for i in range(6)]
+    assert handles[0].cancel()  # the first due then: the next takes its place
+    assert handles[3].cancel()  # one queued behind it
+    assert not handles[3].cancel()
+    assert sched.statistics().pending == 4
+    sched.call_at(when, ran.append, 6)
+    sched.call_at(when - 1, ran.append, -1)
+    clock.advance(5)
+    assert ran == [-1, 1, 2, 4, 5, 6]
+    assert sched.statistics().pending == 0
+    assert [h.state() for h in handles] == [
+        "cancelled",
+        "done",
+        "done",
+        "cancelled",
+        "done",
+        "done",
+    ]
+
+
+def test_cancelled_calls_due_at_the_same_time_are_compacted_away(
+    clock: threadkit.MockClock, sched: threadkit.Scheduler
+) -> None:
+    ran: list[int] = []
+    handles = [sched.call_later(1 + i // 100, ran.append, i) for i in range(300)]
+    for h in handles[:250]:
+        assert h.cancel()
+    assert len(sched._heap) < 300  # compacted: one copy of a time per live call
+    assert sched.statistics().pending == 50
+    clock.advance(10)
+    assert ran == list(range(250, 300))
+
+
 def test_a_failing_call_goes_to_on_error_and_the_scheduler_goes_on(
     clock: threadkit.MockClock,
 ) -> None:
@@ -183,9 +221,12 @@ def test_a_misfire_is_reported_and_not_run(sched: threadkit.Scheduler) -> None:
     misfires: list[tuple[threadkit.TimerHandle, float]] = []
     done = threading.Event()
     ran: list[str] = []
-    with threadkit.Scheduler(
-        misfire_grace=1.0, on_misfire=lambda h, late: (misfires.append((h, late)), done.set())
-    ) as s:
+
+    def on_misfire(h: threadkit.TimerHandle, late: float) -> None:
+        misfires.append((h, late))
+        done.set()
+
+    with threadkit.Scheduler(misfire_grace=1.0, on_misfire=on_misfire) as s:
         now = threadkit.MockClock().now()  # (any number: the system clock is far later)
         late = s.call_at(now, ran.append, "late")
         assert done.wait(10)
@@ -205,9 +246,14 @@ def test_a_misfire_warns_by_default() -> None:
 def test_calls_go_to_the_executor(clock: threadkit.MockClock) -> None:
     names: list[str] = []
     got = threading.Event()
+
+    def call() -> None:
+        names.append(threading.current_thread().name)
+        got.set()
+
     with tf.ThreadPoolExecutor(1, thread_name_prefix="elsewhere") as pool:
         with threadkit.Scheduler(executor=pool) as s:
-            s.call_later(1, lambda: (names.append(threading.current_thread().name), got.set()))
+            s.call_later(1, call)
             clock.advance(1)
             assert got.wait(10)
     assert names[0].startswith("elsewhere")
@@ -265,8 +311,13 @@ def test_default_scheduler_is_one_object() -> None:
 
 def test_a_blocking_call_hands_the_timekeeping_to_a_fresh_thread() -> None:
     started, release, other = threading.Event(), threading.Event(), threading.Event()
+
+    def block() -> None:
+        started.set()
+        release.wait(20)
+
     with threadkit.Scheduler(handoff_after=0.02) as s:
-        s.call_later(0, lambda: (started.set(), release.wait(20)))
+        s.call_later(0, block)
         assert started.wait(10)
         s.call_later(0, other.set)  # due now, while the first call still blocks
         assert other.wait(10)
@@ -295,7 +346,12 @@ def test_shutdown_ends_the_timers_it_cancels() -> None:
 def test_shutdown_from_one_of_its_own_calls_returns() -> None:
     done = threading.Event()
     s = threadkit.Scheduler(handoff_after=0.05)
-    s.call_later(0, lambda: (s.shutdown(), done.set()))
+
+    def call() -> None:
+        s.shutdown()
+        done.set()
+
+    s.call_later(0, call)
     assert done.wait(10)  # the call's shutdown() did not wait for its own thread
     s.shutdown()  # (from here: waits for the thread and the watchdog)
     assert not s.statistics().running
@@ -320,9 +376,13 @@ def test_a_second_blocking_call_is_handed_off_too() -> None:
             first_in.set()
             release.wait(0.2)  # blocks past a hand-off, then returns while `second` blocks
 
+        def second() -> None:
+            second_in.set()
+            release.wait(20)
+
         s.call_later(0, first)
         assert first_in.wait(10)
-        s.call_later(0, lambda: (second_in.set(), release.wait(20)))
+        s.call_later(0, second)
         assert second_in.wait(10)
         s.call_later(0.3, later.set)  # due while `second` still blocks
         assert later.wait(10)

@@ -16,8 +16,8 @@ a day of timers, in order, in milliseconds.
 
 from __future__ import annotations
 
+import collections
 import heapq
-import itertools
 import math
 import warnings
 import weakref
@@ -33,6 +33,7 @@ from ._core import _primitives as _p
 __all__ = ["Scheduler", "SchedulerStatistics", "TimerHandle", "default_scheduler"]
 
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
+_heappush = heapq.heappush
 
 HandleState = Literal["scheduled", "running", "done", "cancelled", "misfired"]
 
@@ -40,15 +41,15 @@ HandleState = Literal["scheduled", "running", "done", "cancelled", "misfired"]
 class _Entry:
     """What a scheduler's heap holds: a call due at ``_when`` (a TimerHandle, or a Timer).
 
-    All fields are guarded by the scheduler's lock. ``_seq`` is the sequence number of the
-    entry's live place in the heap: an entry pushed again (``Timer.restart()``) leaves a
-    stale place behind, which the scheduler skips.
+    All fields are guarded by the scheduler's lock. ``_seq`` counts the entry's rounds in
+    the heap: an entry pushed again (``Timer.restart()``) while its call runs starts a new
+    round, and the end of the old round's call must not settle it. (A class default of 0 in
+    each subclass: only ``Timer.restart()`` changes it, so a first push writes nothing.)
     """
 
-    __slots__ = ("_executor", "_scheduler", "_seq", "_state", "_when")
+    __slots__ = ("_scheduler", "_state", "_when")
 
     _scheduler: Scheduler
-    _executor: Executor | None
     _when: float
     _seq: int
     _state: str
@@ -68,9 +69,19 @@ class TimerHandle(_Entry):
     ``state()`` is ``"scheduled"`` until the scheduler takes it, then ``"running"`` (it is
     being run or handed to an executor), then ``"done"``; or ``"cancelled"``, or
     ``"misfired"`` when it was due longer ago than the scheduler's ``misfire_grace``.
+
+    Examples:
+        >>> import threadkit
+        >>> scheduler = threadkit.Scheduler()
+        >>> handle = scheduler.call_later(3600, print, "an hour later")
+        >>> handle.state(), handle.cancel(), handle.state(), handle.cancel()
+        ('scheduled', True, 'cancelled', False)
+        >>> scheduler.shutdown()
     """
 
     __slots__ = ("_args", "_fn", "_kwargs")
+
+    _seq = 0  # (pushed once: one round)
 
     def __init__(
         self,
@@ -80,10 +91,9 @@ class TimerHandle(_Entry):
         kwargs: dict[str, Any],
     ) -> None:
         self._scheduler = scheduler
-        self._executor = scheduler._executor
         self._fn = fn
         self._args = args
-        self._kwargs = kwargs
+        self._kwargs = kwargs or _NO_KWARGS
 
     def _call(self, seq: int) -> None:
         fn, args, kwargs = self._fn, self._args, self._kwargs
@@ -116,6 +126,22 @@ class TimerHandle(_Entry):
         return f"<TimerHandle {fn} when={self._when:.3f} {self._state}>"
 
 
+_new = object.__new__
+
+
+def _handle(
+    scheduler: Scheduler, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> TimerHandle:
+    """``TimerHandle(scheduler, fn, args, kwargs)``, without the cost of calling a class
+    whose ``__init__`` is Python code (calls are often scheduled by the thousand)."""
+    handle: TimerHandle = _new(TimerHandle)
+    handle._scheduler = scheduler
+    handle._fn = fn
+    handle._args = args
+    handle._kwargs = kwargs or _NO_KWARGS  # (an empty one is freed at once)
+    return handle
+
+
 @dataclass(frozen=True, slots=True)
 class SchedulerStatistics:
     """A snapshot of a ``Scheduler``.
@@ -128,6 +154,18 @@ class SchedulerStatistics:
         errors: calls that raised (reported to ``on_error``).
         handoffs: times a call held the thread ``handoff_after`` and another took over.
         running: whether the scheduler thread is alive.
+
+    Examples:
+        >>> import threadkit
+        >>> scheduler = threadkit.Scheduler()
+        >>> ran = threadkit.Event()
+        >>> _ = scheduler.call_later(0, ran.set)
+        >>> ran.wait(5), scheduler.call_later(3600, print).cancel()
+        (True, True)
+        >>> stats = scheduler.statistics()
+        >>> stats.fired, stats.cancelled, stats.pending, stats.running
+        (1, 1, 0, True)
+        >>> scheduler.shutdown()
     """
 
     pending: int
@@ -166,7 +204,7 @@ class Scheduler:
         handoff_after: seconds (real time) a call may hold the scheduler thread before
             another takes over (None: never; calls then run strictly one after another).
 
-    Example:
+    Examples:
         >>> with Scheduler() as s:
         ...     h = s.call_later(0.01, print, "tick")
         ...     s.call_later(60, print, "never").cancel()
@@ -203,14 +241,19 @@ class Scheduler:
         # everything below and the state of every handle of this scheduler.
         self._queue = WaitQueue(f"<Scheduler {name!r}>")
         self._lock = self._queue.lock
-        # The heap holds (when, seq) keys, and _entries maps each live key's seq to its entry:
-        # a key of two numbers is a tuple the garbage collector soon stops tracking, so the
-        # heap adds little to each collection (which on the free-threaded build stops every
-        # thread). A key whose seq is not in _entries is dead (cancelled, or left behind by a
-        # re-push); there are len(_heap) - len(_entries) of them, dropped lazily.
-        self._heap: list[tuple[float, int]] = []
-        self._entries: dict[int, _Entry] = {}
-        self._seq = itertools.count()
+        # The heap holds due times, bare floats: a push allocates no object the garbage
+        # collector tracks (on the free-threaded build a collection stops every thread, so
+        # fewer of them is less lateness), and floats compare faster than tuples. _entries
+        # maps a due time to the entry due then that was pushed first; _ties maps it to the
+        # others due at the very same time, in the order they were pushed (rare with a real
+        # clock, common with a virtual one). The heap holds each live entry's time once; a
+        # time with fewer live entries than copies in the heap has dead copies (cancelled,
+        # or left behind by a re-push): there are len(_heap) - _pending of them, dropped
+        # lazily (an equal live time taken first leaves the dead copy for later: the same).
+        self._heap: list[float] = []
+        self._entries: dict[float, _Entry] = {}
+        self._ties: dict[float, collections.deque[_Entry]] = {}
+        self._tied = 0  # entries in _ties: _pending is len(_entries) + _tied
         # The thread that keeps time now (None: none; the next call starts one), and its
         # number: a thread whose number is no longer _token was replaced (hand-off) and ends.
         self._thread: _p.StdThread | None = None
@@ -275,9 +318,13 @@ class Scheduler:
         """
         if math.isnan(when):
             raise ValueError("when must be a number, not NaN")
-        handle = TimerHandle(self, fn, args, kwargs)
-        with self._lock:
+        handle = _handle(self, fn, args, kwargs)
+        lock = self._lock
+        lock.acquire()  # (not a with statement: this costs half as much)
+        try:
             self._push(handle, when)
+        finally:
+            lock.release()
         return handle
 
     def call_later(
@@ -291,10 +338,14 @@ class Scheduler:
         """
         if not delay >= 0:  # (NaN fails it too)
             raise ValueError(f"delay must be >= 0, not {delay!r}")
-        handle = TimerHandle(self, fn, args, kwargs)
+        handle = _handle(self, fn, args, kwargs)
         when = get_clock().now() + delay
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             self._push(handle, when)
+        finally:
+            lock.release()
         return handle
 
     def call_every(
@@ -319,28 +370,60 @@ class Scheduler:
         return timer
 
     def _push(self, entry: _Entry, when: float) -> None:
-        """Put ``entry`` in the heap, due at ``when`` (lock held)."""
+        """Put ``entry`` in the heap, due at ``when`` (lock held).
+
+        ``Timer.start()`` has a copy of this inline (its common case): change both.
+        """
         if self._closed:
             raise RuntimeError("cannot schedule new calls after shutdown")
-        seq = next(self._seq)
         entry._when = when
-        entry._seq = seq
         entry._state = "scheduled"
-        self._entries[seq] = entry
+        if self._entries.setdefault(when, entry) is not entry:
+            self._tie(entry, when)
         heap = self._heap
-        heapq.heappush(heap, (when, seq))
-        if heap[0][1] == seq:  # the new earliest: the sleeping thread must know
-            if self._thread is None:
-                self._start()
-            elif self._queue:
-                self._queue.unpark(1)
-            self._register_virtual(when)
+        _heappush(heap, when)
+        if heap[0] is when:  # the new earliest (or an equal time): the thread must know
+            self._wake(when)
+
+    def _tie(self, entry: _Entry, when: float) -> None:
+        """``entry`` is due at the same time as one pushed before it: it queues behind."""
+        queue = self._ties.get(when)
+        if queue is None:
+            queue = self._ties[when] = collections.deque()
+        queue.append(entry)
+        self._tied += 1
+
+    def _wake(self, when: float) -> None:  # lock held
+        """A call now due first, at ``when``: start the thread, or wake it to see it."""
+        if self._thread is None:
+            self._start()
+        elif self._queue:
+            self._queue.unpark(1)
+        self._register_virtual(when)
+
+    def _take(self, when: float, entry: _Entry) -> None:
+        """Take ``entry`` (the first due at ``when``) out of ``_entries`` (lock held)."""
+        queue = self._ties.get(when)
+        if queue is None:
+            del self._entries[when]
+            return
+        self._entries[when] = queue.popleft()
+        self._tied -= 1
+        if not queue:
+            del self._ties[when]
+
+    def _live(self) -> list[_Entry]:
+        """Every scheduled entry (lock held)."""
+        entries = list(self._entries.values())
+        for queue in self._ties.values():
+            entries.extend(queue)
+        return entries
 
     def _schedule(
         self, when: float, fn: Callable[..., object], args: tuple[Any, ...]
     ) -> TimerHandle:
         """Schedule ``fn(*args)`` at ``when``, for a caller that does not hold the lock."""
-        handle = TimerHandle(self, fn, args, _NO_KWARGS)
+        handle = _handle(self, fn, args, _NO_KWARGS)
         with self._lock:
             self._push(handle, when)
         return handle
@@ -363,13 +446,23 @@ class Scheduler:
 
     def _drop(self, entry: _Entry) -> None:
         """Take a scheduled entry's place out of play (cancelled, or about to be pushed
-        again); compact the heap when dead keys are over half of it (lock held)."""
-        del self._entries[entry._seq]
-        dead = len(self._heap) - len(self._entries)
-        if dead > 64 and dead > len(self._heap) // 2:
-            entries = self._entries
-            self._heap = [key for key in self._heap if key[1] in entries]
-            heapq.heapify(self._heap)
+        again); compact the heap when dead times are over half of it (lock held)."""
+        when = entry._when
+        if self._entries[when] is entry:
+            self._take(when, entry)
+        else:
+            queue = self._ties[when]
+            queue.remove(entry)
+            self._tied -= 1
+            if not queue:
+                del self._ties[when]
+        heap = self._heap
+        dead = len(heap) - len(self._entries) - self._tied
+        if dead > 64 and dead > len(heap) // 2:
+            heap = self._heap = list(self._entries)
+            for when, queue in self._ties.items():
+                heap.extend([when] * len(queue))
+            heapq.heapify(heap)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -388,11 +481,13 @@ class Scheduler:
         with self._lock:
             self._closed = True
             if cancel_pending:
-                for entry in self._entries.values():
+                for entry in self._live():
                     entry._state = "cancelled"
                     self._cancelled += 1
                     entry._settle()
                 self._entries.clear()
+                self._ties.clear()
+                self._tied = 0
                 self._heap.clear()
             else:
                 self._drain = True
@@ -405,7 +500,7 @@ class Scheduler:
             return
         if wait and thread is not None:
             thread.join()
-        if wait and watchdog is not None and watchdog is not me:
+        if wait and watchdog is not None and watchdog is not me and watchdog.ident is not None:
             if nap is not None and nap.locked():
                 nap.release()  # look now: the thread is gone, so it ends
             watchdog.join()
@@ -421,7 +516,7 @@ class Scheduler:
         with self._lock:
             thread = self._thread
             return SchedulerStatistics(
-                pending=len(self._entries),
+                pending=len(self._entries) + self._tied,
                 fired=self._fired,
                 cancelled=self._cancelled,
                 misfires=self._misfires,
@@ -452,20 +547,30 @@ class Scheduler:
             self._finalizer = weakref.finalize(self, _collected, self._queue, self.name)
             self._finalizer.atexit = False
         thread.start()
-        if self._handoff_after is not None and self._watchdog is None:
+
+    def _start_watchdog(self) -> None:
+        """Start the hand-off watchdog if it is not running: done by a timekeeping thread
+        before the first call it runs (it is needed only while a call runs), without the
+        lock, so that the thread that schedules the first call waits for one thread start,
+        not two, and nobody waits on the lock meanwhile."""
+        with self._lock:
+            if self._watchdog is not None or self._closed:
+                return
             nap = self._nap = _p.allocate_lock()
             nap.acquire()  # released only to wake the watchdog early (shutdown)
-            watchdog = _p.StdThread(
-                target=_watch, args=(ref, nap), name=f"{self.name} watchdog", daemon=True
+            watchdog = self._watchdog = _p.StdThread(
+                target=_watch,
+                args=(weakref.ref(self), nap),
+                name=f"{self.name} watchdog",
+                daemon=True,
             )
-            self._watchdog = watchdog
-            watchdog.start()
+        watchdog.start()
 
     def _step(self, token: int) -> _Entry | None:
         """One turn of a timekeeping thread: take a due call, or get ready to sleep.
 
-        Returns the entry to dispatch now (``_taken_seq``, ``_taken_at``: its heap key's seq
-        and the time it was taken); ``_STOP``: this thread is done (shut down, or replaced
+        Returns the entry to dispatch now (``_taken_seq``, ``_taken_at``: its round and the
+        time it was taken); ``_STOP``: this thread is done (shut down, or replaced
         after a hand-off); None: sleep, with ``_sleep_waiter`` queued, until
         ``_sleep_deadline`` (``_sleep_idle``: the one after which an idle thread ends).
         These fields, not a returned tuple, because this runs once per call and once per
@@ -480,22 +585,23 @@ class Scheduler:
             now = clock.now()
             entries = self._entries
             while heap:
-                when, seq = heap[0]
-                if seq not in entries:  # a dead key
+                when = heap[0]
+                entry = entries.get(when)
+                if entry is None:  # a dead time
                     heapq.heappop(heap)
                     continue
                 if when > now:
                     break
                 heapq.heappop(heap)
-                entry = entries.pop(seq)
+                self._take(when, entry)
                 entry._state = "running"
-                self._taken_seq = seq
+                self._taken_seq = entry._seq
                 self._taken_at = now
                 return entry
             if self._closed and (not self._drain or not entries):
                 self._ended()
                 return _STOP
-            deadline = heap[0][0] if heap else None
+            deadline = heap[0] if heap else None
             idle = False
             if clock.virtual:  # the clock's wake-up ends the wait (_virtual_due)
                 if deadline is not None:
@@ -544,11 +650,13 @@ class Scheduler:
             except BaseException as exc:  # (a warning turned into an error): not our end
                 report_to_excepthook(exc)
             return
-        executor = entry._executor
+        executor = self._executor
         if executor is None:
             if self._handoff_after is None:
                 self._run(entry, seq)
             else:
+                if self._watchdog is None:
+                    self._start_watchdog()
                 self._busy_since = since = _p.monotonic()
                 try:
                     self._run(entry, seq)
@@ -742,6 +850,15 @@ def default_scheduler() -> Scheduler:
     It is made on first use, its thread starts with the first call scheduled, and it is
     stopped at interpreter exit (once every pending non-daemon ``Timer`` has run, as the
     stdlib waits for a non-daemon ``threading.Timer``).
+
+    Examples:
+        >>> import threadkit
+        >>> threadkit.default_scheduler() is threadkit.default_scheduler()
+        True
+        >>> ran = threadkit.Event()
+        >>> handle = threadkit.default_scheduler().call_later(0.01, ran.set)
+        >>> ran.wait(5), handle.state()
+        (True, 'done')
     """
     global _default
     scheduler = _default

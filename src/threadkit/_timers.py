@@ -13,6 +13,7 @@ seen. ``cancel()`` and the scheduler decide under one lock which of them wins, s
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import weakref
@@ -21,7 +22,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from . import _exit
+from . import _exit, _scheduler
 from ._core import WaitQueue, deadline_after, get_clock, get_random, wait_deadline
 from ._core import _primitives as _p
 from ._pool import ThreadPoolExecutor
@@ -64,6 +65,7 @@ class _Calling(_p.local):
 _calling = _Calling()
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
 _LIVE = ("scheduled", "running")
+_heappush = heapq.heappush
 
 
 class Timer(_Entry):
@@ -85,7 +87,7 @@ class Timer(_Entry):
     thread would. At interpreter exit, pending non-daemon timers still run (the exit waits
     for them, as for ``threading.Timer``); daemon ones are dropped.
 
-    Example:
+    Examples:
         >>> fired = Event()
         >>> t = Timer(0.01, fired.set)
         >>> t.start()
@@ -94,13 +96,17 @@ class Timer(_Entry):
     """
 
     # The scheduler's lock guards the _Entry fields (_state: "initial" before start(),
-    # "scheduled", "running", then "done", "cancelled" or "misfired"), _cancelled (cancel()
-    # was called), _finished and _joiners (made on first use). _a/_kw back args/kwargs
-    # (None: not made yet). Fields that seldom change are class defaults, set in the
-    # instance's __dict__ when they do: a timer is small and quick to make.
+    # "scheduled", "running", then "done", "cancelled" or "misfired"; _seq, the round),
+    # _cancelled (cancel() was called), _finished and _joiners (made on first use). _a/_kw
+    # back args/kwargs (None: not made yet). Fields that seldom change are class defaults,
+    # set in the instance's __dict__ when they do: a timer is small and quick to make.
     __slots__ = ("__dict__", "__weakref__", "_a", "_daemon", "_kw", "function", "interval")
 
+    _seq = 0
     _cancelled = False
+    # start() may push it inline: run() is Timer.run and cancel() was not called (False in
+    # a subclass that overrides run(), and in the __dict__ of a timer cancel() was called on).
+    _quick = True
     _name: str | None = None
     _finished: Event | None = None
     _joiners: WaitQueue | None = None
@@ -119,7 +125,7 @@ class Timer(_Entry):
         self.function = function
         self._a = args
         self._kw = kwargs
-        self._scheduler = scheduler or default_scheduler()
+        self._scheduler = scheduler or _scheduler._default or default_scheduler()
         if daemon is None:  # inherited from the creating thread (the main thread's: False)
             daemon = _p.get_ident() != _MAIN and _p.current_thread().daemon
         self._daemon = daemon
@@ -203,14 +209,43 @@ class Timer(_Entry):
             RuntimeError: if called twice ("threads can only be started once").
             ValueError: a NaN ``interval`` (a negative one runs at once, as the stdlib's).
         """
+        # (Timers are often started by the thousand: this is Scheduler._push inline for the
+        # common case, and acquire/release, which cost half as much as a with statement.)
         scheduler = self._scheduler
-        with scheduler._lock:
-            if self._state != "initial":
-                raise RuntimeError("threads can only be started once")
-            if self._cancelled:  # cancelled before start: it never runs (as the stdlib's)
-                self._state = "cancelled"
+        interval = self.interval
+        now = get_clock().now()
+        lock = scheduler._lock
+        lock.acquire()
+        try:
+            if not (self._quick and interval > 0 and self._state == "initial"):
+                self._start_slowly()
                 return
-            self._push_now(True)
+            if scheduler._closed:
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            self._when = when = now + interval
+            self._state = "scheduled"
+            if scheduler._entries.setdefault(when, self) is not self:
+                scheduler._tie(self, when)
+            heap = scheduler._heap
+            _heappush(heap, when)
+            if heap[0] is when:
+                scheduler._wake(when)
+            if not self._daemon:
+                waited = scheduler._waited
+                scheduler._waited = waited + 1
+                if not waited and not scheduler._exit_tracked:
+                    scheduler._exit_tracked = True
+                    _waited_on.add(scheduler)
+        finally:
+            lock.release()
+
+    def _start_slowly(self) -> None:  # the scheduler's lock held
+        if self._state != "initial":
+            raise RuntimeError("threads can only be started once")
+        if self._cancelled:  # cancelled before start: it never runs (as the stdlib's)
+            self._state = "cancelled"
+            return
+        self._push_now(True)
 
     def _push_now(self, count: bool) -> None:
         """Put the timer in the heap, due ``interval`` from now (lock held); ``count``: it
@@ -223,13 +258,16 @@ class Timer(_Entry):
         if type(self).run is not _RUN:
             interval = 0  # a subclass's run() does its own waiting: call it now
         scheduler = self._scheduler
-        self._executor = scheduler._executor
         scheduler._push(self, get_clock().now() + interval)
         if count and not self._daemon:
             scheduler._waited += 1
             if not scheduler._exit_tracked:
                 scheduler._exit_tracked = True
                 _waited_on.add(scheduler)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._quick = cls.run is Timer.run  # else its run() does its own waiting: called now
 
     def _call(self, seq: int) -> None:  # on the scheduler thread (or its executor)
         outer = _calling.timer
@@ -268,6 +306,7 @@ class Timer(_Entry):
             else:
                 prevented = scheduler._cancel_locked(self)
             self._cancelled = True  # finished is set from now on, even if made later
+            self._quick = False
             if self._finished is not None:
                 self._finished.set()
         return prevented
@@ -312,7 +351,8 @@ class Timer(_Entry):
         with scheduler._lock:
             live = self._state in _LIVE
             if self._state == "scheduled":
-                scheduler._drop(self)  # its old key in the heap is dead now
+                scheduler._drop(self)  # its old time in the heap is dead now
+            self._seq += 1  # a new round: the end of a call of the old one leaves it be
             self._cancelled = False
             if self._finished is not None:
                 self._finished.clear()
@@ -350,6 +390,18 @@ class PeriodicStatistics:
         max_lateness: the most a run started after its due time (seconds; held-back runs
             not counted).
         last_duration: how long the last completed run took (seconds; None before one).
+
+    Examples:
+        >>> import threadkit
+        >>> latch = threadkit.CountDownLatch(3)
+        >>> timer = threadkit.PeriodicTimer(0.001, latch.count_down)
+        >>> timer.start()
+        >>> latch.wait(5)
+        True
+        >>> timer.stop()
+        >>> stats = timer.statistics()
+        >>> stats.runs >= 3, stats.failures, stats.running
+        (True, 0, 0)
     """
 
     runs: int
@@ -388,7 +440,7 @@ class PeriodicTimer:
             ``threading.excepthook``); the timer goes on either way.
         name: for ``repr``.
 
-    Example:
+    Examples:
         >>> ticks = Semaphore(0)
         >>> with PeriodicTimer(0.01, ticks.release) as timer:
         ...     ticks.acquire(timeout=5) and ticks.acquire(timeout=5)
@@ -639,7 +691,7 @@ def _wait_for_timers() -> None:
             last = max(
                 (
                     entry._when
-                    for entry in scheduler._entries.values()
+                    for entry in scheduler._live()
                     if isinstance(entry, Timer) and not entry._daemon
                 ),
                 default=get_clock().now(),
