@@ -88,7 +88,17 @@ MAX_STEPS = {"sync": 10_000, "line": 100_000, "opcode": 1_000_000}
 
 
 class ReplayDivergence(RuntimeError):  # noqa: N818 - the name EXPLORER.md gives it
-    """A replayed schedule met a different choice than the one recorded (the code changed)."""
+    """A replayed schedule met a different choice than the one recorded (the code changed).
+
+    Examples:
+        >>> from threadkit.testing import explore
+        >>> schedule = "tk1:sync:AQIBAg==:9e830f87"  # recorded from a test that starts a thread
+        >>> try:
+        ...     explore.replay(lambda: None, schedule)  # a test that starts none
+        ... except explore.ReplayDivergence as exc:
+        ...     print(exc)
+        the schedule recorded 2 decisions, the code now takes 0 (did the test change?)
+    """
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,25 @@ class ExploreFailure:
         preemptions: how many times the schedule switched away from a thread that could run.
         trace: the interleaving, one line per run of steps of one thread.
         traceback: the exception's traceback.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> def body():  # two threads take two locks in opposite orders
+        ...     a, b = threading.Lock(), threading.Lock()
+        ...     def ab():
+        ...         with a, b:
+        ...             pass
+        ...     t = threading.Thread(target=ab)
+        ...     t.start()
+        ...     with b, a:
+        ...         pass
+        ...     t.join()
+        >>> failure = explore.run(body, strategy="dfs").failure
+        >>> failure.kind, failure.preemptions, failure.schedule
+        ('deadlock', 1, 'tk1:sync:AAIBAgECAQI=:d063621c')
+        >>> print(failure.message.splitlines()[-1])
+          cycle: MainThread -> Thread-1 (ab) -> MainThread
     """
 
     kind: str
@@ -128,7 +157,22 @@ class ExploreFailure:
 
 @dataclass(frozen=True)
 class ExploreResult:
-    """What ``run`` found: ``schedules`` run, ``exhausted`` (dfs only), ``failure`` or None."""
+    """What ``run`` found: ``schedules`` run, ``exhausted`` (dfs only), ``failure`` or None.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> def body():
+        ...     count, lock = {"n": 0}, threading.Lock()
+        ...     def add():
+        ...         with lock:
+        ...             count["n"] += 1
+        ...     t = threading.Thread(target=add)
+        ...     t.start(); add(); t.join()
+        ...     assert count["n"] == 2
+        >>> explore.run(body, strategy="dfs")  # every schedule passes
+        ExploreResult(schedules=..., exhausted=True, failure=None)
+    """
 
     schedules: int
     exhausted: bool
@@ -486,6 +530,22 @@ def run(
 
     Raises:
         ValueError: an unknown strategy, granularity or timeouts, or ``schedules`` < 1.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> def body():
+        ...     count = {"n": 0}
+        ...     def add():
+        ...         n = count["n"]
+        ...         explore.point()  # another thread may run here
+        ...         count["n"] = n + 1
+        ...     t = threading.Thread(target=add)
+        ...     t.start(); add(); t.join()
+        ...     assert count["n"] == 2, count
+        >>> result = explore.run(body, strategy="dfs")
+        >>> result.schedules, result.failure.kind, result.failure.message
+        (4, 'assertion', "AssertionError: {'n': 1}")
     """
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}: sync, line or opcode")
@@ -597,6 +657,24 @@ def replay(
     Raises:
         ReplayDivergence: the code no longer makes the recorded decisions.
         ValueError: ``schedule`` is not a schedule string.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> def body():
+        ...     count = {"n": 0}
+        ...     def add():
+        ...         n = count["n"]
+        ...         explore.point()  # another thread may run here
+        ...         count["n"] = n + 1
+        ...     t = threading.Thread(target=add)
+        ...     t.start(); add(); t.join()
+        ...     assert count["n"] == 2, count
+        >>> failure = explore.run(body, strategy="dfs").failure
+        >>> failure.schedule
+        'tk1:sync:AQIBAg==:9e830f87'
+        >>> explore.replay(body, failure.schedule).failure == failure
+        True
     """
     defaults = getattr(fn, "explore_options", {})  # (an @explore.test function's)
     include = include or tuple(defaults.get("include", ()))
@@ -647,10 +725,28 @@ def _unwrapped(fn: Callable[[], object]) -> Callable[[], object]:
 def point() -> None:
     """A scheduling point here (another thread may run before the next line); outside an
     explored run it does nothing. For a place between two plain statements that matters at
-    sync granularity, where only the primitives' operations are points."""
+    sync granularity, where only the primitives' operations are points.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> def racy(between):
+        ...     def body():
+        ...         count = {"n": 0}
+        ...         def add():
+        ...             n = count["n"]; between(); count["n"] = n + 1
+        ...         t = threading.Thread(target=add)
+        ...         t.start(); add(); t.join()
+        ...         assert count["n"] == 2
+        ...     return body
+        >>> [explore.run(racy(between), strategy="dfs").failure is None
+        ...  for between in (lambda: None, explore.point)]
+        [True, False]
+    """
     rt = runtime_here()
-    if rt is not None:
-        rt.point("point")
+    if rt is not None:  # asked for by name: a preemption point wherever it is called from
+        caller = sys._getframe(1)
+        rt.point_at("point", caller.f_code, caller.f_lineno)
 
 
 @contextlib.contextmanager
@@ -658,7 +754,22 @@ def atomic() -> Iterator[None]:
     """No preemption inside the block: its operations run without another thread between
     them (unless one must wait: a blocked thread always lets another run). For code the test
     declares atomic (a region the real program protects by other means). Outside an
-    explored run it does nothing."""
+    explored run it does nothing.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> def body():
+        ...     count = {"n": 0}
+        ...     def add():
+        ...         with explore.atomic():  # no other thread between the read and the write
+        ...             n = count["n"]; explore.point(); count["n"] = n + 1
+        ...     t = threading.Thread(target=add)
+        ...     t.start(); add(); t.join()
+        ...     assert count["n"] == 2
+        >>> explore.run(body, strategy="dfs").failure is None
+        True
+    """
     rt = current_runtime()
     me = None if rt is None else rt.by_ident.get(_p.get_ident())
     if me is None:
@@ -674,7 +785,24 @@ def atomic() -> Iterator[None]:
 def test(**options: Any) -> Callable[[_F], _F]:
     """Decorate a zero-argument test: it runs under ``run(fn, **options)`` and raises
     ``AssertionError`` with the report (and the replay string) if a schedule fails. The
-    options are kept as the wrapper's ``explore_options`` (``threadkit explore`` uses them)."""
+    options are kept as the wrapper's ``explore_options`` (``threadkit explore`` uses them).
+
+    Examples:
+        >>> import threading
+        >>> from threadkit.testing import explore
+        >>> @explore.test(strategy="dfs")
+        ... def test_counter():
+        ...     count, lock = {"n": 0}, threading.Lock()
+        ...     def add():
+        ...         with lock:
+        ...             count["n"] += 1
+        ...     t = threading.Thread(target=add)
+        ...     t.start(); add(); t.join()
+        ...     assert count["n"] == 2
+        >>> test_counter()  # every schedule passes: no AssertionError
+        >>> test_counter.explore_options
+        {'strategy': 'dfs'}
+    """
 
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)

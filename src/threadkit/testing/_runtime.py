@@ -253,16 +253,21 @@ def _library_dirs() -> tuple[str, ...]:
 _LIBRARY_DIRS = _library_dirs()
 
 
+#: Code typed in, not generated: a doctest's examples, the REPL's and IPython's inputs.
+_TYPED_IN = ("<doctest ", "<stdin>", "<console>", "<python-input-", "<ipython-input-")
+
+
 def code_kind(filename: str) -> int:
     """THREADKIT (the implementation), LIBRARY (the stdlib, site-packages, frozen modules,
-    generated code such as a dataclass's ``__init__``: a file name in ``<>``) or USER
-    (everything else: the code under test): scheduling points reached from LIBRARY code
-    never preempt, and only USER code has line and opcode points."""
+    generated code such as a dataclass's ``__init__``: a file name in ``<>``, except code
+    typed in: a doctest, the REPL) or USER (everything else: the code under test):
+    scheduling points reached from LIBRARY code never preempt, and only USER code has line
+    and opcode points."""
     kind = _KINDS.get(filename)
     if kind is None:
         if in_threadkit(filename):
             kind = THREADKIT
-        elif filename == _TOUR:  # (threadkit's demo code: user code wherever installed)
+        elif filename == _TOUR or filename.startswith(_TYPED_IN):  # (user code, wherever)
             kind = USER
         elif filename.startswith("<") or os.path.realpath(filename).startswith(_LIBRARY_DIRS):
             kind = LIBRARY
