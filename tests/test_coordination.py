@@ -451,6 +451,25 @@ class TestOnce:
         assert selected.value.__cause__ is first.value
         assert not hasattr(first.value, "__notes__")  # select's note went on the copy
 
+    def test_a_copy_that_shares_the_originals_state_gets_its_own(self) -> None:
+        class SharesState(Exception):
+            def __copy__(self) -> SharesState:  # as tblib's reduce (dask installs it) copies
+                dup = type(self)(*self.args)
+                dup.__dict__ = self.__dict__
+                return dup
+
+        def fail() -> None:
+            raise SharesState("boom")
+
+        value = OnceValue(fail)
+        with pytest.raises(SharesState) as first:
+            value.get()
+        with pytest.raises(SharesState) as selected:
+            select1(value.wait_op())
+        assert selected.value.__cause__ is first.value
+        assert selected.value.__notes__[0].startswith("raised by select operation 0")
+        assert not hasattr(first.value, "__notes__")
+
     def test_bad_input(self) -> None:
         with pytest.raises(TypeError, match=r"^fn must be callable, not int$"):
             OnceValue(42)  # type: ignore[arg-type]

@@ -299,7 +299,7 @@ async def select(
         ValueError: no operations, or ``timeout`` negative or NaN.
         Exception: whatever the chosen operation raises, with a note naming its index.
 
-    Example:
+    Examples:
         >>> import asyncio, math, threadkit, threadkit.aio
         >>> tx1, rx1 = threadkit.open_channel(math.inf)
         >>> tx2, rx2 = threadkit.open_channel(math.inf)
@@ -322,6 +322,15 @@ async def perform(op: SelectOp[_T], timeout: float | None = None) -> _T:
     Raises:
         TimeoutError: ``timeout`` seconds passed first.
         ValueError: ``timeout`` is negative or NaN.
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> tx, rx = threadkit.open_channel(0)  # a rendezvous: the send waits for a receive
+        >>> sender = threadkit.Thread(target=tx.send, args=("hi",))
+        >>> sender.start()
+        >>> asyncio.run(threadkit.aio.perform(rx.recv_op()))
+        'hi'
+        >>> sender.join(); tx.close(); rx.close()
     """
     _check((op,))
     done, value = op.try_select()
@@ -341,6 +350,14 @@ async def recv(rx: Receiver[_T], timeout: float | None = None) -> _T:
         EndOfChannel: every Sender is closed and the buffer is empty.
         ChannelClosed: ``rx`` is closed.
         TimeoutError: ``timeout`` seconds passed first.
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> tx, rx = threadkit.open_channel(1)
+        >>> tx.send("item"); tx.close()
+        >>> asyncio.run(threadkit.aio.recv(rx))
+        'item'
+        >>> rx.close()
     """
     op = rx.recv_op()
     done, value = op.try_select()
@@ -355,6 +372,14 @@ async def send(tx: Sender[_T], item: _T, timeout: float | None = None) -> None:
     Raises:
         ChannelClosed: ``tx`` or every Receiver is closed (``item`` is on it).
         TimeoutError: ``timeout`` seconds passed first.
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> tx, rx = threadkit.open_channel(1)
+        >>> asyncio.run(threadkit.aio.send(tx, "item"))
+        >>> rx.recv()
+        'item'
+        >>> tx.close(); rx.close()
     """
     op = tx.send_op(item)
     if not op.try_select()[0]:
@@ -365,6 +390,15 @@ async def wait(event: Event, timeout: float | None = None) -> bool:
     """``event.wait()`` for a coroutine: True once the flag is set, False on timeout.
 
     As ``Event.wait``, a negative timeout does not wait.
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> event = threadkit.Event()
+        >>> asyncio.run(threadkit.aio.wait(event, timeout=0))
+        False
+        >>> event.set()
+        >>> asyncio.run(threadkit.aio.wait(event))
+        True
     """
     if event.is_set():
         return True
@@ -385,6 +419,14 @@ async def result(future: Future[_T], timeout: float | None = None) -> _T:
         concurrent.futures.CancelledError: the future was cancelled.
         TimeoutError: it did not finish in time.
         BaseException: what the call raised.
+
+    Examples:
+        >>> import asyncio, threadkit.aio
+        >>> from threadkit.futures import ThreadPoolExecutor
+        >>> with ThreadPoolExecutor(1) as pool:
+        ...     future = pool.submit(pow, 2, 10)
+        ...     asyncio.run(threadkit.aio.result(future))
+        1024
     """
     if not future.done():
         await _run((future.done_op(),), deadline_after(timeout), True, None)
@@ -400,11 +442,26 @@ class Lockable(Protocol):
 
     ``Mutex``, ``Semaphore`` and ``BoundedSemaphore`` are; so is any object with a select
     operation that takes it and a method that gives it back.
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> sem = threadkit.Semaphore(1)
+        >>> class Pass:  # any object with these two methods is a Lockable
+        ...     def acquire_op(self): return sem.acquire_op()
+        ...     def release(self): sem.release()
+        >>> asyncio.run(threadkit.aio.acquire(Pass())), sem.value
+        (True, 0)
+        >>> threadkit.aio.release(Pass()); sem.value
+        1
     """
 
-    def acquire_op(self) -> SelectOp[Any]: ...
+    def acquire_op(self) -> SelectOp[Any]:
+        """Return a select operation that takes the lock (its value is not used)."""
+        ...
 
-    def release(self) -> None: ...
+    def release(self) -> None:
+        """Give back what the operation of ``acquire_op()`` took."""
+        ...
 
 
 def _acquire_op(lock: Lockable) -> SelectOp[Any]:
@@ -425,6 +482,17 @@ async def acquire(lock: Lockable, timeout: float | None = None) -> bool:
     Raises:
         DeadlockError: as above.
         ValueError: ``timeout`` is negative or NaN.
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> sem = threadkit.Semaphore(1)
+        >>> async def main():
+        ...     first = await threadkit.aio.acquire(sem)
+        ...     second = await threadkit.aio.acquire(sem, timeout=0)  # none left
+        ...     threadkit.aio.release(sem)
+        ...     return first, second
+        >>> asyncio.run(main())
+        (True, False)
     """
     op = _acquire_op(lock)
     if op.try_select()[0]:
@@ -437,7 +505,19 @@ async def acquire(lock: Lockable, timeout: float | None = None) -> bool:
 
 
 def release(lock: Lockable) -> None:
-    """Release what ``aio.acquire(lock)`` took (call it in the task that acquired it)."""
+    """Release what ``aio.acquire(lock)`` took (call it in the task that acquired it).
+
+    Examples:
+        >>> import asyncio, threadkit, threadkit.aio
+        >>> mutex = threadkit.Mutex()
+        >>> async def main():
+        ...     await threadkit.aio.acquire(mutex)
+        ...     held = mutex.locked()
+        ...     threadkit.aio.release(mutex)
+        ...     return held, mutex.locked()
+        >>> asyncio.run(main())
+        (True, False)
+    """
     if isinstance(lock, Mutex):
         lock._task_release()
     else:
@@ -451,7 +531,7 @@ _L = TypeVar("_L", bound=Lockable)
 class locked(Generic[_L]):  # noqa: N801 - used as a function: async with aio.locked(lock)
     """``async with aio.locked(lock):`` holds ``lock`` for the block (``acquire``/``release``).
 
-    Example:
+    Examples:
         >>> import asyncio, threadkit, threadkit.aio
         >>> mutex = threadkit.Mutex()
         >>> async def main():
@@ -488,7 +568,7 @@ class holding(Generic[_T]):  # noqa: N801 - used as a function: async with aio.h
     ``aio.holding(rw.write_op(), rw.release_write)``. The block gets ``op``'s value.
     The lock is held by the event loop's thread, as a thread's ``select`` would hold it.
 
-    Example:
+    Examples:
         >>> import asyncio, threadkit, threadkit.aio
         >>> sem = threadkit.Semaphore(2)
         >>> async def main():
@@ -539,7 +619,7 @@ async def to_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
     then raises ``CancelledError``. ``fn`` runs in a copy of the task's ``contextvars``
     context, and may call ``from_thread.run`` to run coroutines on the awaiting loop.
 
-    Example:
+    Examples:
         >>> import asyncio, threadkit.aio
         >>> asyncio.run(threadkit.aio.to_thread(sum, [1, 2, 3]))
         6
@@ -613,7 +693,7 @@ class Portal:
     Calling it from the loop's own thread raises ``DeadlockError``: the loop would wait for
     itself (``await`` the coroutine there instead).
 
-    Example:
+    Examples:
         >>> import asyncio, threadkit.aio
         >>> async def add(a, b):
         ...     await asyncio.sleep(0)
@@ -770,6 +850,14 @@ def start_portal(*, name: str = "threadkit.aio portal") -> Iterator[Portal]:
 
     On leaving the block, the loop's remaining tasks are cancelled (as ``asyncio.run`` does)
     and the thread is joined.
+
+    Examples:
+        >>> import asyncio, threadkit.aio
+        >>> with threadkit.aio.start_portal() as portal:
+        ...     portal.run(asyncio.sleep, 0, "slept on the portal's loop")
+        "slept on the portal's loop"
+        >>> portal.loop.is_closed()  # the loop ended with the block
+        True
     """
     started = Event()
     portal: list[Portal] = []
@@ -831,7 +919,7 @@ class from_thread:  # noqa: N801 - a namespace, as anyio.from_thread
 
     In a thread started by ``to_thread``, ``loop`` defaults to the loop that awaits it.
 
-    Example:
+    Examples:
         >>> import asyncio, threadkit.aio
         >>> async def double(x):
         ...     return 2 * x

@@ -119,6 +119,15 @@ class OnceStatistics:
     Attributes:
         state: "pending" (not called yet), "running", "done" (returned) or "failed" (raised).
         threads_waiting: threads blocked until the running call ends.
+
+    Examples:
+        >>> config = OnceValue(dict)
+        >>> config.statistics().state
+        'pending'
+        >>> config()
+        {}
+        >>> config.statistics()
+        OnceStatistics(state='done', threads_waiting=0)
     """
 
     state: str
@@ -148,7 +157,7 @@ class OnceValue(Generic[_T]):
     ``DeadlockError`` instead of waiting for itself forever. ``once(fn)`` makes one, as a
     decorator too.
 
-    Example:
+    Examples:
         >>> calls = []
         >>> config = OnceValue(lambda: calls.append(1) or {"debug": True})
         >>> config.done()
@@ -279,6 +288,11 @@ def _raise_copy(exc: BaseException) -> NoReturn:
         dup = None
     if dup is None or type(dup) is not type(exc):
         raise exc
+    state = getattr(exc, "__dict__", None)
+    if state is not None and getattr(dup, "__dict__", None) is state:
+        # A reduce patched in (tblib's, which dask installs) can hand the copy the same
+        # __dict__: a note added to the copy would then reach the original.
+        dup.__dict__ = dict(state)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list):
         dup.__notes__ = list(notes)  # a note added to the copy must not reach the original
@@ -288,7 +302,7 @@ def _raise_copy(exc: BaseException) -> NoReturn:
 def once(fn: Callable[[], _T]) -> OnceValue[_T]:
     """Return a ``OnceValue`` that calls ``fn`` once: Go's ``sync.OnceValue``, a decorator.
 
-    Example:
+    Examples:
         >>> @once
         ... def settings() -> dict[str, int]:
         ...     print("loading")
@@ -363,6 +377,14 @@ class WaitGroupStatistics:
     Attributes:
         count: the counter (tasks added and not yet done).
         threads_waiting: threads blocked in ``wait()``.
+
+    Examples:
+        >>> wg = WaitGroup()
+        >>> wg.add(2)
+        >>> wg.statistics()
+        WaitGroupStatistics(count=2, threads_waiting=0)
+        >>> wg.done(); wg.done(); wg.statistics().count
+        0
     """
 
     count: int
@@ -379,7 +401,7 @@ class WaitGroup(_Countdown):
     raises ``RuntimeError`` (Go panics) and is left as it was. Unlike Go's, a WaitGroup may be
     reused at once: a ``wait()`` that saw zero returns True even if ``add()`` follows.
 
-    Example:
+    Examples:
         >>> results = []
         >>> wg = WaitGroup()
         >>> for n in range(3):
@@ -454,6 +476,12 @@ class CountDownLatchStatistics:
     Attributes:
         count: the count still to go.
         threads_waiting: threads blocked in ``wait()``.
+
+    Examples:
+        >>> latch = CountDownLatch(3)
+        >>> latch.count_down()
+        >>> latch.statistics()
+        CountDownLatchStatistics(count=2, threads_waiting=0)
     """
 
     count: int
@@ -468,7 +496,7 @@ class CountDownLatch(_Countdown):
     fixed when it is made and only goes down, so a latch suits "wait until N things have
     happened" where the N is known ahead (workers ready, replies received).
 
-    Example:
+    Examples:
         >>> latch = CountDownLatch(2)
         >>> latch.count_down()
         >>> latch.wait(timeout=0), latch.count
@@ -516,6 +544,12 @@ class NotifyStatistics:
     Attributes:
         permit: whether a ``notify_one()`` is stored for the next ``wait()``.
         threads_waiting: threads blocked in ``wait()``.
+
+    Examples:
+        >>> n = Notify()
+        >>> n.notify_one()          # nobody waits: stored as the permit
+        >>> n.statistics()
+        NotifyStatistics(permit=True, threads_waiting=0)
     """
 
     permit: bool
@@ -535,7 +569,7 @@ class Notify:
     that was woken by ``notify_one()`` but is cancelled before it returns passes the
     notification on (to the next waiter, or as the permit).
 
-    Example:
+    Examples:
         >>> n = Notify()
         >>> n.notify_one()          # nobody waits: stored as the permit
         >>> n.wait(timeout=0), n.wait(timeout=0)
@@ -639,6 +673,12 @@ class WatchStatistics:
     Attributes:
         version: the version of the current value (0 for the initial one).
         threads_waiting: threads blocked in ``wait_changed()`` or ``wait_for()``.
+
+    Examples:
+        >>> w = Watch("starting")
+        >>> w.set("ready")
+        >>> w.statistics()
+        WatchStatistics(version=1, threads_waiting=0)
     """
 
     version: int
@@ -663,7 +703,7 @@ class Watch(Generic[_T]):
     ``pred`` is true. Intermediate values set while a reader is not looking are skipped,
     as in tokio: a Watch holds state, not a queue of events (use a channel for that).
 
-    Example:
+    Examples:
         >>> w = Watch("starting")
         >>> w.set("ready")
         >>> w.get_with_version()
@@ -815,6 +855,15 @@ class CapacityLimiterStatistics:
         total_tokens: the capacity.
         borrowers: who holds the tokens (threads, or what ``*_on_behalf_of`` was given).
         threads_waiting: threads (and selects) waiting for a token.
+
+    Examples:
+        >>> limiter = CapacityLimiter(2)
+        >>> limiter.acquire_on_behalf_of("job-1")
+        True
+        >>> s = limiter.statistics()
+        >>> s.borrowed_tokens, s.total_tokens, s.borrowers
+        (1, 2, ['job-1'])
+        >>> limiter.release_on_behalf_of("job-1")
     """
 
     borrowed_tokens: int
@@ -838,7 +887,7 @@ class CapacityLimiter:
     * it is strictly fair (FIFO): a released token is handed to the oldest waiter, so a
       thread that arrives later never takes it first.
 
-    Example:
+    Examples:
         >>> limiter = CapacityLimiter(2)
         >>> with limiter:
         ...     limiter.borrowed_tokens, limiter.available_tokens

@@ -61,6 +61,22 @@ class DaskFuture(Future[_T]):
     ``cancel()`` cancels the task on the cluster too, running or not (a running task's
     scope is cancelled there: its next threadkit blocking call or ``checkpoint()`` raises
     ``Cancelled``; a task that never reaches one runs to its end, its result dropped).
+
+    Examples:
+        Needs ``threadkit[dask]`` and starts a local cluster, so it is shown, not run:
+
+        ```python
+        import threadkit
+        from threadkit.dask import DaskExecutor
+
+        def wait_for_ever():
+            threadkit.Event().wait()  # a threadkit blocking call: it can be cancelled
+
+        with DaskExecutor() as pool:
+            future = pool.submit(wait_for_ever)  # a DaskFuture
+            future.cancel()  # cancels the task on the cluster too
+            print(future.cancelled())  # True
+        ```
     """
 
     _tk_remote: Any = None
@@ -101,6 +117,18 @@ class DaskExecutor:
     Raises:
         ModuleNotFoundError: dask.distributed is not installed (``threadkit[dask]``).
         ValueError: both ``address`` and ``client``.
+
+    Examples:
+        Needs ``threadkit[dask]`` and starts a local cluster, so it is shown, not run:
+
+        ```python
+        from threadkit.dask import DaskExecutor
+
+        with DaskExecutor(n_workers=2) as pool:  # closes its cluster at the end
+            print(pool.submit(pow, 2, 10).result())  # 1024
+            print(list(pool.map(abs, [-1, -2, 3])))  # [1, 2, 3]
+            print(pool.stats().workers)  # 2
+        ```
     """
 
     def __init__(

@@ -71,6 +71,13 @@ class ExitPriority(enum.IntEnum):
     """Where an entry stops in the exit order: the highest priority stops first.
 
     Any ``int`` works; these are the library's own levels.
+
+    Examples:
+        >>> from threadkit.exit import ExitPriority
+        >>> sorted(ExitPriority, reverse=True)          # the order of the stop at exit
+        [<ExitPriority.TIMERS: 300>, <ExitPriority.WORKERS: 200>, <ExitPriority.POOLS: 100>]
+        >>> ExitPriority.WORKERS + 50                   # any int: after timers, before workers
+        250
     """
 
     TIMERS = 300  #: timers and schedulers: they start work
@@ -87,6 +94,19 @@ class Straggler:
         thread: the thread's name.
         ident: the thread's identifier.
         stack: where it was, formatted as ``traceback.format_stack`` does.
+
+    Examples:
+        >>> import threading, threadkit.exit
+        >>> from unittest import mock
+        >>> gate = threading.Event()                    # a wait no cancellation reaches
+        >>> t = threading.Thread(target=gate.wait, name="stuck")
+        >>> t.start()
+        >>> with mock.patch.object(threadkit._exit, "_default", threadkit._exit.Supervisor()):
+        ...     _ = threadkit.exit.register(t, deadline=0)  # (a registry of this example's own)
+        ...     report = threadkit.exit.stop_all()
+        >>> [(s.entry, s.thread) for s in report.stragglers]
+        [("thread 'stuck'", 'stuck')]
+        >>> gate.set(); t.join()
     """
 
     entry: str
@@ -104,6 +124,19 @@ class ExitReport:
         stragglers: the threads left running (each with its stack), abandoned at exit.
         errors: ``(name, exception)`` for each entry whose stop function raised.
         elapsed: seconds the whole stop took.
+
+    Examples:
+        >>> import threadkit, threadkit.exit
+        >>> from unittest import mock
+        >>> with mock.patch.object(threadkit._exit, "_default", threadkit._exit.Supervisor()):
+        ...     t = threadkit.Thread(target=threadkit.Event().wait, name="waiter")
+        ...     t.start()
+        ...     _ = threadkit.exit.register(t)      # a threadkit.Thread: cancelled, joined
+        ...     report = threadkit.exit.stop_all(timeout=5)
+        >>> report.ok, report.stopped
+        (True, ("thread 'waiter'",))
+        >>> print(report)
+        stopped 1 object(s) in ... s
     """
 
     stopped: tuple[str, ...] = ()
@@ -132,6 +165,17 @@ class ExitHandle(Generic[_T]):
     """A registration with the exit supervisor (from ``register()``).
 
     It holds its object weakly; ``unregister()`` takes it out (idempotent).
+
+    Examples:
+        >>> import threadkit, threadkit.exit
+        >>> t = threadkit.Thread(target=threadkit.Event().wait)
+        >>> t.start()
+        >>> handle = threadkit.exit.register(t, deadline=2.0, name="waiter")
+        >>> handle
+        <ExitHandle waiter priority=200 registered>
+        >>> handle.unregister(); t.cancel(); t.join()
+        >>> handle.registered
+        False
     """
 
     __slots__ = ("_key", "_ref", "_registry", "_stop", "_threads", "deadline", "name", "priority")
@@ -350,7 +394,7 @@ def register(
         TypeError: no ``stop`` for an object that is not a thread; a non-int priority.
         ValueError: a negative or NaN ``deadline``.
 
-    Example:
+    Examples:
         >>> import threadkit
         >>> from threadkit._exit import register
         >>> t = threadkit.Thread(target=threadkit.Event().wait)
@@ -364,7 +408,18 @@ def register(
 
 
 def unregister(handle: ExitHandle[Any]) -> None:
-    """Take ``handle``'s entry out of the exit supervisor (same as ``handle.unregister()``)."""
+    """Take ``handle``'s entry out of the exit supervisor (same as ``handle.unregister()``).
+
+    Examples:
+        >>> import threadkit, threadkit.exit
+        >>> t = threadkit.Thread(target=threadkit.Event().wait)
+        >>> t.start()
+        >>> handle = threadkit.exit.register(t)
+        >>> threadkit.exit.unregister(handle)          # the exit will not stop it now
+        >>> handle.registered
+        False
+        >>> t.cancel(); t.join()
+    """
     handle.unregister()
 
 
@@ -373,12 +428,26 @@ def set_default_deadline(seconds: float | None) -> None:
 
     ``None`` waits as long as it takes (the standard library's behaviour for pools).
     ``ValueError`` if negative or NaN. The initial value is ``DEFAULT_DEADLINE``.
+
+    Examples:
+        >>> import threadkit.exit
+        >>> before = threadkit.exit.get_default_deadline()
+        >>> threadkit.exit.set_default_deadline(2.5)
+        >>> threadkit.exit.get_default_deadline()
+        2.5
+        >>> threadkit.exit.set_default_deadline(before)  # (process-wide: put it back)
     """
     _default.set_default_deadline(seconds)
 
 
 def get_default_deadline() -> float | None:
-    """The seconds an entry registered without a ``deadline`` gets to stop at exit."""
+    """The seconds an entry registered without a ``deadline`` gets to stop at exit.
+
+    Examples:
+        >>> import threadkit.exit
+        >>> threadkit.exit.get_default_deadline()      # DEFAULT_DEADLINE, unless it was set
+        10.0
+    """
     return _default.get_default_deadline()
 
 
@@ -388,13 +457,30 @@ def stop_all(timeout: float | None = None) -> ExitReport:
     ``timeout`` bounds the whole call (None: only the entries' own deadlines). Stopped
     entries are unregistered. Stragglers are reported in the returned ``ExitReport`` but
     not logged or abandoned (only the exit itself does that).
+
+    Examples:
+        >>> import threadkit, threadkit.exit
+        >>> from unittest import mock
+        >>> with mock.patch.object(threadkit._exit, "_default", threadkit._exit.Supervisor()):
+        ...     # (a registry of this example's own: stop_all() stops all the process's)
+        ...     w = threadkit.Worker(target=threadkit.Event().wait, name="waiter")
+        ...     w.start()                           # a worker registers itself
+        ...     report = threadkit.exit.stop_all(timeout=5)
+        >>> report.stopped, w.state
+        (("Worker 'waiter'",), <WorkerState.STOPPED: 'stopped'>)
     """
     report, _ = _default.stop_all(timeout)
     return report
 
 
 def exiting() -> bool:
-    """True once the interpreter's exit has begun (the supervisor's exit hook is running)."""
+    """True once the interpreter's exit has begun (the supervisor's exit hook is running).
+
+    Examples:
+        >>> import threadkit.exit
+        >>> threadkit.exit.exiting()        # True only while the exit hook stops everything
+        False
+    """
     return _exiting
 
 
@@ -445,6 +531,16 @@ def install_signal_handlers(
 
     Raises:
         ValueError: when not called from the main thread (``signal.signal``'s rule).
+
+    Examples:
+        >>> import signal, threadkit.exit
+        >>> restore = threadkit.exit.install_signal_handlers([signal.SIGTERM])
+        >>> try:
+        ...     signal.raise_signal(signal.SIGTERM)     # as ``kill PID`` would
+        ... except SystemExit as exc:
+        ...     print("SystemExit", exc.code)          # the main thread unwinds, then exits
+        SystemExit 143
+        >>> restore()                                   # (the previous handler is back)
     """
 
     def handler(signum: int, frame: FrameType | None) -> None:

@@ -57,7 +57,7 @@ _STATES: dict[str, State] = {
 class Future(_cf.Future[_T]):
     """The result of a call run elsewhere: a ``concurrent.futures.Future`` with additions.
 
-    Example:
+    Examples:
         >>> f = Future()
         >>> f.state()
         'pending'
@@ -348,7 +348,7 @@ class Future(_cf.Future[_T]):
         exception; if it was cancelled, the new one is cancelled; if ``fn`` raises, the new
         one raises that.
 
-        Example:
+        Examples:
             >>> f = Future()
             >>> g = f.then(lambda x: x * 2)
             >>> f.set_result(21)
@@ -477,7 +477,7 @@ def gather(*futures: _cf.Future[Any]) -> Future[list[Any]]:
     Cancelling the returned future cancels those of ``futures`` that have not started.
     Any ``concurrent.futures.Future`` will do.
 
-    Example:
+    Examples:
         >>> a, b = Future(), Future()
         >>> both = gather(a, b)
         >>> b.set_result(2); a.set_result(1)
@@ -528,7 +528,7 @@ def any_of(*futures: _cf.Future[Any]) -> Future[Any]:
     Raises:
         ValueError: no futures were given.
 
-    Example:
+    Examples:
         >>> a, b = Future(), Future()
         >>> first = any_of(a, b)
         >>> b.set_result("b"); a.set_result("a")

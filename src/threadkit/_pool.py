@@ -417,6 +417,14 @@ class PoolStatistics:
         completed: tasks run to the end (successfully or not).
         rejected: tasks refused (``on_full="raise"``), run by the caller, or discarded.
         threads_waiting_submit: threads blocked in ``submit`` for room in the queue.
+
+    Examples:
+        >>> from threadkit.futures import ThreadPoolExecutor
+        >>> with ThreadPoolExecutor(2) as pool:
+        ...     results = list(pool.map(abs, [-1, -2, 3]))
+        >>> s = pool.stats()  # after the shutdown: every worker has exited
+        >>> s.completed, s.queued, s.workers
+        (3, 0, 0)
     """
 
     workers: int
@@ -437,6 +445,20 @@ class RunningTask:
         thread: the name of the worker thread that runs it.
         stack: where that thread was, formatted as ``traceback.format_stack`` does.
         future: the task's future.
+
+    Examples:
+        >>> import threadkit
+        >>> from threadkit.futures import ThreadPoolExecutor
+        >>> started, gate = threadkit.Event(), threadkit.Event()
+        >>> pool = ThreadPoolExecutor(1)
+        >>> future = pool.submit(lambda: (started.set(), gate.wait()), name="waiter")
+        >>> started.wait()
+        True
+        >>> [task] = pool.shutdown(wait=False).running
+        >>> task.name, task.future is future
+        ('waiter', True)
+        >>> gate.set(); pool.shutdown().finished
+        True
     """
 
     name: str
@@ -455,6 +477,20 @@ class ShutdownReport:
         interrupted: running tasks this call cancelled (``cancel_running=True``).
         running: the tasks still running when the call returned (with ``wait=True``, those
             that did not finish within ``timeout``), each with its thread's stack.
+
+    Examples:
+        >>> import threadkit
+        >>> from threadkit.futures import ThreadPoolExecutor
+        >>> started = threadkit.Event()
+        >>> pool = ThreadPoolExecutor(1)
+        >>> future = pool.submit(lambda: (started.set(), threadkit.Event().wait()))
+        >>> started.wait()
+        True
+        >>> report = pool.shutdown(cancel_running=True)  # the wait raises Cancelled
+        >>> report.finished, report.interrupted, report.running
+        (True, 1, ())
+        >>> print(report)
+        the pool shut down: every worker has exited
     """
 
     finished: bool
@@ -508,7 +544,7 @@ class ThreadPoolExecutor(_base.Executor):
     * ``map`` that chunks large inputs by itself, ``ordered=False`` and ``imap_unordered``;
     * ``stats()``.
 
-    Example:
+    Examples:
         >>> with ThreadPoolExecutor(2) as pool:
         ...     list(pool.map(abs, [-1, -2, 3]))
         [1, 2, 3]
@@ -1048,7 +1084,7 @@ def threaded(
     its own cancel scope, so ``future.cancel(interrupt=True)`` cancels it at its next
     threadkit blocking call.
 
-    Example:
+    Examples:
         >>> @threaded
         ... def double(x):
         ...     return 2 * x

@@ -48,7 +48,19 @@ if sys.version_info >= (3, 13):
 else:
 
     class ShutDown(Exception):  # noqa: N818 - the stdlib's name (3.13's queue.ShutDown)
-        """Raised when put/get with shut-down queue."""
+        """Raised when put/get with shut-down queue.
+
+        Examples:
+            >>> from threadkit.queue import Queue
+            >>> q = Queue()
+            >>> q.put("last"); q.shutdown()
+            >>> q.get()
+            'last'
+            >>> q.get()
+            Traceback (most recent call last):
+              ...
+            threadkit.queue.ShutDown
+        """
 
 
 __all__ = [
@@ -217,6 +229,14 @@ class QueueStatistics:
         threads_waiting_get: threads (and selects) blocked in ``get()``/``get_many()``.
         threads_waiting_put: threads (and selects) blocked in ``put()``.
         threads_waiting_join: threads blocked in ``join()``.
+
+    Examples:
+        >>> from threadkit.queue import Queue
+        >>> q = Queue(maxsize=3)
+        >>> q.put("a"); q.put("b")
+        >>> s = q.statistics()
+        >>> s.qsize, s.maxsize, s.unfinished_tasks, s.threads_waiting
+        (2, 3, 2, 0)
     """
 
     qsize: int
@@ -256,7 +276,7 @@ class Queue(Generic[_T]):
       ``with q.mutex: snapshot = list(q.queue)`` keep working; a Python loop over
       ``q.queue`` should iterate such a snapshot, since a ``get()`` may take an item meanwhile.
 
-    Example:
+    Examples:
         >>> q = Queue(maxsize=2)
         >>> q.put(1); q.put(2)
         >>> q.full(), q.peek()
@@ -697,7 +717,7 @@ class PriorityQueue(Queue[_T]):
 
     Items are typically ``(priority, data)`` tuples. Everything else is ``Queue``'s.
 
-    Example:
+    Examples:
         >>> q = PriorityQueue()
         >>> for n in (3, 1, 2):
         ...     q.put(n)
@@ -728,7 +748,7 @@ class LifoQueue(Queue[_T]):
 
     Everything but the order is ``Queue``'s.
 
-    Example:
+    Examples:
         >>> q = LifoQueue()
         >>> q.put(1); q.put(2)
         >>> q.peek(), q.get(), q.get()
@@ -765,6 +785,14 @@ class SimpleQueueStatistics:
         qsize: items in the queue.
         shut_down: whether ``shutdown()`` was called.
         threads_waiting_get: threads (and selects) blocked in ``get()``.
+
+    Examples:
+        >>> from threadkit.queue import SimpleQueue
+        >>> q = SimpleQueue()
+        >>> q.put("a"); q.shutdown()
+        >>> s = q.statistics()
+        >>> s.qsize, s.shut_down, s.threads_waiting_get
+        (1, True, 0)
     """
 
     qsize: int
@@ -795,7 +823,7 @@ class SimpleQueue(Generic[_T]):
     ``shutdown()`` may still succeed (it is ordered before it); after ``shutdown(immediate=
     True)`` gets discard such late items and raise ``ShutDown``.
 
-    Example:
+    Examples:
         >>> q = SimpleQueue()
         >>> q.put("a"); q.put("b")
         >>> q.get(), q.get_nowait(), q.empty()

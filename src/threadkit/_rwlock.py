@@ -134,6 +134,13 @@ class RWLockStatistics:
         threads_waiting_write: threads blocked in a write acquire.
         threads_waiting_upgradable: threads blocked in an upgradable-read acquire.
         threads_waiting_upgrade: 1 while the upgradable holder waits in ``upgrade()``.
+
+    Examples:
+        >>> rw = RWLock(policy="write_preferring")
+        >>> with rw.read():
+        ...     s = rw.statistics()
+        >>> s.policy, s.readers, s.writer, s.threads_waiting
+        ('write_preferring', 1, None, 0)
     """
 
     policy: str
@@ -194,7 +201,7 @@ class RWLock:
     leaving the lock as if the call had not been made), and ``read_op()``, ``write_op()``,
     ``upgradable_read_op()`` and ``upgrade_op()`` wait in a ``select``.
 
-    Example:
+    Examples:
         >>> rw = RWLock()
         >>> with rw.read():
         ...     rw.statistics().readers

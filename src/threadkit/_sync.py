@@ -75,6 +75,12 @@ class EventStatistics:
     Attributes:
         is_set: whether the flag is set.
         threads_waiting: threads blocked in ``wait()`` or ``wait_and_clear()``.
+
+    Examples:
+        >>> ev = Event()
+        >>> ev.set()
+        >>> ev.statistics()
+        EventStatistics(is_set=True, threads_waiting=0)
     """
 
     is_set: bool
@@ -92,7 +98,7 @@ class Event:
     ("Event has ``clear``, but that's still not atomic"). Waiting threads park on threadkit's
     wait queue with one reusable lock per thread instead of a new lock per wait.
 
-    Example:
+    Examples:
         >>> ev = Event()
         >>> ev.set()
         >>> ev.wait_and_clear(timeout=0)
@@ -223,6 +229,13 @@ class SemaphoreStatistics:
         initial_value: the value it was created with.
         max_value: the bound ``release()`` may not exceed, or None for an unbounded semaphore.
         threads_waiting: threads blocked in ``acquire()``.
+
+    Examples:
+        >>> s = Semaphore(3, max_value=5)
+        >>> s.acquire(n=2)
+        True
+        >>> s.statistics()
+        SemaphoreStatistics(value=1, initial_value=3, max_value=5, threads_waiting=0)
     """
 
     value: int
@@ -255,7 +268,7 @@ class Semaphore:
     ahead of a woken one (barging), which keeps throughput high under contention; the woken
     thread then waits again at the head of the queue.
 
-    Example:
+    Examples:
         >>> s = Semaphore(2, max_value=2)
         >>> s.acquire(), s.value
         (True, 1)
@@ -490,6 +503,16 @@ class BoundedSemaphore(Semaphore):
 
     A drop-in for ``threading.BoundedSemaphore``: ``Semaphore(value, max_value=value)``.
     Over-release raises ``ValueError("Semaphore released too many times: ...")``.
+
+    Examples:
+        >>> s = BoundedSemaphore(1)
+        >>> with s:
+        ...     s.value
+        0
+        >>> s.release()                   # one more release than acquire
+        Traceback (most recent call last):
+          ...
+        ValueError: Semaphore released too many times: release(1) would raise value to 2 > ...
     """
 
     def __init__(self, value: int = 1) -> None:
@@ -507,6 +530,12 @@ class ConditionStatistics:
     Attributes:
         threads_waiting: threads blocked in ``wait()``/``wait_for()``.
         lock: the underlying lock.
+
+    Examples:
+        >>> lock = Mutex()
+        >>> s = Condition(lock).statistics()
+        >>> s.threads_waiting, s.lock is lock
+        (0, True)
     """
 
     threads_waiting: int
@@ -522,6 +551,19 @@ class Condition:
     Unlike ``threading.Condition``, a waiter whose timeout expires at the same moment as a
     ``notify()`` reports the notification (returns True) instead of losing it, and a NaN
     timeout raises ``ValueError``.
+
+    Examples:
+        >>> cond, jobs = Condition(), []
+        >>> def produce():
+        ...     with cond:
+        ...         jobs.append("job")
+        ...         cond.notify()
+        >>> t = Thread(target=produce)
+        >>> t.start()
+        >>> with cond:
+        ...     cond.wait_for(lambda: jobs, timeout=5)
+        ['job']
+        >>> t.join()
     """
 
     def __init__(self, lock: Any = None) -> None:
@@ -656,6 +698,14 @@ class BarrierStatistics:
         parties: threads needed to pass.
         n_waiting: threads waiting now.
         broken: whether the barrier is broken.
+
+    Examples:
+        >>> b = Barrier(3)
+        >>> b.statistics()
+        BarrierStatistics(parties=3, n_waiting=0, broken=False)
+        >>> b.abort()
+        >>> b.statistics().broken
+        True
     """
 
     parties: int
@@ -683,6 +733,14 @@ class Barrier:
     and 3.12, ``parties < 1`` raises ``ValueError``: with the running CPython's message where it
     has the check (3.13.0 says "parties must be > 0", later releases "parties must be >= 1"),
     else "parties must be >= 1".
+
+    Examples:
+        >>> b = Barrier(2)
+        >>> t = Thread(target=b.wait, args=(5,))
+        >>> t.start()
+        >>> index = b.wait(timeout=5)        # both threads pass together
+        >>> sorted([index, t.result(timeout=5)])
+        [0, 1]
     """
 
     def __init__(
@@ -812,6 +870,14 @@ class MutexStatistics:
         locked: whether it is held.
         owner: the thread that holds it (a ``threading.Thread``), or None.
         threads_waiting: threads blocked in ``acquire()``.
+
+    Examples:
+        >>> import threading
+        >>> m = Mutex()
+        >>> with m:
+        ...     s = m.statistics()
+        >>> s.locked, s.owner is threading.current_thread(), s.threads_waiting
+        (True, True, 0)
     """
 
     locked: bool
@@ -832,6 +898,17 @@ class Mutex:
     * ``owner`` tells who holds it, and waiting threads park on threadkit's wait queue.
 
     It costs a little more than the C ``Lock``; use ``Lock`` where speed matters most.
+
+    Examples:
+        >>> m = Mutex()
+        >>> t = Thread(target=m.acquire)
+        >>> t.start(); t.join()              # t took the mutex and ended without releasing it
+        >>> m.owner is t
+        True
+        >>> m.release()
+        Traceback (most recent call last):
+          ...
+        RuntimeError: cannot release a Mutex held by thread ... from thread ...
     """
 
     def __init__(self) -> None:
@@ -1043,6 +1120,14 @@ def sleep(seconds: float) -> None:
     Raises:
         ValueError: ``seconds`` is negative or NaN.
         Cancelled: the calling thread's cancel scope was cancelled.
+
+    Examples:
+        >>> import threadkit
+        >>> threadkit.sleep(0.001)               # as time.sleep(0.001)
+        >>> with threadkit.move_on_after(0.01) as scope:
+        ...     threadkit.sleep(3600)            # cut short by the scope's deadline
+        >>> scope.cancelled_caught
+        True
     """
     deadline = deadline_after(seconds, "seconds")
     queue = WaitQueue("sleep")
@@ -1074,6 +1159,17 @@ def acquire(lock: Any, timeout: float | None = None) -> bool:
     Raises:
         Cancelled: the scope was cancelled before the call, or its deadline passed.
         ValueError: ``timeout`` is negative or NaN.
+
+    Examples:
+        >>> import threading, threadkit
+        >>> lock = threading.Lock()
+        >>> threadkit.acquire(lock)
+        True
+        >>> with threadkit.move_on_after(0.01) as scope:
+        ...     threadkit.acquire(lock)            # held: the scope's deadline ends the wait
+        >>> scope.cancelled_caught
+        True
+        >>> lock.release()
     """
     check_timeout(timeout)
     checkpoint()

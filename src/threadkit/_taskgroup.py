@@ -26,7 +26,17 @@ _T = TypeVar("_T")
 
 @final
 class Task(Generic[_T]):
-    """A function running in a thread of a ``TaskGroup``; made by ``TaskGroup.start``."""
+    """A function running in a thread of a ``TaskGroup``; made by ``TaskGroup.start``.
+
+    Examples:
+        >>> import threadkit
+        >>> with threadkit.TaskGroup() as tg:
+        ...     task = tg.start(sum, [1, 2, 3], name="adder")
+        >>> task
+        <threadkit.Task 'adder' done>
+        >>> task.done(), task.result(), task.exception()
+        (True, 6, None)
+    """
 
     __slots__ = ("_done", "_exception", "_result", "name", "thread")
 
@@ -102,7 +112,7 @@ class TaskGroup:
             inherit the scopes around the group (a cluster has its own clock): only the
             group's own cancellation reaches them.
 
-    Example:
+    Examples:
         >>> with TaskGroup() as tg:
         ...     a = tg.start(sum, [1, 2])
         ...     b = tg.start(max, [1, 2])

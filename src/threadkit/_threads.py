@@ -45,6 +45,15 @@ class ThreadStatistics:
         state: "initial", "started" or "stopped".
         daemon: the daemon flag.
         raised: whether the target raised (False until it has finished).
+
+    Examples:
+        >>> t = Thread(target=sum, args=([1, 2],), name="adder")
+        >>> t.statistics().state
+        'initial'
+        >>> t.start(); t.join()
+        >>> s = t.statistics()
+        >>> s.name, s.state, s.raised
+        ('adder', 'stopped', False)
     """
 
     name: str
@@ -71,7 +80,7 @@ class Thread(_p.StdThread):
     ``join()``, ``result()`` and ``exception()`` wait on the thread's own C lock, as the stdlib's
     ``join()`` does, not on threadkit's wait queue: a virtual clock does not apply to them.
 
-    Example:
+    Examples:
         >>> t = Thread(target=sum, args=([1, 2, 3],))
         >>> t.start()
         >>> t.result(timeout=5)
@@ -244,7 +253,17 @@ class Thread(_p.StdThread):
 
 
 def currentThread() -> _p.StdThread:  # noqa: N802 - the stdlib's deprecated spelling
-    """Deprecated alias of ``current_thread()``."""
+    """Deprecated alias of ``current_thread()``.
+
+    Examples:
+        >>> import threadkit, warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     threadkit.currentThread() is threadkit.current_thread()
+        True
+        >>> print(caught[0].message)
+        currentThread() is deprecated, use current_thread() instead
+    """
     warnings.warn(
         "currentThread() is deprecated, use current_thread() instead",
         DeprecationWarning,
@@ -254,7 +273,17 @@ def currentThread() -> _p.StdThread:  # noqa: N802 - the stdlib's deprecated spe
 
 
 def activeCount() -> int:  # noqa: N802 - the stdlib's deprecated spelling
-    """Deprecated alias of ``active_count()``."""
+    """Deprecated alias of ``active_count()``.
+
+    Examples:
+        >>> import threadkit, warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     threadkit.activeCount() >= 1         # the calling thread, at least
+        True
+        >>> print(caught[0].message)
+        activeCount() is deprecated, use active_count() instead
+    """
     warnings.warn(
         "activeCount() is deprecated, use active_count() instead",
         DeprecationWarning,

@@ -41,7 +41,17 @@ __all__ = ["Service", "Worker", "WorkerState", "WorkerStatistics"]
 
 
 class WorkerState(enum.StrEnum):
-    """A worker's place in its lifecycle (compares equal to its string value)."""
+    """A worker's place in its lifecycle (compares equal to its string value).
+
+    Examples:
+        >>> w = Worker(name="idle")
+        >>> w.state
+        <WorkerState.NEW: 'new'>
+        >>> w.stop()                    # never started: it is stopped at once
+        True
+        >>> w.state == "stopped", w.state is WorkerState.STOPPED
+        (True, True)
+    """
 
     NEW = "new"  #: made, not started
     RUNNING = "running"  #: its thread runs the target
@@ -65,6 +75,17 @@ class WorkerStatistics:
         ident: the identifier of its current (or last) thread; None before it starts.
         starts: how many times it was started (``start()`` and ``restart()``).
         failure: ``repr`` of the exception it failed with, None unless ``failed``.
+
+    Examples:
+        >>> def job():
+        ...     raise OSError("disk full")
+        >>> w = Worker(target=job, name="job")
+        >>> w.start()
+        >>> w.stop(timeout=5)           # job() raised: the worker failed
+        True
+        >>> s = w.statistics()
+        >>> s.name, s.state, s.starts, s.failure
+        ('job', <WorkerState.FAILED: 'failed'>, 1, "OSError('disk full')")
     """
 
     name: str
@@ -95,7 +116,7 @@ class Worker:
         exit_deadline: seconds the exit supervisor gives this worker to stop at exit
             (None: its default).
 
-    Example:
+    Examples:
         >>> import threadkit, threadkit.queue
         >>> q = threadkit.queue.Queue()
         >>> def drain(q):
@@ -419,7 +440,7 @@ class Service(Worker):
     for a stop (``checkpoint()``), so a ``serve()`` that never blocks can be stopped too. A
     ``serve()`` that decides the service is done calls ``self.stop()``.
 
-    Example:
+    Examples:
         >>> import threadkit.queue
         >>> class Echo(Service):
         ...     def __init__(self):

@@ -38,6 +38,17 @@ class BroadcastStatistics:
         subscribers: open subscribers.
         closed: whether ``close()`` was called.
         threads_waiting: threads (and select arms) blocked receiving.
+
+    Examples:
+        >>> import threadkit
+        >>> b = threadkit.Broadcast(2)
+        >>> sub = b.subscribe()
+        >>> for n in range(3):
+        ...     b.send(n)
+        >>> s = b.statistics()
+        >>> s.capacity, s.buffered, s.sent, s.subscribers
+        (2, 2, 3, 1)
+        >>> sub.close(); b.close()
     """
 
     capacity: int
@@ -57,6 +68,17 @@ class SubscriberStatistics:
         missed: items overwritten before it got them (its next receive raises ``Lagged``
             with this count, if not zero).
         closed: whether this subscriber is closed.
+
+    Examples:
+        >>> import threadkit
+        >>> b = threadkit.Broadcast(2)
+        >>> sub = b.subscribe()
+        >>> for n in range(3):
+        ...     b.send(n)
+        >>> s = sub.statistics()  # item 0 was overwritten; 1 and 2 wait
+        >>> s.pending, s.missed
+        (2, 1)
+        >>> sub.close(); b.close()
     """
 
     pending: int
@@ -72,7 +94,7 @@ class Broadcast(Generic[_T]):
     raises ``Lagged(n)`` once and continues. ``close()`` ends it: subscribers drain what is
     buffered for them, then raise ``EndOfChannel`` (``for item in sub:`` stops).
 
-    Example:
+    Examples:
         >>> b = Broadcast(2)
         >>> s1, s2 = b.subscribe(), b.subscribe()
         >>> b.send("a"); b.send("b"); b.send("c")
@@ -176,7 +198,21 @@ class Broadcast(Generic[_T]):
 
 @final
 class Subscriber(Receiving[_T]):
-    """One receiver of a ``Broadcast``, made by ``Broadcast.subscribe()``."""
+    """One receiver of a ``Broadcast``, made by ``Broadcast.subscribe()``.
+
+    It receives every item sent after it subscribed; ``close()`` (or the ``with`` block)
+    unsubscribes it.
+
+    Examples:
+        >>> import threadkit
+        >>> b = threadkit.Broadcast(4)
+        >>> b.send("before")  # not seen: sent before the subscription
+        >>> with b.subscribe() as sub:
+        ...     b.send("after")
+        ...     sub.recv()
+        'after'
+        >>> b.close()
+    """
 
     __slots__ = ("_broadcast", "_closed", "_next")
     _broadcast: Broadcast[_T]

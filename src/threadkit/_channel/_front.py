@@ -37,6 +37,15 @@ class ChannelStatistics:
         open_receivers: Receiver handles not yet closed.
         threads_waiting_send: threads (and select arms) blocked sending.
         threads_waiting_receive: threads (and select arms) blocked receiving.
+
+    Examples:
+        >>> import threadkit
+        >>> tx, rx = threadkit.open_channel(4)
+        >>> tx.send("a")
+        >>> s = rx.statistics()
+        >>> s.buffer_used, s.capacity, s.open_senders, s.open_receivers
+        (1, 4, 1, 1)
+        >>> tx.close(); rx.close()
     """
 
     buffer_used: int
@@ -193,6 +202,16 @@ class Sender(_End, Generic[_T]):
     ``ChannelClosed`` with the unsent item in ``item``. ``clone()`` makes another Sender;
     the channel ends for receivers when every Sender is closed, or collected (with a
     ``ResourceWarning``).
+
+    Examples:
+        >>> import math, threadkit
+        >>> tx, rx = threadkit.open_channel(math.inf)
+        >>> tx2 = tx.clone()
+        >>> tx.send("a"); tx2.send("b")
+        >>> tx.close(); tx2.close()  # the last Sender closed: the channel ends
+        >>> list(rx)
+        ['a', 'b']
+        >>> rx.close()
     """
 
     __slots__ = ()
@@ -264,6 +283,14 @@ class Receiver(_End, Receiving[_T]):
     ``recv`` blocks until an item arrives and raises ``EndOfChannel`` once every Sender is
     closed and the buffer is drained; ``for item in rx:`` stops there. ``clone()`` makes
     another Receiver (each item goes to one of them).
+
+    Examples:
+        >>> import threadkit
+        >>> tx, rx = threadkit.open_channel(2)
+        >>> tx.send(1); tx.send(2); tx.close()
+        >>> rx.recv(), rx.try_recv(), rx.ended
+        (1, 2, True)
+        >>> rx.close()
     """
 
     __slots__ = ()
@@ -362,7 +389,7 @@ def open_channel(capacity: float) -> tuple[Sender[Any], Receiver[Any]]:
         ValueError: ``capacity`` is negative, NaN, or a non-integral number other than inf.
         TypeError: ``capacity`` is not a number.
 
-    Example:
+    Examples:
         >>> tx, rx = open_channel(math.inf)
         >>> with tx:
         ...     for n in range(3):

@@ -56,7 +56,7 @@ def select(
     handed over is lost with the interrupt, as with a plain ``recv()`` (the sender has
     returned). ``Receiver.ended`` tells which receivers ended after an ``EndOfChannel``.
 
-    Example:
+    Examples:
         >>> import math, threadkit
         >>> tx1, rx1 = threadkit.open_channel(math.inf)
         >>> tx2, rx2 = threadkit.open_channel(math.inf)
@@ -95,7 +95,7 @@ def select(
 class Select:
     """A select built up at run time: ``add()`` operations, then ``select()``.
 
-    Example:
+    Examples:
         >>> import math, threadkit
         >>> tx, rx = threadkit.open_channel(math.inf)
         >>> sel = threadkit.Select()

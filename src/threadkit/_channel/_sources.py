@@ -106,6 +106,13 @@ def after(delay: float) -> SelectOp[float]:
 
     Raises:
         ValueError: ``delay`` is negative or NaN.
+
+    Examples:
+        >>> import threadkit
+        >>> tx, rx = threadkit.open_channel(1)
+        >>> threadkit.select(rx.recv_op(), threadkit.after(0.01))  # nothing sent: a timeout
+        (1, ...)
+        >>> tx.close(); rx.close()
     """
     return _After(delay)
 
@@ -118,10 +125,26 @@ def tick(interval: float) -> SelectOp[float]:
 
     Raises:
         ValueError: ``interval`` is not > 0.
+
+    Examples:
+        >>> import threadkit
+        >>> ticker = threadkit.tick(0.01)
+        >>> first = threadkit.select(ticker)[1]
+        >>> second = threadkit.select(ticker)[1]
+        >>> first < second  # readings of the clock, one per tick
+        True
     """
     return _Tick(interval)
 
 
 def never() -> SelectOp[None]:
-    """Return a select source that is never ready (to disable one arm of a select)."""
+    """Return a select source that is never ready (to disable one arm of a select).
+
+    Examples:
+        >>> import threadkit
+        >>> threadkit.select(threadkit.never(), threadkit.after(0))
+        (1, ...)
+        >>> threadkit.select(threadkit.never(), default=True)
+        (-1, None)
+    """
     return _Never()

@@ -52,6 +52,17 @@ class Cancelled(BaseException):
     it. ``scope`` is the scope that was cancelled; ``source`` says how: ``"explicit"``
     (``cancel()``), ``"deadline"``, or ``"parent"`` (an enclosing scope was cancelled);
     ``reason`` is what was passed to ``cancel()``. The ``with`` block of ``scope`` catches it.
+
+    Examples:
+        >>> import threadkit
+        >>> with threadkit.CancelScope() as scope:
+        ...     scope.cancel("shutting down")
+        ...     try:
+        ...         threadkit.checkpoint()
+        ...     except threadkit.Cancelled as exc:
+        ...         print(exc.source, "-", exc)
+        ...         raise                    # let it go on: the scope's ``with`` catches it
+        explicit - <threadkit.CancelScope cancelled>: cancel() was called (shutting down)
     """
 
     def __init__(self, scope: CancelScope, source: str, reason: object = None) -> None:
@@ -165,7 +176,7 @@ class CancelScope:
 
     A nested scope never extends its parent's deadline: the earliest deadline applies.
 
-    Example:
+    Examples:
         >>> import threadkit
         >>> with threadkit.CancelScope(timeout=0.01) as scope:
         ...     threadkit.Event().wait()          # would wait forever
@@ -347,14 +358,31 @@ def current_scopes() -> list[CancelScope]:
 
 
 def move_on_after(seconds: float) -> CancelScope:
-    """Return a scope that cancels itself ``seconds`` from entering it (the block ends)."""
+    """Return a scope that cancels itself ``seconds`` from entering it (the block ends).
+
+    Examples:
+        >>> import threadkit
+        >>> with threadkit.move_on_after(0.01) as scope:
+        ...     threadkit.Event().wait()          # would wait forever
+        >>> scope.cancelled_caught
+        True
+    """
     check_timeout(seconds, "seconds")
     return CancelScope(timeout=seconds)
 
 
 @contextmanager
 def fail_after(seconds: float) -> Iterator[CancelScope]:
-    """Like ``move_on_after``, but raise ``TimeoutError`` if the deadline cancelled the block."""
+    """Like ``move_on_after``, but raise ``TimeoutError`` if the deadline cancelled the block.
+
+    Examples:
+        >>> import threadkit
+        >>> with threadkit.fail_after(0.01):
+        ...     threadkit.Event().wait()          # would wait forever
+        Traceback (most recent call last):
+          ...
+        TimeoutError: the block did not finish within 0.01 seconds
+    """
     check_timeout(seconds, "seconds")
     with CancelScope(timeout=seconds) as scope:
         yield scope
@@ -363,7 +391,17 @@ def fail_after(seconds: float) -> Iterator[CancelScope]:
 
 
 def current_deadline() -> float:
-    """The earliest deadline that applies to the calling thread (``math.inf``: none)."""
+    """The earliest deadline that applies to the calling thread (``math.inf``: none).
+
+    Examples:
+        >>> import threadkit
+        >>> threadkit.current_deadline()         # no scope, no deadline
+        inf
+        >>> with threadkit.use_clock(threadkit.MockClock(start=100.0)):
+        ...     with threadkit.move_on_after(5), threadkit.move_on_after(60):
+        ...         threadkit.current_deadline()  # the earliest applies
+        105.0
+    """
     state = current_state()
     return math.inf if state is None else state.deadline()
 
@@ -373,6 +411,16 @@ def checkpoint() -> None:
 
     Blocking threadkit calls do this by themselves; call it in long computations that
     never block, so they can be cancelled too.
+
+    Examples:
+        >>> import threadkit
+        >>> with threadkit.CancelScope() as scope:
+        ...     for n in range(1_000_000):       # a computation that never blocks
+        ...         if n == 10:
+        ...             scope.cancel()           # (from any thread)
+        ...         threadkit.checkpoint()       # where the cancellation is seen
+        >>> n, scope.cancelled_caught
+        (10, True)
     """
     state = current_state()
     if state is not None:

@@ -62,7 +62,7 @@ class MockClock:
     Args:
         start: the initial reading.
 
-    Example:
+    Examples:
         >>> clock = MockClock()
         >>> clock.advance(1.5)
         >>> clock.now()
@@ -207,6 +207,16 @@ def use_clock(clock: Clock) -> Iterator[Clock]:
     """Make ``clock`` the clock of every threadkit wait inside the ``with`` block.
 
     Meant for tests: it is process-wide, not per thread.
+
+    Examples:
+        >>> import threadkit
+        >>> clock = threadkit.MockClock()
+        >>> with threadkit.use_clock(clock):
+        ...     with threadkit.move_on_after(60) as scope:
+        ...         clock.advance(60)            # a minute passes, at once
+        ...         threadkit.checkpoint()
+        >>> scope.cancelled_caught
+        True
     """
     global _current
     previous = _current

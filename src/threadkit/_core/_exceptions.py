@@ -11,7 +11,18 @@ BrokenBarrierError = _primitives.BrokenBarrierError
 
 
 class WouldBlock(Exception):  # noqa: N818 - the established name (trio, anyio)
-    """Raised by an ``*_nowait`` operation that would have had to block."""
+    """Raised by an ``*_nowait`` operation that would have had to block.
+
+    Examples:
+        >>> import threadkit
+        >>> limiter = threadkit.CapacityLimiter(1)
+        >>> limiter.acquire_nowait()
+        >>> limiter.acquire_on_behalf_of_nowait("another borrower")
+        Traceback (most recent call last):
+          ...
+        threadkit.WouldBlock: no token of this CapacityLimiter is free
+        >>> limiter.release()
+    """
 
 
 class DeadlockError(RuntimeError):
@@ -20,6 +31,15 @@ class DeadlockError(RuntimeError):
     Attributes:
         cycle: for a cycle of waits found by ``threadkit.diagnostics`` (runtime deadlock
             detection), each ``(thread name, what it waits for)`` in order; else ``()``.
+
+    Examples:
+        >>> import threadkit
+        >>> m = threadkit.Mutex()
+        >>> with m:
+        ...     m.acquire()                 # a Lock would hang here forever
+        Traceback (most recent call last):
+          ...
+        threadkit.DeadlockError: thread ... already holds this Mutex; acquiring it again would ...
     """
 
     cycle: tuple[tuple[str, str], ...]

@@ -30,7 +30,7 @@ def use_random(rng: random.Random) -> Iterator[random.Random]:
     thread-safe, but with several threads choosing at once the order of their draws is not
     reproducible; seed single-threaded choices, or explore with ``threadkit.testing``.
 
-    Example:
+    Examples:
         >>> import random
         >>> with use_random(random.Random(7)) as rng:
         ...     get_random() is rng

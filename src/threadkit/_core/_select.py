@@ -44,6 +44,16 @@ class SelectOp(Generic[_T_co]):
     subclass this and implement ``try_select`` and ``register`` (and, where needed, the
     rest): the object needs a ``WaitQueue`` whose waiters it wakes when the operation may
     have become possible.
+
+    Examples:
+        >>> import threadkit
+        >>> ev, sem = threadkit.Event(), threadkit.Semaphore(0)
+        >>> ops = [sem.acquire_op(), ev.wait_op()]
+        >>> ops[0].try_select()[0]          # no unit to take: not done, and no effect
+        False
+        >>> ev.set()
+        >>> threadkit.select(*ops, timeout=5)   # (index, value) of the one performed
+        (1, True)
     """
 
     __slots__ = ()

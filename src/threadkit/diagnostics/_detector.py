@@ -84,14 +84,49 @@ ENV_VAR = "THREADKIT_LOCK_ORDER"
 
 
 class LockOrderWarning(RuntimeWarning):
-    """Two code paths take the same locks in opposite orders (a potential deadlock)."""
+    """Two code paths take the same locks in opposite orders (a potential deadlock).
+
+    Issued in ``mode="warn"`` (the default), once per inversion, at the acquire that inverts
+    the order; a ``RuntimeWarning``, so ``-W error`` turns it into a failure.
+
+    Examples:
+        >>> import threading, warnings
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("warn")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     with b, a:  # the opposite order
+        ...         pass
+        >>> diagnostics.disable(); diagnostics.clear()
+        >>> [w.category.__name__ for w in caught]
+        ['LockOrderWarning']
+    """
 
 
 class LockOrderError(DeadlockError):
     """Raised, in ``mode="raise"``, by the acquire that inverts an observed lock order.
 
     It is raised before the acquire waits (or, if the lock was free, after giving it back),
-    so the thread still holds only what it held before the call.
+    so the thread still holds only what it held before the call. A ``DeadlockError``; its
+    ``inversion`` is the ``LockOrderInversion`` found.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("raise")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> with b:
+        ...     try:
+        ...         a.acquire()  # the opposite order: refused before it waits
+        ...     except diagnostics.LockOrderError as exc:
+        ...         print("refused, a is free:", not a.locked(), len(exc.inversion.locks))
+        refused, a is free: True 2
+        >>> diagnostics.disable(); diagnostics.clear()
     """
 
     inversion: LockOrderInversion
@@ -110,6 +145,22 @@ class LockOrderEdge:
         second: the lock taken while holding it.
         thread: the name of the thread that did it (the first time).
         stack: that thread's stack at the acquire of ``second``, outermost first.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("collect")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> with b, a:
+        ...     pass
+        >>> new, earlier = diagnostics.inversions()[-1].edges
+        >>> (new.first, new.second) == (earlier.second, earlier.first), new.thread
+        (True, 'MainThread')
+        >>> print(new.format().splitlines()[0])
+          Lock at 0x... taken while holding Lock at 0x..., in thread 'MainThread':
+        >>> diagnostics.disable(); diagnostics.clear()
     """
 
     first: str
@@ -139,6 +190,22 @@ class LockOrderInversion:
         edges: the orders observed, the new one first: ``edges[0]`` is the acquire that
             closed the cycle, the others the earlier orders it inverts (for two locks, one).
         threads: the names of the threads of those edges, in order (a name may repeat).
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("collect")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> with b, a:  # the opposite order: found, although this run cannot deadlock
+        ...     pass
+        >>> found = diagnostics.inversions()[-1]
+        >>> len(found.locks), found.threads
+        (2, ('MainThread', 'MainThread'))
+        >>> print(found.report().split(":")[0])
+        lock order inversion (a potential deadlock)
+        >>> diagnostics.disable(); diagnostics.clear()
     """
 
     locks: tuple[str, ...]
@@ -146,6 +213,7 @@ class LockOrderInversion:
 
     @property
     def threads(self) -> tuple[str, ...]:
+        """The names of the threads that took the orders of ``edges``, in order."""
         return tuple(edge.thread for edge in self.edges)
 
     def report(self) -> str:
@@ -551,6 +619,16 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
 
     Raises:
         ValueError: an unknown ``mode``.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("collect")
+        >>> type(threading.Lock()).__name__  # made while it is on: traced
+        'TracedLock'
+        >>> diagnostics.disable()
+        >>> type(threading.Lock()).__name__
+        'lock'
     """
     global _mode, _on, _deadlocks
     if mode not in _MODES:
@@ -574,7 +652,23 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
 
 
 def disable() -> None:
-    """Stop both detectors (idempotent); what ``inversions()`` returns is kept."""
+    """Stop both detectors (idempotent); what ``inversions()`` returns is kept.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.clear()
+        >>> diagnostics.enable("collect")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> with b, a:
+        ...     pass
+        >>> diagnostics.disable()
+        >>> diagnostics.enabled(), len(diagnostics.inversions())  # off, the findings kept
+        (False, 1)
+        >>> diagnostics.clear()
+    """
     global _on, _deadlocks
     with _guarded(_lock):
         if not _on:
@@ -596,23 +690,74 @@ def disable() -> None:
 
 
 def enabled() -> bool:
-    """True while the lock-order detector is on."""
+    """True while the lock-order detector is on.
+
+    Examples:
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("collect")
+        >>> diagnostics.enabled()
+        True
+        >>> diagnostics.disable()
+        >>> diagnostics.enabled()
+        False
+    """
     return _on
 
 
 def mode() -> Mode:
-    """The current mode (the last one given to ``enable()``)."""
+    """The current mode (the last one given to ``enable()``).
+
+    Examples:
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("collect")
+        >>> diagnostics.mode()
+        'collect'
+        >>> diagnostics.enable("raise")  # again: a new mode
+        >>> diagnostics.mode()
+        'raise'
+        >>> diagnostics.disable()
+    """
     return _mode
 
 
 def inversions() -> list[LockOrderInversion]:
-    """Every lock-order inversion found so far, oldest first."""
+    """Every lock-order inversion found so far, oldest first.
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.clear()
+        >>> diagnostics.enable("collect")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> with b, a:
+        ...     pass
+        >>> [found.threads for found in diagnostics.inversions()]
+        [('MainThread', 'MainThread')]
+        >>> diagnostics.disable(); diagnostics.clear()
+    """
     with _guarded(_lock):
         return list(_found)
 
 
 def clear() -> None:
-    """Forget the observed orders and the inversions found (not the locks held now)."""
+    """Forget the observed orders and the inversions found (not the locks held now).
+
+    Examples:
+        >>> import threading
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable("collect")
+        >>> a, b = threading.Lock(), threading.Lock()
+        >>> with a, b:
+        ...     pass
+        >>> diagnostics.clear()  # forgets the order a -> b
+        >>> with b, a:  # so this order is the first one seen, not an inversion
+        ...     pass
+        >>> diagnostics.inversions()
+        []
+        >>> diagnostics.disable(); diagnostics.clear()
+    """
     with _guarded(_lock):
         _succ.clear()
         _nodes.clear()

@@ -68,6 +68,13 @@ def enable_dump() -> None:
 
     Idempotent. While enabled, every threadkit wait takes its slow path and records its
     stack (a few microseconds a wait); ``disable_dump()`` ends it.
+
+    Examples:
+        >>> from threadkit import diagnostics, dump
+        >>> diagnostics.enable_dump()
+        >>> "not blocked in a threadkit wait" in dump()  # this thread, for one
+        True
+        >>> diagnostics.disable_dump()
     """
     global _installed
     with _lock:
@@ -78,7 +85,15 @@ def enable_dump() -> None:
 
 
 def disable_dump() -> None:
-    """Stop recording and forget the recorded waits (idempotent)."""
+    """Stop recording and forget the recorded waits (idempotent).
+
+    Examples:
+        >>> from threadkit import diagnostics, dump
+        >>> diagnostics.enable_dump()
+        >>> diagnostics.disable_dump()
+        >>> "wait details not tracked" in dump()
+        True
+    """
     global _installed
     with _lock:
         if not _installed:
@@ -89,7 +104,17 @@ def disable_dump() -> None:
 
 
 def dump_enabled() -> bool:
-    """True while ``enable_dump()`` is in effect."""
+    """True while ``enable_dump()`` is in effect.
+
+    Examples:
+        >>> from threadkit import diagnostics
+        >>> diagnostics.enable_dump()
+        >>> diagnostics.dump_enabled()
+        True
+        >>> diagnostics.disable_dump()
+        >>> diagnostics.dump_enabled()
+        False
+    """
     return _installed
 
 
@@ -157,6 +182,16 @@ def dump(file: IO[str] | None = None) -> str:
     RWLock's writer/readers, a joined thread) and the thread's stack as it parked. Then any
     wait-for cycle, as ``deadlock: A -> Mutex at 0x... -> B -> Mutex at 0x... -> A``.
     Returns the text, and also writes it to ``file`` if one is given.
+
+    Examples:
+        >>> import io
+        >>> from threadkit import dump
+        >>> out = io.StringIO()
+        >>> text = dump(out)
+        >>> text == out.getvalue(), text.splitlines()[0]
+        (True, 'threadkit dump: ... threads')
+        >>> [line for line in text.splitlines() if line.endswith("(this thread)")]
+        ["Thread 'MainThread' (ident ..., daemon=False) (this thread)"]
     """
     now = _p.monotonic()
     threads = _p.enumerate_threads()
@@ -220,6 +255,17 @@ def install_dump_signal(
     from the main thread (as ``signal.signal`` requires). Returns a function that puts the
     previous handler back. Tracking is not enabled by this: call ``enable_dump()`` too for
     wait details. The dump runs in the signal handler, in the main thread: best effort.
+
+    Examples:
+        >>> import io, signal
+        >>> from threadkit import diagnostics
+        >>> before = signal.getsignal(signal.SIGUSR1)
+        >>> out = io.StringIO()
+        >>> restore = diagnostics.install_dump_signal(signal.SIGUSR1, file=out)
+        >>> signal.raise_signal(signal.SIGUSR1)  # as ``kill -USR1 <pid>`` would
+        >>> restore()
+        >>> out.getvalue().splitlines()[0], signal.getsignal(signal.SIGUSR1) is before
+        ('threadkit dump: ... threads', True)
     """
     if sys.platform == "win32":  # pragma: no cover
         raise NotImplementedError("install_dump_signal() needs POSIX signals")

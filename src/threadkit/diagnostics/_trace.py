@@ -90,13 +90,14 @@ def trace(
     ``summary`` true, the contention summary is printed to ``file`` (default:
     ``sys.stderr``). Traces may nest and overlap.
 
-    >>> import threadkit
-    >>> mutex = threadkit.Mutex()
-    >>> with threadkit.trace(summary=False) as tracer:
-    ...     with mutex:
-    ...         pass
-    >>> [e["name"] for e in tracer.to_json()["traceEvents"] if e["ph"] == "b"]
-    ['hold Mutex@0x...']
+    Examples:
+        >>> import threadkit
+        >>> mutex = threadkit.Mutex()
+        >>> with threadkit.trace(summary=False) as tracer:
+        ...     with mutex:
+        ...         pass
+        >>> [e["name"] for e in tracer.to_json()["traceEvents"] if e["ph"] == "b"]
+        ['hold Mutex@0x...']
     """
     return Tracer(path, summary=summary, file=file)
 
@@ -139,6 +140,19 @@ class Tracer:
     the trace has ended, ``obj`` is a label string); ``to_json()`` is the Chrome trace-event
     document; ``summary()`` the contention summary as text. ``start()`` and ``stop()`` do
     what ``with`` does, for a trace that does not fit in a block.
+
+    Examples:
+        >>> import threadkit
+        >>> tracer = threadkit.trace(summary=False)  # a Tracer, not started yet
+        >>> tracer.start().running
+        True
+        >>> with threadkit.Mutex():
+        ...     pass
+        >>> tracer.stop()
+        >>> [event for _, _, event, label, _ in tracer.events if "Mutex" in str(label)]
+        ['acquired', 'release']
+        >>> print(tracer.summary().splitlines()[0])
+        threadkit trace: ... s, ... thread(s), ... events
     """
 
     def __init__(
