@@ -288,11 +288,10 @@ def _raise_copy(exc: BaseException) -> NoReturn:
         dup = None
     if dup is None or type(dup) is not type(exc):
         raise exc
-    state = getattr(exc, "__dict__", None)
-    if state is not None and getattr(dup, "__dict__", None) is state:
+    if dup.__dict__ is exc.__dict__:
         # A reduce patched in (tblib's, which dask installs) can hand the copy the same
         # __dict__: a note added to the copy would then reach the original.
-        dup.__dict__ = dict(state)
+        dup.__dict__ = dict(exc.__dict__)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list):
         dup.__notes__ = list(notes)  # a note added to the copy must not reach the original
