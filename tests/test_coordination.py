@@ -452,19 +452,19 @@ class TestOnce:
         assert not hasattr(first.value, "__notes__")  # select's note went on the copy
 
     def test_a_copy_that_shares_the_originals_state_gets_its_own(self) -> None:
-        class SharesState(Exception):
-            def __copy__(self) -> SharesState:  # as tblib's reduce (dask installs it) copies
+        class SharedStateError(Exception):
+            def __copy__(self) -> SharedStateError:  # as tblib's reduce (dask installs it) copies
                 dup = type(self)(*self.args)
                 dup.__dict__ = self.__dict__
                 return dup
 
         def fail() -> None:
-            raise SharesState("boom")
+            raise SharedStateError("boom")
 
         value = OnceValue(fail)
-        with pytest.raises(SharesState) as first:
+        with pytest.raises(SharedStateError) as first:
             value.get()
-        with pytest.raises(SharesState) as selected:
+        with pytest.raises(SharedStateError) as selected:
             select1(value.wait_op())
         assert selected.value.__cause__ is first.value
         assert selected.value.__notes__[0].startswith("raised by select operation 0")
