@@ -231,6 +231,42 @@ def test_timers_due_at_the_same_time_keep_their_order_through_restart_and_cancel
         assert [t.is_alive() for t in timers] == [False] * 4
 
 
+def test_a_cancel_among_equal_timers_takes_out_that_timer(clock: threadkit.MockClock) -> None:
+    class Job(threadkit.Timer):  # a user's subclass with value equality
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Job) and self.interval == other.interval
+
+        __hash__ = object.__hash__
+
+    ran: list[str] = []
+    with threadkit.Scheduler() as s:
+        a, b, c = (Job(5, ran.append, [name], scheduler=s) for name in "abc")
+        for t in (a, b, c):
+            t.start()
+        assert c.cancel()  # c, not the first timer equal to it
+        clock.advance(5)
+        assert ran == ["a", "b"]
+        assert s.statistics().pending == 0
+
+
+def test_a_run_assigned_after_the_class_statement_is_called_at_start(
+    sched: threadkit.Scheduler,
+) -> None:
+    calls: list[str] = []
+
+    class Late(threadkit.Timer):
+        pass
+
+    def run(self: threadkit.Timer) -> None:
+        calls.append("late run")
+
+    Late.run = run  # type: ignore[method-assign]  # (as mock.patch.object would)
+    t = Late(60, calls.append, ["never"], scheduler=sched)
+    t.start()
+    t.join(10)
+    assert calls == ["late run"]  # called at start(), as a thread's run() would be
+
+
 def test_a_subclass_of_a_subclass_gets_its_run_called_at_start(
     sched: threadkit.Scheduler,
 ) -> None:

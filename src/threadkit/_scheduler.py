@@ -246,13 +246,15 @@ class Scheduler:
         # fewer of them is less lateness), and floats compare faster than tuples. _entries
         # maps a due time to the entry due then that was pushed first; _ties maps it to the
         # others due at the very same time, in the order they were pushed (rare with a real
-        # clock, common with a virtual one). The heap holds each live entry's time once; a
-        # time with fewer live entries than copies in the heap has dead copies (cancelled,
-        # or left behind by a re-push): there are len(_heap) - _pending of them, dropped
-        # lazily (an equal live time taken first leaves the dead copy for later: the same).
+        # clock, common with a virtual one), keyed by id(): an entry leaves it by identity
+        # (a subclass's __eq__ is not asked) and in O(1), from anywhere in the line. The
+        # heap holds each live entry's time once; a time with fewer live entries than
+        # copies in the heap has dead copies (cancelled, or left behind by a re-push):
+        # there are len(_heap) - _pending of them, dropped lazily (an equal live time taken
+        # first leaves the dead copy for later: the same).
         self._heap: list[float] = []
         self._entries: dict[float, _Entry] = {}
-        self._ties: dict[float, collections.deque[_Entry]] = {}
+        self._ties: dict[float, collections.OrderedDict[int, _Entry]] = {}
         self._tied = 0  # entries in _ties: _pending is len(_entries) + _tied
         # The thread that keeps time now (None: none; the next call starts one), and its
         # number: a thread whose number is no longer _token was replaced (hand-off) and ends.
@@ -378,19 +380,21 @@ class Scheduler:
             raise RuntimeError("cannot schedule new calls after shutdown")
         entry._when = when
         entry._state = "scheduled"
+        heap = self._heap
         if self._entries.setdefault(when, entry) is not entry:
             self._tie(entry, when)
-        heap = self._heap
+            _heappush(heap, when)  # (an equal time is in the heap: the thread knows it)
+            return
         _heappush(heap, when)
-        if heap[0] is when:  # the new earliest (or an equal time): the thread must know
+        if heap[0] is when:  # the new earliest: the thread must know
             self._wake(when)
 
     def _tie(self, entry: _Entry, when: float) -> None:
         """``entry`` is due at the same time as one pushed before it: it queues behind."""
         queue = self._ties.get(when)
         if queue is None:
-            queue = self._ties[when] = collections.deque()
-        queue.append(entry)
+            queue = self._ties[when] = collections.OrderedDict()
+        queue[id(entry)] = entry
         self._tied += 1
 
     def _wake(self, when: float) -> None:  # lock held
@@ -407,7 +411,7 @@ class Scheduler:
         if queue is None:
             del self._entries[when]
             return
-        self._entries[when] = queue.popleft()
+        self._entries[when] = queue.popitem(last=False)[1]
         self._tied -= 1
         if not queue:
             del self._ties[when]
@@ -416,7 +420,7 @@ class Scheduler:
         """Every scheduled entry (lock held)."""
         entries = list(self._entries.values())
         for queue in self._ties.values():
-            entries.extend(queue)
+            entries.extend(queue.values())
         return entries
 
     def _schedule(
@@ -452,7 +456,7 @@ class Scheduler:
             self._take(when, entry)
         else:
             queue = self._ties[when]
-            queue.remove(entry)
+            del queue[id(entry)]
             self._tied -= 1
             if not queue:
                 del self._ties[when]

@@ -104,9 +104,6 @@ class Timer(_Entry):
 
     _seq = 0
     _cancelled = False
-    # start() may push it inline: run() is Timer.run and cancel() was not called (False in
-    # a subclass that overrides run(), and in the __dict__ of a timer cancel() was called on).
-    _quick = True
     _name: str | None = None
     _finished: Event | None = None
     _joiners: WaitQueue | None = None
@@ -217,19 +214,26 @@ class Timer(_Entry):
         lock = scheduler._lock
         lock.acquire()
         try:
-            if not (self._quick and interval > 0 and self._state == "initial"):
+            if not (
+                interval > 0
+                and self._state == "initial"
+                and not self._cancelled
+                and type(self).run is _RUN  # (else its run() does its own waiting: call it now)
+            ):
                 self._start_slowly()
                 return
             if scheduler._closed:
                 raise RuntimeError("cannot schedule new calls after shutdown")
             self._when = when = now + interval
             self._state = "scheduled"
+            heap = scheduler._heap
             if scheduler._entries.setdefault(when, self) is not self:
                 scheduler._tie(self, when)
-            heap = scheduler._heap
-            _heappush(heap, when)
-            if heap[0] is when:
-                scheduler._wake(when)
+                _heappush(heap, when)
+            else:
+                _heappush(heap, when)
+                if heap[0] is when:
+                    scheduler._wake(when)
             if not self._daemon:
                 waited = scheduler._waited
                 scheduler._waited = waited + 1
@@ -264,10 +268,6 @@ class Timer(_Entry):
             if not scheduler._exit_tracked:
                 scheduler._exit_tracked = True
                 _waited_on.add(scheduler)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._quick = cls.run is Timer.run  # else its run() does its own waiting: called now
 
     def _call(self, seq: int) -> None:  # on the scheduler thread (or its executor)
         outer = _calling.timer
@@ -306,7 +306,6 @@ class Timer(_Entry):
             else:
                 prevented = scheduler._cancel_locked(self)
             self._cancelled = True  # finished is set from now on, even if made later
-            self._quick = False
             if self._finished is not None:
                 self._finished.set()
         return prevented
