@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -566,7 +567,10 @@ class TestBench:
         report = json.loads(out)
         assert report["threadkit"] == threadkit.__version__
         assert report["rounds"] == 3
-        assert report["scale"] == pytest.approx(0.01)
+        assert report["scale"] == pytest.approx(0.01)  # a tenth of --scale
+        status, out, _ = run(capsys, "bench", "--json", "--group", "timers", "--quick",
+                             "--rounds", "2", "--scale", "0.1")  # fmt: skip
+        assert json.loads(out)["rounds"] == 2  # --rounds still applies
         groups = [r["group"] for r in report["results"]]
         assert groups == ["pool", "pool", "pool", "timers"]  # in the suite's order
         for r in report["results"]:
@@ -640,6 +644,44 @@ class TestDump:
         assert "  blocked for " in text
         assert "release.wait()" in text  # the waiter's stack, at the line it waits on
         assert threadkit.diagnostics.dump_enabled() is False  # put back after the run
+
+    @pytest.mark.timeout(60)
+    def test_after_dumps_while_the_exit_waits_for_a_thread(self, tmp_path: Path) -> None:
+        # The main thread ends; the interpreter's exit waits for a non-daemon thread blocked
+        # in get(): the dump still comes (this one ends once it has been written).
+        script = tmp_path / "hangs_at_exit.py"
+        script.write_text(
+            textwrap.dedent(
+                """\
+                import sys, threadkit, threadkit.queue
+                from pathlib import Path
+
+                out, q = Path(sys.argv[1]), threadkit.queue.Queue()
+
+                def consume():
+                    while "blocked for" not in out.read_text():  # until the dump came
+                        try:
+                            q.get(timeout=0.05)
+                        except threadkit.queue.Empty:
+                            pass
+
+                threadkit.Thread(target=consume, name="consumer").start()
+                print("main: done")
+                """
+            ),
+            encoding="utf-8",
+        )
+        out = tmp_path / "dump.txt"
+        out.write_text("", encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "threadkit", "dump", "--after", "0.2", "-o", str(out),
+             str(script), "--", str(out)],
+            capture_output=True, text=True, timeout=50, check=False,
+        )  # fmt: skip
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "main: done\n", "")
+        text = out.read_text(encoding="utf-8")
+        assert "Thread 'consumer'" in text
+        assert "q.get(timeout=0.05)" in text  # where it waits, at the exit
 
     @pytest.mark.skipif(not hasattr(signal, "SIGQUIT"), reason="POSIX signals")
     def test_sigquit_dumps_and_the_status_is_the_scripts(

@@ -568,6 +568,9 @@ class TestCommand:
         status, _, err = cli(capsys, "x.py::f", "--strategy", "fast")
         assert status == 2
         assert "invalid choice: 'fast'" in err
+        status, _, err = cli(capsys, "x.py::f", "--max-preemptions", "-1")
+        assert status == 2
+        assert "--max-preemptions: must be at least 0, got -1" in err
         status, _, err = cli(capsys)
         assert status == 2
         assert "PATH::TEST" in err

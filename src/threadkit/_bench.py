@@ -396,6 +396,11 @@ def run(
 
 def python_description() -> str:
     """``CPython 3.13.5 (free-threaded, GIL off)`` and the like."""
+    import sysconfig
+
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    build = "" if gil else " (free-threaded, GIL off)"
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        build = " (free-threaded, GIL off)" if not gil else " (free-threaded build, GIL on)"
+    else:
+        build = ""
     return f"{platform.python_implementation()} {platform.python_version()}{build}"

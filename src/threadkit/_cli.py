@@ -184,7 +184,8 @@ def _add_dump(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "what it is blocked on, for how long, who holds it, its stack, and any wait-for "
             "cycle) when SIGQUIT arrives (Ctrl-\\ in a terminal; POSIX) and, with --after, "
             "if the script still runs that many seconds after it started: a hung program "
-            "shows where it hangs. Put the script's own options after '--'."
+            "shows where it hangs, also while the interpreter's exit waits for threads the "
+            "script left running. Put the script's own options after '--'."
         ),
     )
     parser.add_argument(
@@ -236,23 +237,39 @@ def _dump(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     timer = None
     if after is not None:
         timer = _p.StdThread(target=dump_later, name="threadkit-dump-after", daemon=True)
-    restore = None
-    _dump.enable_dump()
-    try:
-        if hasattr(signal, "SIGQUIT"):
-            restore = _dump.install_dump_signal(file=out)
-        if timer is not None:
-            timer.start()
-        return _run_script(script, args.args, stderr)
-    finally:
+    restore: Callable[[], None] | None = None
+
+    def stop_dumping() -> None:
         finished.set()
-        if timer is not None:
+        if timer is not None and timer.ident is not None:
             timer.join()
         if restore is not None:
             restore()
         _dump.disable_dump()
         if out is not stderr:
             out.close()
+
+    before = set(_p.enumerate_threads())
+    _dump.enable_dump()
+    try:
+        if hasattr(signal, "SIGQUIT"):
+            restore = _dump.install_dump_signal(file=out)
+        if timer is not None:
+            timer.start()
+        status = _run_script(script, args.args, stderr)
+    except BaseException:
+        stop_dumping()
+        raise
+    left = [t for t in _p.enumerate_threads() if t not in before and not t.daemon]
+    if left:
+        # The interpreter's exit will wait for these threads (a program that hangs at exit,
+        # the classic case): keep dumping until it has, and stop after (atexit runs then).
+        import atexit
+
+        atexit.register(stop_dumping)
+    else:
+        stop_dumping()
+    return status
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +309,7 @@ def _add_explore(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     parser.add_argument(
         "--max-preemptions",
-        type=int,
+        type=_non_negative_int,
         metavar="N",
         help="dfs: the largest number of preemptions searched (default 2)",
     )
@@ -502,14 +519,22 @@ class _ProgressBar:
 # threadkit bench
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _positive_float(text: str) -> float:
@@ -547,17 +572,19 @@ def _add_bench(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--list", action="store_true", help="list the cases, run nothing")
     parser.add_argument(
-        "--rounds", type=_positive_int, default=5, metavar="N", help="rounds per case (median)"
+        "--rounds", type=_positive_int, metavar="N", help="rounds per case (median; default 5)"
     )
     parser.add_argument(
         "--scale",
         type=_positive_float,
-        default=1.0,
         metavar="X",
-        help="multiply every case's operation count by X",
+        help="multiply every case's operation count by X (default 1)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="a quick look: 3 rounds at a tenth of the work"
+        "--quick",
+        action="store_true",
+        help="a quick look: 3 rounds at a tenth of the work (--rounds and --scale still "
+        "apply: --scale multiplies the tenth)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=_bench)
@@ -575,8 +602,8 @@ def _bench(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for case in selected:
             stdout.write(f"{case.group:<11} {case.name}  (vs {case.baseline})\n")
         return 0
-    rounds: int = 3 if args.quick else args.rounds
-    scale: float = args.scale / 10 if args.quick else args.scale
+    rounds: int = args.rounds or (3 if args.quick else 5)
+    scale: float = (args.scale or 1.0) / (10 if args.quick else 1)
     bar = _ProgressBar(stderr) if stderr.isatty() else None
     try:
         results = _bench.run(
