@@ -10,6 +10,7 @@ Tasks are module-level functions: dask pickles them by value (``register_pickle_
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -239,6 +240,15 @@ def test_a_task_group_on_a_backend_ends_with_its_enclosing_scope(make: Make) -> 
 
 def greet(name: str) -> str:
     return f"hello {name}"
+
+
+def test_a_pool_keyword_the_function_takes_too_is_refused(make: Make) -> None:
+    ex = make()
+    with pytest.raises(TypeError, match=r"greet\(\) takes 'name' too"):
+        ex.submit(greet, name="bob")
+    assert ex.submit(functools.partial(greet, name="bob"), name="greeting").result(60) == (
+        "hello bob"
+    )
 
 
 def test_a_task_group_task_may_take_a_name_parameter(make: Make) -> None:

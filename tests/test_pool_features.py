@@ -82,6 +82,22 @@ class TestDeadlines:
             own = functools.partial(event.wait, timeout=1)
             assert pool.submit(own, timeout=5).result(10) is True
 
+    def test_a_pool_keyword_for_a_function_taking_any_keyword_is_refused(self) -> None:
+        def takes_any(*args: object, **kwargs: object) -> dict[str, object]:
+            return kwargs
+
+        with tf.ThreadPoolExecutor(1) as pool:
+            with pytest.raises(TypeError, match=r"takes_any\(\) takes any keyword"):
+                pool.submit(takes_any, timeout=5)
+            with pytest.raises(TypeError, match=r"takes_any\(\) takes any keyword"):
+                pool.submit(takes_any, deadline=5.0)
+            with pytest.raises(TypeError, match=r"takes_any\(\) takes any keyword"):
+                pool.submit(takes_any, name="task")
+            # Its own keyword through functools.partial; the task's name from submit.
+            own = functools.partial(takes_any, timeout=3)
+            assert pool.submit(own, name="mine").result(10) == {"timeout": 3}
+            assert pool.submit(takes_any, x=1).result(10) == {"x": 1}  # no pool keyword
+
     @pytest.mark.parametrize("kind", ["event", "sleep", "queue", "channel"])
     def test_a_running_task_times_out_at_its_deadline(self, kind: str) -> None:
         call, release = _blocking_call(kind)

@@ -34,7 +34,7 @@ from ._core._cancel import DEADLINE, CancelScope
 from ._core._clock import get_clock
 from ._core._deadlines import check_timeout
 from ._futures import Future, cancel_and_notify
-from ._pool import PoolStatistics, RunningTask, ShutdownReport
+from ._pool import PoolStatistics, RunningTask, ShutdownReport, _check_keywords
 
 __all__ = ["DaskExecutor"]
 
@@ -202,10 +202,13 @@ class DaskExecutor:
 
         Raises:
             RuntimeError: after ``shutdown()``.
-            TypeError: ``fn`` or an argument cannot be pickled (the reason is named).
+            TypeError: ``fn`` or an argument cannot be pickled (the reason is named), or
+                ``fn`` takes ``timeout``, ``deadline`` or ``name`` too (as the thread pool).
             ValueError: a negative or NaN ``timeout``, a NaN ``deadline``.
         """
         when = _wall_deadline(timeout, deadline)  # (the cluster's clock: the wall clock)
+        if timeout is not None or deadline is not None or name is not None:
+            _check_keywords(fn, timeout=timeout, deadline=deadline, name=name)
         with self._lock:
             if self._shutdown:
                 self._rejected += 1

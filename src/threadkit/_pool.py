@@ -923,21 +923,30 @@ def _check_keywords(fn: Callable[..., Any], **given: object) -> None:
 
     With the stdlib's pool, ``submit(fn, timeout=5)`` passes ``timeout`` to ``fn``; here it is
     the task's deadline. Rather than change the meaning of that call silently (the function
-    losing its own timeout), say so.
+    losing its own timeout), say so: where ``fn`` has a parameter of that name, or takes any
+    keyword (``**kwargs``; a ``functools.partial`` is taken as the caller's choice). A
+    function with no signature to read (a few builtins) is not checked.
     """
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # no signature to read (some builtins)
         return
+    partial = isinstance(fn, functools.partial)
     bound = fn.keywords if isinstance(fn, functools.partial) else {}
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    any_keyword = not partial and any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
     for key, value in given.items():
-        if value is not None and key in params and params[key].kind in kinds and key not in bound:
+        if value is None or key in bound:
+            continue
+        if (key in params and params[key].kind in kinds) or any_keyword:
             label = getattr(fn, "__qualname__", None) or repr(fn)
+            takes = f"takes {key!r} too" if key in params else "takes any keyword (**kwargs)"
             raise TypeError(
-                f"submit({key}=...) is the pool's (the task's {key}), but {label}() takes "
-                f"{key!r} too: pass its own with functools.partial({label}, {key}=...), "
-                f"and the task's as submit(..., {key}=...)"
+                f"submit({key}=...) is the pool's (the task's {key}), but {label}() {takes}: "
+                f"pass its own with functools.partial({label}, {key}=...), and the task's as "
+                f"submit(..., {key}=...)"
             )
 
 

@@ -456,6 +456,7 @@ def _traced_item(event: str, orig: Callable[..., Any]) -> Callable[..., Any]:
     method.__name__ = orig.__name__
     method.__qualname__ = orig.__qualname__
     method.__doc__ = orig.__doc__
+    method.__wrapped__ = orig  # type: ignore[attr-defined]  # (its signature, traced or not)
     return method
 
 
