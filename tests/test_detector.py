@@ -845,7 +845,7 @@ def test_a_join_is_one_wait(detector: Callable[..., None]) -> None:
         t.join()
     finally:
         _hooks.remove_listener(listener)
-    assert events == ["park", "wake"]
+    assert events == ["park", "unpark", "wake"]  # one wait (unpark: the thread ending)
 
 
 def test_traced_locks_cannot_be_pickled_or_copied(detector: Callable[..., None]) -> None:

@@ -212,8 +212,7 @@ def test_a_joined_thread_is_named() -> None:
     joined: list[bool] = []
 
     def join() -> None:
-        with threadkit.CancelScope():  # in a scope, join() parks on a threadkit wait queue
-            target.join()
+        target.join()  # a threadkit wait, in a cancel scope or not
         joined.append(True)
 
     joiner = threading.Thread(target=join, name="joiner-1")
@@ -228,3 +227,36 @@ def test_a_joined_thread_is_named() -> None:
         target.join()
     assert joined == [True]
     assert f"waiting for the end of 'joined-1' (ident {target.ident})" in text
+
+
+@pytest.mark.usefixtures("tracking")
+def test_a_join_in_a_cycle_is_reported() -> None:
+    # 'holder' holds a Mutex and joins 'taker', which waits for that Mutex: a deadlock.
+    mutex = threadkit.Mutex()
+    holding = threadkit.Event()
+
+    def take() -> None:
+        holding.wait()
+        with mutex:
+            pass
+
+    taker = threadkit.Thread(target=take, name="taker")
+
+    def hold_and_join() -> None:
+        with mutex:
+            holding.set()
+            taker.join()
+
+    holder = threadkit.Thread(target=hold_and_join, name="holder")
+    taker.start()
+    holder.start()
+    try:
+        wait_until(lambda: _parked_on(taker) == 1 and _parked_on(mutex) == 1, what="both wait")
+        text = diagnostics.dump()
+    finally:
+        taker.cancel()  # its acquire ends with Cancelled: the cycle breaks
+        holder.join(10)
+        taker.join(10)
+    assert f"waiting for the end of 'taker' (ident {taker.ident})" in text
+    assert "deadlock: holder -> join of 'taker' -> taker -> Mutex at " in text
+    assert not holder.is_alive()

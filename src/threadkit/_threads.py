@@ -20,7 +20,6 @@ from ._core import (
     SelectOp,
     WaitOp,
     WaitQueue,
-    _cancel,
     check_timeout,
     inherited,
     wait_deadline,
@@ -170,11 +169,13 @@ class Thread(_p.StdThread):
     def join(self, timeout: float | None = None) -> None:
         """Wait until the thread ends, as ``threading.Thread.join``; a cancellation point.
 
-        Inside a cancel scope, cancelling the scope ends the wait with ``Cancelled``.
+        Inside a cancel scope, cancelling the scope ends the wait with ``Cancelled``. The
+        wait is a threadkit wait (DESIGN 2): ``dump()`` shows it and the deadlock detector
+        sees it.
         """
         if self is _p.current_thread():
             raise RuntimeError("cannot join current thread")
-        if _cancel.current_state() is not None and getattr(self, "_tk_wrapped", False):
+        if getattr(self, "_tk_wrapped", False):
             # Park on join_op()'s queue (which a cancellation wakes) until run() returned;
             # the thread is then only finishing, which the stdlib's join() waits for.
             deadline = wait_deadline(timeout)

@@ -504,7 +504,12 @@ def _traced_wait(pending: Callable[[Any], bool]) -> Callable[[Any], Any]:
 
 
 def _joinable(thread: _p.StdThread) -> bool:
-    return thread.is_alive() and thread is not _p.current_thread()
+    # (a threadkit.Thread's join parks on its own wait queue, which emits the events)
+    return (
+        thread.is_alive()
+        and thread is not _p.current_thread()
+        and not getattr(thread, "_tk_wrapped", False)
+    )
 
 
 def _undone(future: Future[Any]) -> bool:
