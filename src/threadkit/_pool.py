@@ -414,7 +414,8 @@ class PoolStatistics:
         active: workers running a task now.
         idle: workers not running a task.
         queued: tasks waiting for a worker.
-        completed: tasks run to the end (successfully or not).
+        completed: tasks run to the end (successfully or not); a task is counted just after
+            its future is settled, so right after ``result()`` returns it may not be yet.
         rejected: tasks refused (``on_full="raise"``), run by the caller, or discarded.
         threads_waiting_submit: threads blocked in ``submit`` for room in the queue.
 
