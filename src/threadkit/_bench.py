@@ -15,7 +15,6 @@ import math
 import platform
 import queue as _queue
 import statistics
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -395,12 +394,10 @@ def run(
 
 
 def python_description() -> str:
-    """``CPython 3.13.5 (free-threaded, GIL off)`` and the like."""
-    import sysconfig
+    """``CPython 3.13.5 (free-threaded build, the GIL off)`` and the like (the build as
+    ``threadkit doctor`` names it; nothing added for a GIL build)."""
+    from ._doctor import _build
 
-    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    if sysconfig.get_config_var("Py_GIL_DISABLED"):
-        build = " (free-threaded, GIL off)" if not gil else " (free-threaded build, GIL on)"
-    else:
-        build = ""
-    return f"{platform.python_implementation()} {platform.python_version()}{build}"
+    build = _build()
+    where = "" if build == "GIL build" else f" ({build})"
+    return f"{platform.python_implementation()} {platform.python_version()}{where}"
