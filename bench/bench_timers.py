@@ -13,6 +13,13 @@ alternating; the table shows medians. Each schedules N calls with delays spread 
 Ratios are against the floor measured in the same run: a 30-line heap scheduler (one thread,
 ``heapq`` and a ``threading.Condition``) that runs the calls on its own thread.
 
+Each round runs every contender pinned to one CPU (``os.sched_setaffinity``; round r uses
+the r-th CPU this process may use, in turn), so the contenders of a round are measured on
+the same core. Unpinned, the children of one run landed on a core whose time was shared
+with other work about half the time, and a child's schedule time jumped by 1.8x (the
+floor's 9 ms became 16 ms in 7 runs of 15), which decided a ratio more than the code did.
+``--no-pin`` turns it off.
+
 Usage: ``python bench/bench_timers.py [--rounds R] [--n N] [--json]``.
 """
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -81,8 +89,7 @@ def rss_kib():
         return int(f.read().split()[1]) * resource.getpagesize() // 1024
 
 
-if kind.startswith("threadkit"):
-    import threadkit
+import threadkit  # by every contender: the same heap for the garbage collector to scan
 before = rss_kib()
 start = time.perf_counter()
 if kind == "floor":
@@ -123,9 +130,10 @@ print(json.dumps({
 '''
 
 
-def run_child(kind: str, n: int) -> dict[str, float]:
+def run_child(kind: str, n: int, cpu: int | None = None) -> dict[str, float]:
+    pin = "" if cpu is None else f"import os; os.sched_setaffinity(0, {{{cpu}}})\n"
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, kind, str(n)],
+        [sys.executable, "-c", pin + CHILD, kind, str(n)],
         capture_output=True,
         text=True,
         check=True,
@@ -141,14 +149,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-threads", action="store_true", help="leave threading.Timer out")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin each round to a CPU")
     args = parser.parse_args()
     kinds = [k for k in CONTENDERS if not (args.skip_threads and k == "threading.Timer")]
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
-    for _ in range(args.rounds):
+    cpus = sorted(os.sched_getaffinity(0))
+    for r in range(args.rounds):
         order = kinds[:]
         random.shuffle(order)
+        cpu = None if args.no_pin else cpus[r % len(cpus)]
         for kind in order:
-            runs[kind].append(run_child(kind, args.n))
+            runs[kind].append(run_child(kind, args.n, cpu))
     table: dict[str, dict[str, Any]] = {
         kind: {m: statistics.median(r[m] for r in rs) for m in rs[0]} for kind, rs in runs.items()
     }
@@ -156,7 +167,8 @@ def main() -> None:
         print(json.dumps({"python": sys.version.split()[0], "n": args.n, "table": table}))
         return
     floor = table["floor"]
-    print(f"Python {sys.version.split()[0]}, N={args.n}, median of {args.rounds} runs")
+    pinned = "unpinned" if args.no_pin else "each round pinned to one CPU"
+    print(f"Python {sys.version.split()[0]}, N={args.n}, median of {args.rounds} runs, {pinned}")
     print(
         f"{'':22} {'schedule':>10} {'vs floor':>9} {'threads':>8} {'p99 late':>10} "
         f"{'peak RSS +':>11} {'vs floor':>9}"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import _exit, _scheduler
-from ._core import WaitQueue, deadline_after, get_clock, get_random, wait_deadline
+from ._core import WaitQueue, _clock, deadline_after, get_clock, get_random, wait_deadline
 from ._core import _primitives as _p
 from ._pool import ThreadPoolExecutor
 from ._scheduler import Scheduler, TimerHandle, _Entry, default_scheduler, report_to_excepthook
@@ -66,6 +66,7 @@ _calling = _Calling()
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
 _LIVE = ("scheduled", "running")
 _heappush = heapq.heappush
+_get_ident = _p.get_ident
 
 
 class Timer(_Entry):
@@ -124,7 +125,7 @@ class Timer(_Entry):
         self._kw = kwargs
         self._scheduler = scheduler or _scheduler._default or default_scheduler()
         if daemon is None:  # inherited from the creating thread (the main thread's: False)
-            daemon = _p.get_ident() != _MAIN and _p.current_thread().daemon
+            daemon = _get_ident() != _MAIN and _p.current_thread().daemon
         self._daemon = daemon
         self._state = "initial"
 
@@ -210,7 +211,7 @@ class Timer(_Entry):
         # common case, and acquire/release, which cost half as much as a with statement.)
         scheduler = self._scheduler
         interval = self.interval
-        now = get_clock().now()
+        now = _clock._current.now()  # get_clock().now(), one call less
         lock = scheduler._lock
         lock.acquire()
         try:
