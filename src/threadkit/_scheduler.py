@@ -162,10 +162,10 @@ class SchedulerStatistics:
         >>> _ = scheduler.call_later(0, ran.set)
         >>> ran.wait(5), scheduler.call_later(3600, print).cancel()
         (True, True)
+        >>> scheduler.shutdown()  # waits for the thread: the call that set ran is counted
         >>> stats = scheduler.statistics()
         >>> stats.fired, stats.cancelled, stats.pending, stats.running
-        (1, 1, 0, True)
-        >>> scheduler.shutdown()
+        (1, 1, 0, False)
     """
 
     pending: int
@@ -861,8 +861,8 @@ def default_scheduler() -> Scheduler:
         True
         >>> ran = threadkit.Event()
         >>> handle = threadkit.default_scheduler().call_later(0.01, ran.set)
-        >>> ran.wait(5), handle.state()
-        (True, 'done')
+        >>> ran.wait(5), handle.cancel()  # (too late to cancel: it ran)
+        (True, False)
     """
     global _default
     scheduler = _default

@@ -399,6 +399,8 @@ class PeriodicStatistics:
         >>> latch.wait(5)
         True
         >>> timer.stop()
+        >>> timer.join(5)  # the run going now, if one is, ends
+        True
         >>> stats = timer.statistics()
         >>> stats.runs >= 3, stats.failures, stats.running
         (True, 0, 0)
