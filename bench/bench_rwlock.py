@@ -15,6 +15,9 @@ Workloads:
   policy, ``RWLockWrite`` (writer priority) for write_preferring and ``RWLockRead``
   (reader priority) for read_preferring; the plain-Lock row uses one ``threading.Lock`` for
   readers and writer alike (no reader parallelism, which under a GIL costs nothing).
+* readers only: 4 reader threads, ``n`` reads each, no writer (how reads scale).
+* read-mostly, occasional writer: 4 readers as above and 1 writer that writes once per
+  millisecond until the readers are done; per operation = the time / (4 n) (the reads).
 * uncontended: one thread, ``with read:`` in a loop.
 
     python bench/bench_rwlock.py            # the table
@@ -81,36 +84,67 @@ def _plain_lock() -> Sides:
     return Sides(lambda: lock, lambda: lock)
 
 
-def _read_mostly(factory: Factory, n: int, readers: int = 4) -> float:
+def _threads(factory: Factory, n: int, readers: int, write_every: float | None) -> float:
+    """``readers`` threads doing ``n`` reads each (a read of a shared list item is the
+    critical section), and a writer that increments it: ``n`` times back to back when
+    ``write_every`` is 0, once per ``write_every`` seconds until the readers are done when
+    it is a number, none when it is None. All start on one event; the seconds until the
+    last one is done (the readers, with a periodic writer)."""
     sides = factory()
     shared = [0]
     go = threading.Event()
+    done = threading.Event()
 
     def reader() -> None:
         cm = sides.reader()
         go.wait()
         for _ in range(n):
             with cm:
-                shared[0]  # the read is the critical section
+                shared[0]
 
     def writer() -> None:
         cm = sides.writer()
         go.wait()
-        for _ in range(n):
+        if write_every == 0:
+            for _ in range(n):
+                with cm:
+                    shared[0] += 1
+            return
+        while not done.wait(write_every):
             with cm:
                 shared[0] += 1
 
-    threads = [threading.Thread(target=reader) for _ in range(readers)]
-    threads.append(threading.Thread(target=writer))
-    for t in threads:
+    timed = [threading.Thread(target=reader) for _ in range(readers)]
+    periodic = []
+    if write_every == 0:
+        timed.append(threading.Thread(target=writer))
+    elif write_every is not None:
+        periodic.append(threading.Thread(target=writer))
+    for t in timed + periodic:
         t.start()
     t0 = time.perf_counter()
     go.set()
-    for t in threads:
+    for t in timed:
         t.join()
     elapsed = time.perf_counter() - t0
-    assert shared[0] == n
-    return elapsed / (n * (readers + 1))
+    done.set()
+    for t in periodic:
+        t.join()
+    if write_every == 0:
+        assert shared[0] == n
+    return elapsed
+
+
+def _read_mostly(factory: Factory, n: int, readers: int = 4) -> float:
+    return _threads(factory, n, readers, 0) / (n * (readers + 1))
+
+
+def _readers(factory: Factory, n: int, readers: int = 4) -> float:
+    return _threads(factory, n, readers, None) / (n * readers)
+
+
+def _occasional_writer(factory: Factory, n: int, readers: int = 4) -> float:
+    return _threads(factory, n, readers, 0.001) / (n * readers)
 
 
 def _uncontended_read(factory: Factory, n: int) -> float:
@@ -169,6 +203,24 @@ ROWS: list[tuple[str, str, Callable[[], Factory], Factory, Timer, int, float | N
         _threadkit("fair"),
         _read_mostly,
         5_000,
+        None,
+    ),
+    (
+        "readers only, 4R, fair",
+        "rwlock.RWLockFair",
+        lambda: _peer("RWLockFair"),
+        _threadkit("fair"),
+        _readers,
+        20_000,
+        None,
+    ),
+    (
+        "4R + a write every 1 ms, fair",
+        "rwlock.RWLockFair",
+        lambda: _peer("RWLockFair"),
+        _threadkit("fair"),
+        _occasional_writer,
+        20_000,
         None,
     ),
     (

@@ -843,3 +843,219 @@ def test_stress_invariants(policy: str) -> None:
         pass
     assert errors == []
     assert rw.statistics() == RWLock(policy=policy).statistics()  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Fast reads: a reader's own slot while nobody but readers uses the lock
+
+
+def _fast_reader(rw: RWLock) -> tuple[threading.Thread, threading.Event, threading.Event]:
+    """A thread that reads once (its slot made, fast reads on), then holds a fast read."""
+    got, done = threading.Event(), threading.Event()
+
+    def run() -> None:
+        with rw.read():
+            pass
+        with rw.read():
+            got.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=run, name="fast-reader", daemon=True)
+    thread.start()
+    assert got.wait(10)
+    return thread, got, done
+
+
+class TestFastReads:
+    def test_a_read_with_nobody_else_is_fast_and_counted(self) -> None:
+        rw = RWLock()
+        thread, _, done = _fast_reader(rw)
+        slot = rw._slots[0]
+        assert rw._bias
+        assert slot.held
+        assert slot.thread is thread
+        assert not rw._readers  # not recorded under the lock: the slot says it
+        s = rw.statistics()
+        assert (s.readers, s.reader_threads) == (1, (thread,))
+        assert repr(rw).endswith(": fair, 1 reader>")
+        done.set()
+        thread.join(10)
+        assert rw.statistics().readers == 0
+
+    @pytest.mark.parametrize("policy", POLICIES)
+    def test_a_writer_waits_for_a_fast_reader_to_leave(self, policy: str) -> None:
+        rw = RWLock(policy=policy)  # type: ignore[arg-type]
+        thread, _, done = _fast_reader(rw)
+        assert rw.acquire_write(timeout=0.05) is False  # the fast read holds it off
+        assert not rw._bias
+        assert len(rw._draining) == 1
+        with Workers(rw.acquire_write) as w:
+            wait_for_waiters(rw, 1, field=W)
+            done.set()  # the reader leaves: it reports it, and the writer is let in
+        assert w.results == [True]
+        assert rw.statistics().writer is w.threads[0]
+        assert not rw._draining
+        rw._writer = None  # (the worker thread ended holding it; the test clears it)
+        thread.join(10)
+
+    def test_readers_are_fast_again_once_the_writer_has_gone(self) -> None:
+        rw = RWLock()
+        thread, _, done = _fast_reader(rw)
+        done.set()
+        thread.join(10)
+        with rw.write():
+            bias_in_write = rw._bias
+        with rw.read():  # the first read after the writer turns fast reads back on
+            bias_in_read = rw._bias
+        assert (bias_in_write, bias_in_read) == (False, True)
+        with rw.read():
+            assert rw._local.slot is not None
+            assert rw._local.slot.held
+
+    def test_a_new_reader_waits_behind_a_writer_waiting_for_a_fast_reader(self) -> None:
+        rw = RWLock(policy="fair")
+        log = Log()
+        thread, _, done = _fast_reader(rw)
+        with Workers(log.writer(rw, "w"), log.reader(rw, "r")):
+            wait_for_waiters(rw, 1, field=W)
+            wait_for_waiters(rw, 1, field=R)  # the new reader does not pass the writer
+            done.set()
+        assert log.events == ["w", "r"]
+        thread.join(10)
+
+    def test_a_cancelled_writer_leaves_the_lock_usable(self) -> None:
+        rw = RWLock()
+        thread, _, done = _fast_reader(rw)
+        scope = CancelScope()
+
+        def writer() -> bool:
+            with scope:
+                rw.acquire_write()
+                return True
+            return False
+
+        with Workers(writer) as w:
+            wait_for_waiters(rw, 1, field=W)
+            scope.cancel()
+        assert w.results == [False]
+        done.set()
+        thread.join(10)
+        assert not rw._draining  # the reader reported leaving
+        with rw.write():
+            pass
+        with rw.read():
+            assert rw._bias
+
+    def test_re_entry_from_a_fast_read_is_refused_as_from_any_read(self) -> None:
+        rw = RWLock()
+        with rw.read():
+            pass
+        with rw.read():
+            assert rw._local.slot is not None
+            assert rw._local.slot.held
+            with pytest.raises(DeadlockError, match="already holds a read lock"):
+                rw.acquire_read()
+            with pytest.raises(DeadlockError, match="holds a read lock"):
+                rw.acquire_write()
+            with pytest.raises(DeadlockError, match="holds a read lock"):
+                rw.acquire_upgradable()
+            assert rw.acquire_write(blocking=False) is False
+        assert rw.statistics().readers == 0
+
+    def test_re_entrant_reads_nest_on_a_fast_read(self) -> None:
+        rw = RWLock(reentrant_reads=True)
+        with rw.read():
+            pass
+        with rw.read():
+            with rw.read():
+                assert rw.statistics().readers == 1
+            rw.acquire_read()
+            assert rw.statistics().readers == 1  # (holds count alike, fast or not)
+            rw.release_read()
+        assert rw.statistics().readers == 0
+        assert not rw._readers
+        with pytest.raises(RuntimeError, match="does not hold the read lock"):
+            rw.release_read()
+
+    def test_acquire_and_release_read_take_the_fast_path_too(self) -> None:
+        rw = RWLock()
+        rw.acquire_read()
+        rw.release_read()
+        assert rw.acquire_read() is True
+        assert rw._local.slot is not None
+        assert rw._local.slot.held
+        assert not rw._readers
+        rw.release_read()
+        assert not rw._local.slot.held
+
+    def test_slots_of_threads_that_ended_are_dropped(self) -> None:
+        rw = RWLock()
+
+        def read_once() -> None:
+            with rw.read():
+                pass
+
+        for _ in range(5):
+            t = threading.Thread(target=read_once)
+            t.start()
+            t.join(10)
+        with rw.write():  # fast reads off: the next reader's slot is made on the slow path
+            pass
+        with rw.read():
+            pass
+        assert [slot.thread for slot in rw._slots] == [threading.current_thread()]
+
+    def test_the_diagnostics_see_a_fast_reader_as_a_holder(self) -> None:
+        from threadkit.diagnostics import _instrument
+
+        rw = RWLock()
+        thread, _, done = _fast_reader(rw)
+        assert _instrument.holders(rw) == [thread.ident]
+        done.set()
+        thread.join(10)
+
+    def test_the_explorer_turns_fast_reads_off(self) -> None:
+        from threadkit import _rwlock
+        from threadkit.testing import _models
+
+        with _models.patch():
+            assert _rwlock._FAST_READS is False
+        assert _rwlock._FAST_READS is True
+
+    @pytest.mark.parametrize("policy", POLICIES)
+    def test_stress_fast_readers_and_writers_exclude_each_other(self, policy: str) -> None:
+        rw = RWLock(policy=policy)  # type: ignore[arg-type]
+        count_lock = threading.Lock()
+        inside = {"r": 0, "w": 0}
+        errors: list[str] = []
+        rounds = 2000 * STRESS
+
+        def enter(kind: str) -> None:
+            with count_lock:
+                inside[kind] += 1
+                if inside["w"] and (inside["w"] > 1 or inside["r"]):
+                    errors.append(f"{kind}: {inside}")
+
+        def leave(kind: str) -> None:
+            with count_lock:
+                inside[kind] -= 1
+
+        def reader() -> None:
+            for _ in range(rounds):
+                with rw.read():
+                    enter("r")
+                    leave("r")
+
+        def writer() -> None:
+            for i in range(rounds // 20):
+                with rw.write():
+                    enter("w")
+                    leave("w")
+                if i % 5 == 0:
+                    threadkit.sleep(0)
+
+        with Workers(reader, reader, reader, writer, timeout=60):
+            pass
+        assert errors == []
+        assert rw.statistics() == RWLock(policy=policy).statistics()  # type: ignore[arg-type]
+        assert not rw._draining

@@ -26,6 +26,27 @@ State (all guarded by ``_lock``):
 Invariants (lock held, between calls): a writer excludes readers and the upgradable holder;
 ``_upq`` is non-empty only while ``_upgradable`` waits there; nothing waits that
 ``_dispatch`` could admit (every change that could admit a waiter runs it).
+
+Fast reads (after folly's ``SharedMutex`` "deferred readers" and the Linux kernel's
+``percpu_rw_semaphore``). A shared lock and a shared dict make every reader write the same
+memory: under a GIL that costs little, but on the free-threaded build readers on different
+cores then serialize on that memory. So while nobody but readers uses the lock, a reader does
+not touch it: each thread has its own ``_Slot`` per RWLock (found through a thread-local)
+holding a C lock that the thread keeps acquired while it holds a *fast* read. ``_bias`` says
+whether fast reads are allowed; a reader takes its slot's lock, checks ``_bias`` and is in
+(else it lets go and takes the slow path above). Writes (and the upgradable read) first
+*revoke* the bias under ``_lock`` (``_revoke``): ``_bias`` becomes False, then every slot's
+lock is tried: a slot whose lock is free holds no read (and a reader that takes it later
+sees ``_bias`` False: the lock orders the two); a slot whose lock is held is *draining*: it
+counts as a reader (``_draining``) until its thread lets go, which it reports
+(``_fast_left``, told by ``revoked``, set before the second try of the slot's lock) and
+which is checked by taking the slot's lock once more. So a writer is admitted only after
+it has seen each fast reader's lock free, which is the ordering a lock guarantees. The bias
+comes back when a reader takes the slow path and finds the lock unused (``_may_bias``:
+no holder but readers of slots, no waiter). Fast holds are visible to ``statistics()`` and
+to the diagnostics (``_reader_threads``), and refused re-entry raises ``DeadlockError`` as
+before (``_holds_read`` looks at the thread's slot too). The explorer turns fast reads off
+(``_FAST_READS``): its logical threads share OS threads.
 """
 
 from __future__ import annotations
@@ -104,6 +125,30 @@ _REFUSALS: Final = {
     "waiting for it again would deadlock (it is not re-entrant)",
 }
 _current_thread = _p.current_thread
+
+# Whether new slots may take fast reads (the explorer sets it False while it runs).
+_FAST_READS = True
+
+
+class _Slot:
+    """One thread's fast-read slot in one RWLock (see the module docstring).
+
+    ``lock`` is acquired while the thread holds a fast read; ``held`` says so (written by
+    the thread only); ``revoked`` is set by a revoking writer (under the RWLock's lock) and
+    tells the thread to report its leaving (``_fast_left``).
+    """
+
+    __slots__ = ("__weakref__", "held", "lock", "revoked", "thread")
+
+    def __init__(self, thread: _p.StdThread) -> None:
+        self.lock = _p.allocate_lock()
+        self.held = False
+        self.revoked = False
+        self.thread = thread
+
+
+class _SlotLocal(_p.local):
+    slot: _Slot | None = None  # the calling thread's slot in this RWLock, once made
 
 
 class _Local(_p.local):
@@ -242,6 +287,12 @@ class RWLock:
         self._ticket = 0
         # Waiters woken to retry and not yet back, by kind (see _wake).
         self._transit = [0, 0, 0, 0]
+        # Fast reads (see the module docstring): allowed while _bias; _slots, every thread's
+        # slot; _draining, the slots whose fast read a revocation found held.
+        self._bias = False
+        self._slots: list[_Slot] = []
+        self._draining: set[_Slot] = set()
+        self._local = _SlotLocal()
         self._read_guard = _ReadGuard(self)
         self._write_guard = _Guard(self, _WRITE, None)
         self._upgradable_guard = _Guard(self, _UPGRADABLE, None)
@@ -319,21 +370,22 @@ class RWLock:
             ValueError: ``timeout`` is negative or NaN, or given with ``blocking=False``.
             Cancelled: the thread's cancel scope was cancelled while it waited.
         """
-        me = _tls.thread or _thread_local()
-        if timeout is None:  # the fast path (kept in step with _ReadGuard.__enter__)
-            lock = self._lock
-            lock.acquire()
-            try:
-                if (
-                    self._writer is None
-                    and me not in self._readers
-                    and me is not self._upgradable
-                    and (self._barging or not (self._wq or self._upq))
-                ):
-                    self._readers[me] = 1
+        if blocking and timeout is None:  # the fast path (kept in step with _ReadGuard)
+            slot = self._local.slot
+            if slot is not None and not slot.held and self._bias:
+                lk = slot.lock
+                lk.acquire()
+                if self._bias:  # (again: a writer may have revoked it meanwhile)
+                    slot.held = True
                     return True
-            finally:
-                lock.release()
+                lk.release()  # type: ignore[unreachable]  # (mypy keeps the first read)
+                if slot.revoked:
+                    self._fast_left(slot)
+            me = _tls.thread or _thread_local() if slot is None else slot.thread
+            if self._try_read(me, slot):
+                return True
+        else:
+            me = _tls.thread or _thread_local()
         return self._acquire(_READ, me, blocking, timeout)
 
     def release_read(self) -> None:
@@ -342,22 +394,14 @@ class RWLock:
         Raises:
             RuntimeError: the calling thread holds no read lock (the message names it).
         """
-        me = _tls.thread or _thread_local()
-        lock = self._lock  # (kept in step with _ReadGuard.__exit__)
-        lock.acquire()
-        try:
-            readers = self._readers
-            n = readers.get(me)
-            if n == 1:
-                del readers[me]
-                if not readers and (self._wq or self._upq):
-                    self._dispatch()
-                return
-            if n is None:
-                raise RuntimeError(self._not_held(me, _READ))
-            readers[me] = n - 1
-        finally:
-            lock.release()
+        slot = self._local.slot  # (kept in step with _ReadGuard.__exit__)
+        if slot is not None and slot.held:
+            slot.held = False
+            slot.lock.release()
+            if slot.revoked:
+                self._fast_left(slot)
+            return
+        self._release_slow(_tls.thread or _thread_local())
 
     def acquire_write(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Take the write lock; return True once held, False if it was not free in time.
@@ -370,20 +414,8 @@ class RWLock:
             Cancelled: the thread's cancel scope was cancelled while it waited.
         """
         me = _tls.thread or _thread_local()
-        if timeout is None:  # the fast path (kept in step with _Guard.__enter__)
-            lock = self._lock
-            lock.acquire()
-            try:
-                if (
-                    self._writer is None
-                    and not self._readers
-                    and self._upgradable is None
-                    and not self._wq
-                ):
-                    self._writer = me
-                    return True
-            finally:
-                lock.release()
+        if timeout is None and self._try_write(me):  # the fast path
+            return True
         return self._acquire(_WRITE, me, blocking, timeout)
 
     def release_write(self) -> None:
@@ -518,10 +550,11 @@ class RWLock:
     def statistics(self) -> RWLockStatistics:
         """Return a snapshot: holders, waiting threads by what they wait for, the policy."""
         with self._lock:
+            readers = self._reader_threads()
             return RWLockStatistics(
                 self._policy,
-                len(self._readers),
-                tuple(self._readers),
+                len(readers),
+                readers,
                 self._writer,
                 self._upgradable,
                 len(self._rq),
@@ -616,6 +649,11 @@ class RWLock:
         always) where waiting could never end, and ``RuntimeError`` for an upgrade without
         the upgradable read.
         """
+        if kind != _READ:
+            if self._bias:
+                self._revoke()
+        elif not admitted and self._fast_grant(me):
+            return True
         if self._free_locked(kind, me, admitted):
             self._grant(kind, me)
             return True
@@ -627,13 +665,13 @@ class RWLock:
 
     def _free_locked(self, kind: int, me: _p.StdThread, admitted: bool = False) -> bool:
         """Whether ``me`` may take ``kind`` now, by the holders and the policy (lock held)."""
-        readers = self._readers
         if kind == _READ:
-            if me in readers or me is self._upgradable:
+            if me is self._upgradable or self._holds_read(me):
                 return self._reentrant
             return self._writer is None and (
                 admitted or self._barging or not (self._wq or self._upq)
             )
+        readers = self._readers or self._draining
         if kind == _WRITE:
             return (
                 self._writer is None
@@ -645,7 +683,7 @@ class RWLock:
             return (
                 self._writer is None
                 and self._upgradable is None
-                and me not in readers
+                and not self._holds_read(me)
                 and (admitted or (not self._uq and (self._barging or not self._wq)))
             )
         return self._upgradable is me and not readers  # _UPGRADE
@@ -654,7 +692,7 @@ class RWLock:
         """The error for ``me`` waiting for ``kind`` if it can only deadlock, else None."""
         if self._writer is me:
             role = _AS_WRITER
-        elif me in self._readers:
+        elif self._holds_read(me):
             role = _AS_READER
             if self._upgradable is me:  # re-entered: as the upgradable holder, but upgrade
                 role = _AS_BOTH if kind == _UPGRADE else _AS_UPGRADABLE
@@ -685,7 +723,7 @@ class RWLock:
             hint = " (it holds the write lock: use release_write())"
         elif self._upgradable is me:
             hint = " (it holds the upgradable read lock: use release_upgradable())"
-        elif me in self._readers:
+        elif self._holds_read(me):
             hint = " (it holds a read lock: use release_read())"
         return f"{who} does not hold {_WHAT[kind]} of this RWLock{hint}"
 
@@ -700,6 +738,147 @@ class RWLock:
         else:
             self._writer = thread
             self._upgradable = None
+
+    def _release_slow(self, me: _p.StdThread) -> None:
+        """Release a read lock that is not a fast one (called without ``_lock``)."""
+        with self._lock:
+            readers = self._readers
+            n = readers.get(me)
+            if n == 1:
+                del readers[me]
+                if not readers and not self._draining and (self._wq or self._upq):
+                    self._dispatch()
+                return
+            if n is None:
+                raise RuntimeError(self._not_held(me, _READ))
+            readers[me] = n - 1
+
+    # Fast reads (see the module docstring); the lock held in each but _fast_left.
+
+    def _holds_read(self, me: _p.StdThread) -> bool:
+        """Whether ``me``, the calling thread, holds a read lock (a fast one or not)."""
+        if me in self._readers:
+            return True
+        slot = self._local.slot
+        return slot is not None and slot.held
+
+    def _reader_threads(self) -> tuple[_p.StdThread, ...]:
+        """The threads that hold a read lock, fast ones included."""
+        fast = [slot.thread for slot in self._slots if slot.held]
+        return (*self._readers, *(t for t in fast if t not in self._readers))
+
+    def _try_write(self, me: _p.StdThread) -> bool:
+        """The write lock for ``me`` if it is free and nobody waits for it (lock not held)."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            if self._bias:
+                self._revoke()
+            if (
+                self._writer is None
+                and not self._readers
+                and not self._draining
+                and self._upgradable is None
+                and not self._wq
+            ):
+                self._writer = me
+                return True
+            return False
+        finally:
+            lock.release()
+
+    def _try_read(self, me: _p.StdThread, slot: _Slot | None) -> bool:
+        """A read lock for ``me`` (the calling thread; ``slot``, its slot) if it needs no
+        wait and no check of a re-entry: the common case when fast reads are off (lock not
+        held)."""
+        if slot is not None and slot.held:
+            return False  # a re-entry: the slow path decides
+        lock = self._lock
+        lock.acquire()
+        try:
+            if (
+                self._writer is None
+                and me is not self._upgradable
+                and (self._barging or not (self._wq or self._upq))
+            ):
+                readers = self._readers
+                if not readers and self._fast_grant(me):  # fast reads on again
+                    return True
+                if me not in readers:
+                    readers[me] = 1
+                    return True
+            return False
+        finally:
+            lock.release()
+
+    def _may_bias(self) -> bool:
+        """Whether fast reads may be allowed again: nobody but fast readers uses the lock."""
+        transit = self._transit
+        return (
+            not self._readers  # (the likeliest to fail first)
+            and self._writer is None
+            and not self._wq
+            and not self._draining
+            and self._upgradable is None
+            and not (self._rq or self._uq or self._upq)
+            and not (transit[0] or transit[1] or transit[2] or transit[3])
+        )
+
+    def _fast_grant(self, me: _p.StdThread) -> bool:
+        """Give ``me`` (the calling thread) a fast read if fast reads are, or may be, on."""
+        if not _FAST_READS:  # (the explorer runs: a lock made before it may still have them on)
+            if self._bias:
+                self._revoke()
+            return False
+        if not (self._bias or self._may_bias()):
+            return False
+        slot = self._local.slot
+        if slot is None:
+            # A new thread: its slot. Slots of threads that ended holding nothing go.
+            slots = self._slots
+            if slots:
+                self._slots = slots = [
+                    s for s in slots if s.held or s in self._draining or s.thread.is_alive()
+                ]
+            slot = self._local.slot = _Slot(me)
+            slots.append(slot)
+        elif slot.held:
+            return False  # a re-entry: the slow path decides
+        self._bias = True
+        # Free: only a revoking writer takes another thread's slot lock, under _lock.
+        slot.lock.acquire()
+        slot.held = True
+        return True
+
+    def _revoke(self) -> None:
+        """Stop fast reads; fast reads still held count as readers until they end."""
+        self._bias = False
+        draining = self._draining
+        for slot in self._slots:
+            lk = slot.lock
+            if lk.acquire(False):  # no fast read there; a later one will see _bias False
+                lk.release()
+                continue
+            slot.revoked = True  # before the second try: either that try finds the lock
+            if lk.acquire(False):  # free, or the holder sees revoked when it lets go
+                lk.release()
+                slot.revoked = False
+                continue
+            draining.add(slot)
+
+    def _fast_left(self, slot: _Slot) -> None:
+        """A revoked slot's thread let go of its lock (called without ``_lock``)."""
+        with self._lock:
+            if slot not in self._draining:
+                return
+            lk = slot.lock
+            if not lk.acquire(False):
+                return  # (not possible from its own thread, which just let go)
+            lk.release()
+            slot.revoked = False
+            self._draining.discard(slot)
+            if not self._draining:
+                self._dispatch()
 
     def _release_locked(self, kind: int, me: _p.StdThread) -> None:
         """Release ``kind`` held by ``me`` and admit who may go next (lock held).
@@ -734,10 +913,11 @@ class RWLock:
         transit = self._transit
         if self._writer is not None or transit[_WRITE] or transit[_UPGRADE]:
             return
-        readers = self._readers
+        readers = self._readers  # (the same dict: the grants below add to it)
+        draining = self._draining  # a draining slot is a reader still
         upq = self._upq
         if upq:
-            if not (readers or transit[_READ]):
+            if not (readers or draining or transit[_READ]):
                 self._wake(upq, _UPGRADE)
                 return
             if not self._barging:
@@ -748,6 +928,7 @@ class RWLock:
             if self._mode == _WRITE_PREFERRING:
                 if not (
                     readers
+                    or draining
                     or transit[_READ]
                     or self._upgradable is not None
                     or transit[_UPGRADABLE]
@@ -771,7 +952,11 @@ class RWLock:
         ):
             self._wake(uq, _UPGRADABLE)
         if wq and not (
-            readers or transit[_READ] or self._upgradable is not None or transit[_UPGRADABLE]
+            readers
+            or draining
+            or transit[_READ]
+            or self._upgradable is not None
+            or transit[_UPGRADABLE]
         ):
             self._wake(wq, _WRITE)
 
@@ -802,6 +987,8 @@ class RWLock:
     def _register(self, kind: int, arm: Arm) -> bool:
         me = _current_thread()
         with self._lock:
+            if kind != _READ and self._bias:
+                self._revoke()
             if self._free_locked(kind, me):
                 return True
             self._ticket += 1
@@ -832,34 +1019,33 @@ class _ReadGuard:
     """``with rw.read():`` (one per lock, reused, when there is no timeout).
 
     ``with`` is the common way in, so the fast paths of ``acquire_read`` and
-    ``release_read`` are repeated here rather than called (a call costs as much as they do).
+    ``release_read`` are repeated here rather than called (a call costs as much as they do):
+    a fast read (the thread's slot), else ``_try_read`` (a read recorded under the lock
+    when nothing is in the way), else ``_acquire``.
     """
 
-    __slots__ = ("_lock", "_readers", "_rw", "_timeout")
+    __slots__ = ("_local", "_rw", "_timeout")
 
     def __init__(self, rw: RWLock, timeout: float | None = None) -> None:
         self._rw = rw
         self._timeout = timeout
-        self._lock = rw._lock  # (the lock and the dict are never replaced)
-        self._readers = rw._readers
+        self._local = rw._local  # (never replaced)
 
     def __enter__(self) -> None:
+        slot = self._local.slot
         rw = self._rw
-        me = _tls.thread or _thread_local()
-        if self._timeout is None:
-            lock = self._lock
-            lock.acquire()
-            try:
-                if (
-                    rw._writer is None
-                    and me not in self._readers
-                    and me is not rw._upgradable
-                    and (rw._barging or not (rw._wq or rw._upq))
-                ):
-                    self._readers[me] = 1
-                    return
-            finally:
-                lock.release()
+        if slot is not None and rw._bias and not slot.held and self._timeout is None:
+            lk = slot.lock
+            lk.acquire()
+            if rw._bias:  # (again: a writer may have revoked it meanwhile)
+                slot.held = True
+                return
+            lk.release()  # type: ignore[unreachable]  # (mypy keeps the first read)
+            if slot.revoked:
+                rw._fast_left(slot)
+        me = _tls.thread or _thread_local() if slot is None else slot.thread
+        if self._timeout is None and rw._try_read(me, slot):
+            return
         if not rw._acquire(_READ, me, True, self._timeout):
             raise TimeoutError("timed out waiting for the read lock")
 
@@ -876,20 +1062,30 @@ class _ReadGuard:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        slot = self._local.slot
         rw = self._rw
-        me = _tls.thread or _thread_local()
-        lock = self._lock
+        if slot is not None:
+            if slot.held:
+                slot.held = False
+                slot.lock.release()
+                if slot.revoked:
+                    rw._fast_left(slot)
+                return
+            me = slot.thread
+        else:
+            me = _tls.thread or _thread_local()
+        lock = rw._lock
         lock.acquire()
         try:
-            readers = self._readers
+            readers = rw._readers
             if readers.get(me) == 1:
                 del readers[me]
-                if not readers and (rw._wq or rw._upq):
+                if not readers and not rw._draining and (rw._wq or rw._upq):
                     rw._dispatch()
                 return
         finally:
             lock.release()
-        rw.release_read()
+        rw._release_slow(me)
 
 
 class _Guard:
@@ -910,15 +1106,8 @@ class _Guard:
     def __enter__(self) -> None:
         rw = self._rw
         me = _tls.thread or _thread_local()
-        if self._kind == _WRITE and self._timeout is None:  # as in acquire_write()
-            lock = rw._lock
-            lock.acquire()
-            try:
-                if rw._writer is None and not rw._readers and rw._upgradable is None and not rw._wq:
-                    rw._writer = me
-                    return
-            finally:
-                lock.release()
+        if self._kind == _WRITE and self._timeout is None and rw._try_write(me):
+            return
         if not rw._acquire(self._kind, me, True, self._timeout):
             raise TimeoutError(f"timed out waiting for {_WHAT[self._kind]}")
 

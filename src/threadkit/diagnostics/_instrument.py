@@ -335,7 +335,7 @@ def holders(obj: object) -> list[int]:
         threads = [obj._owner]
     elif isinstance(obj, _rwlock.RWLock):
         with obj._lock:
-            threads = [*obj._readers, obj._writer, obj._upgradable]
+            threads = [*obj._reader_threads(), obj._writer, obj._upgradable]
     elif isinstance(obj, _p.StdThread):
         threads = [obj] if obj.is_alive() else []
     elif isinstance(obj, Future):

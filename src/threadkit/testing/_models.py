@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .. import _rwlock
 from .._core import _clock, _waitqueue
 from .._core import _primitives as _p
 from .._core import _random as _core_random
@@ -997,6 +998,9 @@ def patch() -> Iterator[None]:
         _clock._current = _CLOCK
         saved.append((_core_random, "_current", _core_random._current))
         _core_random._current = _Random(0)
+        # No fast reads: a logical thread's RWLock slot would outlive it on a shared OS thread.
+        saved.append((_rwlock, "_FAST_READS", _rwlock._FAST_READS))
+        _rwlock._FAST_READS = False
         for name, model in _STD_THREAD_MODELS.items():
             saved.append((_StdThread, name, vars(_StdThread)[name]))
             setattr(_StdThread, name, model)
