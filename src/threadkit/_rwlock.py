@@ -5,10 +5,11 @@ After Rust's ``parking_lot::RwLock`` (upgradable reads, ``downgrade``) and Java'
 blocks parks on ``_core.WaitQueue``, so every blocking acquire is a cancellation point, takes
 a deadline on the injectable clock, and has a select operation.
 
-Design. All state lives under one C lock (``_lock``, shared by the four wait queues), so the
-lock is correct on free-threaded builds without relying on the GIL. An uncontended
-``acquire_read()``/``release_read()`` is one acquisition of that lock each, around a dict
-update (the holder's entry). A blocked thread is never woken to compete: whoever makes a
+Design. The shared state lives under one C lock (``_lock``, shared by the four wait queues),
+so the lock is correct on free-threaded builds without relying on the GIL. A read while a
+writer is around is one acquisition of that lock on the way in and one on the way out,
+around a dict update (the holder's entry); a read while only readers use the lock takes no
+shared lock at all (fast reads, below). A blocked thread is never woken to compete: whoever makes a
 grant possible (a release, a waiter giving up) runs ``_dispatch``, which *hands* the lock to
 the waiters the policy admits (records them as holders) before they run. So the order is
 decided once, under the lock, and a woken thread owns what it waited for.
@@ -21,7 +22,11 @@ State (all guarded by ``_lock``):
 * ``_rq``, ``_wq``, ``_uq``: threads waiting to read, to write, for the upgradable read;
   ``_upq``: the upgradable holder waiting for the readers to leave (at most one);
 * ``_ticket``: arrival order of waiters; each queued entry's ``payload`` is
-  ``(thread, ticket)``, so ``fair`` can admit the readers that came before the next writer.
+  ``(thread, ticket, when queued)``, so ``fair`` can admit the readers that came before the
+  next writer;
+* ``_bias`` (written under ``_lock``; the fast paths read it without, then again holding
+  their slot's lock), ``_slots`` (weak references to every reading thread's ``_Slot``) and
+  ``_draining`` (slots a revocation found held): the fast reads, below.
 
 Invariants (lock held, between calls): a writer excludes readers and the upgradable holder;
 ``_upq`` is non-empty only while ``_upgradable`` waits there; nothing waits that
@@ -41,7 +46,11 @@ sees ``_bias`` False: the lock orders the two); a slot whose lock is held is *dr
 counts as a reader (``_draining``) until its thread lets go, which it reports
 (``_fast_left``, told by ``revoked``, set before the second try of the slot's lock) and
 which is checked by taking the slot's lock once more. So a writer is admitted only after
-it has seen each fast reader's lock free, which is the ordering a lock guarantees. The bias
+it has seen each fast reader's lock free, which is the ordering a lock guarantees. The
+report itself is a hint (``revoked`` is read without the lock): a writer that waits while
+slots drain looks at them itself every few milliseconds (``_POLL_FIRST``, doubling), so a
+missed report delays it and never strands it. A slot belongs to its thread's thread-local
+(``_slots`` holds it weakly), so it goes when the thread ends. The bias
 comes back when a reader takes the slow path and finds the lock unused (``_may_bias``:
 no holder but readers of slots, no waiter). Fast holds are visible to ``statistics()`` and
 to the diagnostics (``_reader_threads``), and refused re-entry raises ``DeadlockError`` as
@@ -51,6 +60,7 @@ before (``_holds_read`` looks at the thread's slot too). The explorer turns fast
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -60,7 +70,9 @@ from ._core import (
     Arm,
     DeadlockError,
     SelectOp,
+    Waiter,
     WaitQueue,
+    _hooks,
     deadline_after,
     describe_thread,
     get_clock,
@@ -125,6 +137,11 @@ _REFUSALS: Final = {
     "waiting for it again would deadlock (it is not re-entrant)",
 }
 _current_thread = _p.current_thread
+
+# How long a writer waiting for draining fast reads waits before it looks at their slots
+# itself (then twice as long each time, up to _POLL_MAX): see _acquire.
+_POLL_FIRST: Final = 0.002
+_POLL_MAX: Final = 0.1
 
 # Whether new slots may take fast reads (the explorer sets it False while it runs).
 _FAST_READS = True
@@ -287,10 +304,13 @@ class RWLock:
         self._ticket = 0
         # Waiters woken to retry and not yet back, by kind (see _wake).
         self._transit = [0, 0, 0, 0]
-        # Fast reads (see the module docstring): allowed while _bias; _slots, every thread's
-        # slot; _draining, the slots whose fast read a revocation found held.
+        # Fast reads (see the module docstring): allowed while _bias (written under _lock,
+        # read without it by the fast paths, which check it again holding their slot's
+        # lock); _slots, weak references to every thread's slot (its thread-local holds it:
+        # it goes when the thread ends); _draining, the slots whose fast read a revocation
+        # found held. Both guarded by _lock.
         self._bias = False
-        self._slots: list[_Slot] = []
+        self._slots: list[weakref.ref[_Slot]] = []
         self._draining: set[_Slot] = set()
         self._local = _SlotLocal()
         self._read_guard = _ReadGuard(self)
@@ -372,7 +392,7 @@ class RWLock:
         """
         if blocking and timeout is None:  # the fast path (kept in step with _ReadGuard)
             slot = self._local.slot
-            if slot is not None and not slot.held and self._bias:
+            if slot is not None and not slot.held and self._bias and _FAST_READS:
                 lk = slot.lock
                 lk.acquire()
                 if self._bias:  # (again: a writer may have revoked it meanwhile)
@@ -600,9 +620,21 @@ class RWLock:
             place = (me, self._ticket, get_clock().now())
             waiter = queue.enqueue()
             waiter.payload = place
+        poll = _POLL_FIRST
         while True:
+            # While fast reads drain, each reader reports its leaving (_fast_left), told so
+            # by its slot's `revoked`, which it reads without the lock: should a report be
+            # missed, this wait looks at the draining slots itself now and then.
+            wait_until = deadline
+            clock = get_clock()
+            # (Not with the diagnostics on: a timed wait is never part of a deadlock there.)
+            if self._draining and not clock.virtual and not _hooks.enabled:  # (a hint)
+                wait_until = clock.now() + poll
+                if deadline is not None and deadline < wait_until:
+                    wait_until = deadline
+                poll = min(poll * 2, _POLL_MAX)
             try:
-                woken = queue.park(waiter, deadline)
+                woken = queue.park(waiter, wait_until)
             except BaseException:
                 queue.abandon(waiter)
                 waiter.payload = None
@@ -610,6 +642,13 @@ class RWLock:
                 raise
             waiter.payload = None
             if not woken:
+                if wait_until is not deadline:  # a look at the draining slots, in its place
+                    with self._lock:
+                        waiter = queue.enqueue()
+                        waiter.payload = place
+                        _requeue(queue, waiter, place[1])
+                        self._recheck_draining()
+                    continue
                 self._abandoned(kind, me, None)
                 return False
             if waiter.value is _HANDOFF:
@@ -764,7 +803,7 @@ class RWLock:
 
     def _reader_threads(self) -> tuple[_p.StdThread, ...]:
         """The threads that hold a read lock, fast ones included."""
-        fast = [slot.thread for slot in self._slots if slot.held]
+        fast = [slot.thread for ref in self._slots if (slot := ref()) is not None and slot.held]
         return (*self._readers, *(t for t in fast if t not in self._readers))
 
     def _try_write(self, me: _p.StdThread) -> bool:
@@ -826,7 +865,9 @@ class RWLock:
 
     def _fast_grant(self, me: _p.StdThread) -> bool:
         """Give ``me`` (the calling thread) a fast read if fast reads are, or may be, on."""
-        if not _FAST_READS:  # (the explorer runs: a lock made before it may still have them on)
+        if not _FAST_READS or _hooks.enabled:
+            # The explorer runs (a lock made before it may still have them on), or the
+            # diagnostics are on: their wait-for graph and timeline see every read there.
             if self._bias:
                 self._revoke()
             return False
@@ -834,19 +875,17 @@ class RWLock:
             return False
         slot = self._local.slot
         if slot is None:
-            # A new thread: its slot. Slots of threads that ended holding nothing go.
-            slots = self._slots
-            if slots:
-                self._slots = slots = [
-                    s for s in slots if s.held or s in self._draining or s.thread.is_alive()
-                ]
+            # A new thread: its slot, held by the thread-local (it goes with the thread).
             slot = self._local.slot = _Slot(me)
-            slots.append(slot)
+            self._slots = [ref for ref in self._slots if ref() is not None]
+            self._slots.append(weakref.ref(slot))
         elif slot.held:
             return False  # a re-entry: the slow path decides
+        # Free unless an exception came between the slot lock and `held` in a fast path:
+        # then do not wait here (under _lock) for what may never come.
+        if not slot.lock.acquire(False):
+            return False
         self._bias = True
-        # Free: only a revoking writer takes another thread's slot lock, under _lock.
-        slot.lock.acquire()
         slot.held = True
         return True
 
@@ -854,7 +893,10 @@ class RWLock:
         """Stop fast reads; fast reads still held count as readers until they end."""
         self._bias = False
         draining = self._draining
-        for slot in self._slots:
+        for ref in self._slots:
+            slot = ref()
+            if slot is None:
+                continue  # its thread ended
             lk = slot.lock
             if lk.acquire(False):  # no fast read there; a later one will see _bias False
                 lk.release()
@@ -869,16 +911,22 @@ class RWLock:
     def _fast_left(self, slot: _Slot) -> None:
         """A revoked slot's thread let go of its lock (called without ``_lock``)."""
         with self._lock:
-            if slot not in self._draining:
-                return
+            if slot in self._draining:
+                self._recheck_draining((slot,))
+
+    def _recheck_draining(self, slots: tuple[_Slot, ...] | None = None) -> None:
+        """Take the draining ``slots`` (default: all) whose lock is free off the list; admit
+        who may go next once none is left (lock held). Taking the lock is the check: it
+        orders the reader's read before whatever the lock is given to next."""
+        draining = self._draining
+        for slot in tuple(draining) if slots is None else slots:
             lk = slot.lock
-            if not lk.acquire(False):
-                return  # (not possible from its own thread, which just let go)
-            lk.release()
-            slot.revoked = False
-            self._draining.discard(slot)
-            if not self._draining:
-                self._dispatch()
+            if lk.acquire(False):
+                lk.release()
+                slot.revoked = False
+                draining.discard(slot)
+        if not draining:
+            self._dispatch()
 
     def _release_locked(self, kind: int, me: _p.StdThread) -> None:
         """Release ``kind`` held by ``me`` and admit who may go next (lock held).
@@ -1015,6 +1063,17 @@ class RWLock:
                 self._dispatch()
 
 
+def _requeue(queue: WaitQueue, waiter: Waiter, ticket: int) -> None:
+    """Move ``waiter`` (just queued last) back to its place by ``ticket`` (lock held)."""
+    queue.remove(waiter)
+    for i, other in enumerate(queue):
+        payload = other.payload
+        if payload is not None and payload[1] > ticket:  # type: ignore[index]
+            queue.insert(i, waiter)
+            return
+    queue.append(waiter)
+
+
 class _ReadGuard:
     """``with rw.read():`` (one per lock, reused, when there is no timeout).
 
@@ -1034,7 +1093,13 @@ class _ReadGuard:
     def __enter__(self) -> None:
         slot = self._local.slot
         rw = self._rw
-        if slot is not None and rw._bias and not slot.held and self._timeout is None:
+        if (
+            slot is not None
+            and rw._bias
+            and not slot.held
+            and self._timeout is None
+            and _FAST_READS
+        ):
             lk = slot.lock
             lk.acquire()
             if rw._bias:  # (again: a writer may have revoked it meanwhile)
