@@ -304,6 +304,21 @@ def test_a_scheduler_dropped_without_shutdown_warns_and_its_thread_ends() -> Non
     assert not thread.is_alive()
 
 
+def test_the_thread_ends_soon_after_its_last_pending_call_is_cancelled() -> None:
+    # It slept until the cancelled call's time (an hour); it is woken to count down its
+    # idle second instead, and ends.
+    with threadkit.Scheduler() as s:
+        handle = s.call_later(3600, print, "never")
+        thread = s._thread
+        assert thread is not None
+        queue = s._queue
+        wait_until(lambda: queue, what="the scheduler thread asleep")
+        assert handle.cancel() is True
+        thread.join(10)
+        assert not thread.is_alive()
+        assert s.statistics().running is False
+
+
 def test_default_scheduler_is_one_object() -> None:
     assert threadkit.default_scheduler() is threadkit.default_scheduler()
     assert "threadkit.Scheduler" in repr(threadkit.default_scheduler())

@@ -443,6 +443,10 @@ class Scheduler:
         entry._state = "cancelled"
         self._cancelled += 1
         self._drop(entry)
+        if not self._entries and self._queue:
+            # Nothing left: the thread, asleep until the time of what was cancelled, wakes
+            # to start its idle countdown (_IDLE_EXIT) instead of lingering until then.
+            self._queue.unpark(1)
         entry._settle()
         if isinstance(entry, TimerHandle):
             entry._fn = entry._args = entry._kwargs = None  # type: ignore[assignment]
