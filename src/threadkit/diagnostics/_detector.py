@@ -32,7 +32,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Literal
@@ -451,6 +451,13 @@ def _order_listener(event: str, obj: object, detail: object) -> None:
         held.append(obj)
     elif event == "release":
         owners = _held_by.get(detail) if isinstance(detail, int) else None  # the holder's
+        if owners is not None and detail != _p.get_ident():
+            # Released by another thread (a Lock used as a signal): the holder may change
+            # its list meanwhile, so one list operation, atomic on every build (threadkit's
+            # locks compare by identity).
+            with suppress(ValueError):
+                owners.remove(obj)
+            return
         held = _held() if owners is None else owners
         for i in range(len(held) - 1, -1, -1):
             if held[i] is obj:
