@@ -1080,7 +1080,8 @@ class _ReadGuard:
     ``with`` is the common way in, so the fast paths of ``acquire_read`` and
     ``release_read`` are repeated here rather than called (a call costs as much as they do):
     a fast read (the thread's slot), else ``_try_read`` (a read recorded under the lock
-    when nothing is in the way), else ``_acquire``.
+    when nothing is in the way), else ``_acquire``; on the way out, the slot's read, else
+    ``_release_slow``.
     """
 
     __slots__ = ("_local", "_rw", "_timeout")
@@ -1139,17 +1140,6 @@ class _ReadGuard:
             me = slot.thread
         else:
             me = _tls.thread or _thread_local()
-        lock = rw._lock
-        lock.acquire()
-        try:
-            readers = rw._readers
-            if readers.get(me) == 1:
-                del readers[me]
-                if not readers and not rw._draining and (rw._wq or rw._upq):
-                    rw._dispatch()
-                return
-        finally:
-            lock.release()
         rw._release_slow(me)
 
 
