@@ -697,23 +697,37 @@ def _divert_output() -> None:
             _keep_forever(stdin)  # a thread frozen in a read holds its buffer's lock too
 
 
+def _where_now(frame: FrameType) -> tuple[int, int]:
+    return id(frame), frame.f_lasti
+
+
+def _frame_only(frame: FrameType) -> tuple[int, int]:
+    return id(frame), 0
+
+
 # How long the exit waits for the other threads to move on before flushing the old streams.
 _SETTLE: Final = 0.1
 
 
 def _settle(timeout: float) -> None:
     """Wait until every other thread is somewhere else than now (it returned from the call it
-    was in), or ``timeout`` seconds; polls ``sys._current_frames()``."""
+    was in), or ``timeout`` seconds; polls ``sys._current_frames()``.
+
+    Where a thread is, is its frame and, with the GIL, the frame's last instruction. Without
+    the GIL, reading another running thread's frame (``f_lasti``) races with that thread
+    popping it (a use-after-free in CPython, python/cpython#152355), so only which frame it
+    is in counts there: a thread that stays in one frame (a loop that prints) holds the wait
+    to its timeout.
+    """
     me = _p.get_ident()
-    where = {t: (id(f), f.f_lasti) for t, f in _p.current_frames().items() if t != me}
+    where_ = _where_now if getattr(sys, "_is_gil_enabled", lambda: True)() else _frame_only
+    where = {t: where_(f) for t, f in _p.current_frames().items() if t != me}
     end = _p.monotonic() + timeout
     while where and _p.monotonic() < end:
         _p.sleep(0.001)
         frames = _p.current_frames()
         where = {
-            t: at
-            for t, at in where.items()
-            if (f := frames.get(t)) is not None and (id(f), f.f_lasti) == at
+            t: at for t, at in where.items() if (f := frames.get(t)) is not None and where_(f) == at
         }
         del frames
 

@@ -17,7 +17,13 @@ import sys
 MODE, RUNS, PARALLEL, LINES = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "printing_daemons.py")
 if MODE == "threadkit":
+    import faulthandler
+
     import threadkit  # noqa: F401  (imported once, before the forks)
+
+    # A run that crashes says where: the stacks of all its threads go to its stderr (whose
+    # tail is reported). Not for the stdlib runs, whose expected abort is told by its message.
+    faulthandler.enable(all_threads=True)
 
 
 class Run:
@@ -80,7 +86,7 @@ while started < RUNS or running:
                 "exitcode": os.waitstatus_to_exitcode(status),
                 "main_line": b"main: done" in out,
                 "fatal": b"Fatal Python error" in err,
-                "stderr_tail": err[-300:].decode(errors="replace"),
+                "stderr_tail": err[-3000:].decode(errors="replace"),
             }
         )
 print(json.dumps(results))
