@@ -20,7 +20,7 @@ import pytest
 import threadkit
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
 from threadkit import CancelScope, DeadlockError
-from threadkit._rwlock import RWLock, RWLockStatistics
+from threadkit._rwlock import _MIXED, RWLock, RWLockStatistics
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -946,6 +946,115 @@ class TestFastReads:
             pass
         with rw.read():
             assert rw._bias
+
+    @pytest.mark.parametrize("reentrant", [False, True])
+    def test_fast_reads_come_back_while_a_plain_reader_still_holds(self, reentrant: bool) -> None:
+        # A reads under the lock (the upgradable read keeps fast reads off), then B's read
+        # turns them back on although A still holds: A's re-entry goes to the slow path,
+        # where it is refused (or counted), and a writer waits for both kinds of reader.
+        rw = RWLock(reentrant_reads=reentrant)
+        a_ready, a_holds, a_go, a_checked, a_done = (threading.Event() for _ in range(5))
+        released, b_holds, b_go = threading.Event(), threading.Event(), threading.Event()
+        seen: dict[str, object] = {}
+
+        def a() -> None:
+            with rw.read():  # its slot is made
+                pass
+            a_ready.set()
+            assert a_go.wait(10)
+            with rw.read():  # under the lock: the upgradable read is held
+                seen["a plain"] = rw._local.slot is not None and not rw._local.slot.held
+                a_holds.set()
+                assert b_holds.wait(10)
+                seen["bias while a holds"] = rw._bias
+                if reentrant:
+                    with rw.read():
+                        seen["nested"] = rw._readers.get(threading.current_thread())
+                else:
+                    for take in (rw.acquire_read, lambda: rw.read().__enter__()):
+                        with pytest.raises(DeadlockError, match="already holds a read lock"):
+                            take()
+                    seen["refused"] = True
+                a_checked.set()
+                assert a_done.wait(10)
+
+        def b() -> None:
+            assert released.wait(10)
+            with rw.read():
+                seen["b fast"] = rw._local.slot is not None and rw._local.slot.held
+                b_holds.set()
+                assert b_go.wait(10)
+
+        with Workers(a, b) as w:
+            assert a_ready.wait(10)
+            rw.acquire_upgradable()
+            a_go.set()
+            assert a_holds.wait(10)
+            rw.release_upgradable()
+            released.set()
+            assert a_checked.wait(10)
+            assert rw.acquire_write(timeout=0.05) is False  # both readers hold it off
+            with Workers(rw.acquire_write) as writer:
+                wait_for_waiters(rw, 1, field=W)
+                a_done.set()
+                wait_until(lambda: not rw._readers, what="A to leave")
+                assert rw.statistics().writer is None  # B (a fast read) still holds
+                b_go.set()
+            assert writer.results == [True]
+            rw._writer = None  # (the worker thread ended holding it; the test clears it)
+        assert w.errors == []
+        expected = {"a plain": True, "b fast": True, "bias while a holds": _MIXED}
+        expected.update({"nested": 2} if reentrant else {"refused": True})
+        assert seen == expected
+        assert not rw._draining
+
+    def test_the_last_plain_reader_leaving_makes_the_bias_whole_again(self) -> None:
+        rw = RWLock()
+        holds, leave = threading.Event(), threading.Event()
+
+        def plain_reader() -> None:
+            with rw.read():  # under the lock: the upgradable read is held
+                holds.set()
+                assert leave.wait(10)
+
+        rw.acquire_upgradable()
+        with Workers(plain_reader) as w:
+            assert holds.wait(10)
+            rw.release_upgradable()
+            with rw.read():  # fast, beside the plain reader
+                assert rw._local.slot is not None
+                assert rw._local.slot.held
+                mixed = rw._bias
+                leave.set()
+                w.join()
+                whole = rw._bias  # no plain reader left: no look-up on fast reads
+                assert not rw._readers
+        assert mixed is _MIXED
+        assert whole is True
+        assert rw.statistics().readers == 0
+
+    @pytest.mark.parametrize("policy", POLICIES)
+    def test_no_writer_is_admitted_while_fast_reads_are_on(self, policy: str) -> None:
+        # A writer waiting for draining slots leaves its queue for a moment to look at them
+        # (_acquire); a reader that comes then finds nobody waiting and turns fast reads on
+        # again. The state that leaves, made by hand: the writer queued, the draining slot
+        # gone, fast reads on and held. _dispatch must not hand the writer the lock (it did:
+        # a writer beside readers in a stress run on 3.13t, read_preferring).
+        rw = RWLock(policy=policy)  # type: ignore[arg-type]
+        thread, _, done = _fast_reader(rw)
+        with Workers(rw.acquire_write) as w:
+            wait_for_waiters(rw, 1, field=W)
+            with rw._lock:
+                slot = next(iter(rw._draining))
+                rw._draining.clear()  # (as if its report had come, before it read again)
+                rw._bias = True
+                rw._dispatch()
+                assert rw._writer is None
+                assert rw._draining == {slot}  # revoked again: the writer waits for it
+            done.set()
+        assert w.results == [True]
+        rw._writer = None  # (the worker thread ended holding it; the test clears it)
+        thread.join(10)
 
     def test_re_entry_from_a_fast_read_is_refused_as_from_any_read(self) -> None:
         rw = RWLock()

@@ -50,12 +50,17 @@ it has seen each fast reader's lock free, which is the ordering a lock guarantee
 report itself is a hint (``revoked`` is read without the lock): a writer that waits while
 slots drain looks at them itself every few milliseconds (``_POLL_FIRST``, doubling), so a
 missed report delays it and never strands it. A slot belongs to its thread's thread-local
-(``_slots`` holds it weakly), so it goes when the thread ends. The bias
-comes back when a reader takes the slow path and finds the lock unused (``_may_bias``:
-no holder but readers of slots, no waiter). Fast holds are visible to ``statistics()`` and
-to the diagnostics (``_reader_threads``), and refused re-entry raises ``DeadlockError`` as
-before (``_holds_read`` looks at the thread's slot too). The explorer turns fast reads off
-(``_FAST_READS``): its logical threads share OS threads.
+(``_slots`` holds it weakly), so it goes when the thread ends. The bias comes back when a
+reader takes the slow path and finds nobody but readers using the lock (``_may_bias``: no
+writer, upgradable holder or waiter), even while readers of the shared state still hold (a
+writer waits for both kinds). ``_bias`` is then ``_MIXED`` instead of True until the last of
+those leaves, and the fast paths look a thread up in ``_readers`` while it is: one that holds
+a read there and reads again goes to the slow path, where its re-entry is checked (the look
+needs no lock: the thread's own entry changes only by its calls or while it waits). Fast
+holds are visible to ``statistics()`` and to the diagnostics (``_reader_threads``), and
+refused re-entry raises ``DeadlockError`` as before (``_holds_read`` looks at the thread's
+slot too).
+The explorer turns fast reads off (``_FAST_READS``): its logical threads share OS threads.
 """
 
 from __future__ import annotations
@@ -142,6 +147,10 @@ _current_thread = _p.current_thread
 # itself (then twice as long each time, up to _POLL_MAX): see _acquire.
 _POLL_FIRST: Final = 0.002
 _POLL_MAX: Final = 0.1
+
+# The value of RWLock._bias while fast reads are on and readers of the shared state still
+# hold (True: none does, and the fast paths need not look for one).
+_MIXED: Final = 2
 
 # Whether new slots may take fast reads (the explorer sets it False while it runs).
 _FAST_READS = True
@@ -309,7 +318,7 @@ class RWLock:
         # lock); _slots, weak references to every thread's slot (its thread-local holds it:
         # it goes when the thread ends); _draining, the slots whose fast read a revocation
         # found held. Both guarded by _lock.
-        self._bias = False
+        self._bias: bool | int = False  # True, _MIXED or False
         self._slots: list[weakref.ref[_Slot]] = []
         self._draining: set[_Slot] = set()
         self._local = _SlotLocal()
@@ -395,10 +404,12 @@ class RWLock:
             if slot is not None and not slot.held and self._bias and _FAST_READS:
                 lk = slot.lock
                 lk.acquire()
-                if self._bias:  # (again: a writer may have revoked it meanwhile)
+                # (Again, and a re-entry of a shared-state read: as in _ReadGuard.)
+                bias = self._bias
+                if bias is True or (bias and slot.thread not in self._readers):
                     slot.held = True
                     return True
-                lk.release()  # type: ignore[unreachable]  # (mypy keeps the first read)
+                lk.release()
                 if slot.revoked:
                     self._fast_left(slot)
             me = _tls.thread or _thread_local() if slot is None else slot.thread
@@ -770,6 +781,8 @@ class RWLock:
         """Record ``thread`` as holding ``kind`` (lock held; it was woken for it)."""
         if kind == _READ:
             self._readers[thread] = self._readers.get(thread, 0) + 1
+            if self._bias is True:  # (a re-entrant read nested in a fast one)
+                self._bias = _MIXED
         elif kind == _WRITE:
             self._writer = thread
         elif kind == _UPGRADABLE:
@@ -785,8 +798,11 @@ class RWLock:
             n = readers.get(me)
             if n == 1:
                 del readers[me]
-                if not readers and not self._draining and (self._wq or self._upq):
-                    self._dispatch()
+                if not readers:
+                    if self._bias is _MIXED:
+                        self._bias = True
+                    elif not self._draining and (self._wq or self._upq):
+                        self._dispatch()
                 return
             if n is None:
                 raise RuntimeError(self._not_held(me, _READ))
@@ -841,21 +857,27 @@ class RWLock:
                 and (self._barging or not (self._wq or self._upq))
             ):
                 readers = self._readers
-                if not readers and self._fast_grant(me):  # fast reads on again
-                    return True
                 if me not in readers:
-                    readers[me] = 1
+                    if not self._fast_grant(me):  # (fast reads on again, if they may be)
+                        readers[me] = 1
+                        if self._bias is True:
+                            self._bias = _MIXED
                     return True
             return False
         finally:
             lock.release()
 
     def _may_bias(self) -> bool:
-        """Whether fast reads may be allowed again: nobody but fast readers uses the lock."""
+        """Whether fast reads may be allowed again: nobody but readers uses the lock.
+
+        Readers of the shared state (``_readers``) may still hold: a writer that comes
+        waits for them and for the fast ones alike, and a thread among them that reads
+        again is sent to the slow path (its re-entry is checked there) by the fast paths'
+        look at ``_readers``.
+        """
         transit = self._transit
         return (
-            not self._readers  # (the likeliest to fail first)
-            and self._writer is None
+            self._writer is None
             and not self._wq
             and not self._draining
             and self._upgradable is None
@@ -871,8 +893,8 @@ class RWLock:
             if self._bias:
                 self._revoke()
             return False
-        if not (self._bias or self._may_bias()):
-            return False
+        if not (self._bias or self._may_bias()) or me in self._readers:
+            return False  # (in _readers: a re-entry, which the slow path decides)
         slot = self._local.slot
         if slot is None:
             # A new thread: its slot, held by the thread-local (it goes with the thread).
@@ -885,7 +907,7 @@ class RWLock:
         # then do not wait here (under _lock) for what may never come.
         if not slot.lock.acquire(False):
             return False
-        self._bias = True
+        self._bias = True if not self._readers else _MIXED
         slot.held = True
         return True
 
@@ -942,6 +964,8 @@ class RWLock:
                 self._readers[me] = n - 1
                 return
             del self._readers[me]
+            if self._bias is _MIXED and not self._readers:
+                self._bias = True
         elif self._writer is me and kind != _UPGRADABLE:
             self._writer = None
             if kind == _UPGRADE:
@@ -961,6 +985,11 @@ class RWLock:
         transit = self._transit
         if self._writer is not None or transit[_WRITE] or transit[_UPGRADE]:
             return
+        if self._bias and self._wq:
+            # A writer that waited for draining slots left the queue for a moment to look
+            # at them (_acquire), and a reader found nobody waiting and turned fast reads
+            # on again: they are readers the writer must wait for.
+            self._revoke()
         readers = self._readers  # (the same dict: the grants below add to it)
         draining = self._draining  # a draining slot is a reader still
         upq = self._upq
@@ -1103,10 +1132,14 @@ class _ReadGuard:
         ):
             lk = slot.lock
             lk.acquire()
-            if rw._bias:  # (again: a writer may have revoked it meanwhile)
+            # (Again: a writer may have revoked it meanwhile.) _MIXED: a thread that holds
+            # a read of the shared state (taken before the bias came back) re-enters: the
+            # slow path decides. Its own entry there changes only in step with it.
+            bias = rw._bias
+            if bias is True or (bias and slot.thread not in rw._readers):
                 slot.held = True
                 return
-            lk.release()  # type: ignore[unreachable]  # (mypy keeps the first read)
+            lk.release()
             if slot.revoked:
                 rw._fast_left(slot)
         me = _tls.thread or _thread_local() if slot is None else slot.thread
