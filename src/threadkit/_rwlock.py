@@ -985,10 +985,12 @@ class RWLock:
         transit = self._transit
         if self._writer is not None or transit[_WRITE] or transit[_UPGRADE]:
             return
-        if self._bias and self._wq:
+        if self._bias and (self._wq or self._upq):
             # A writer that waited for draining slots left the queue for a moment to look
             # at them (_acquire), and a reader found nobody waiting and turned fast reads
-            # on again: they are readers the writer must wait for.
+            # on again: they are readers the writer must wait for. (An upgrade cannot meet
+            # them, as fast reads stay off while the upgradable read is held: checked all
+            # the same, as cheap as it is.)
             self._revoke()
         readers = self._readers  # (the same dict: the grants below add to it)
         draining = self._draining  # a draining slot is a reader still
