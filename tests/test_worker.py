@@ -160,6 +160,37 @@ def test_restart_only_from_stopped_or_failed() -> None:
 
 
 @pytest.mark.timeout(30)
+def test_stop_does_not_wait_for_a_run_restarted_after_it_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # stop() asks the run to end, then waits for it; another thread's restart() between
+    # the two starts a new run, which stop() did not ask to end: it returns once its own
+    # run has finished instead of waiting for the next one (it waited until its timeout).
+    w, _ = _blocked_worker()
+    w.start()
+    first = w.thread
+    ask = Worker._request_stop
+
+    def ask_then_restart_elsewhere(self: Worker, reason: str = "stop() was called") -> object:
+        run = ask(self, reason)
+        wait_until(lambda: self.state == "stopped", what="the first run to end")
+        restarter = threading.Thread(target=self.restart)
+        restarter.start()
+        restarter.join(10)
+        return run
+
+    monkeypatch.setattr(Worker, "_request_stop", ask_then_restart_elsewhere)
+    assert w.stop(timeout=5) is True
+    monkeypatch.undo()
+    assert w.state == "running"  # the second run goes on
+    assert w.thread is not first
+    assert first is not None
+    assert not first.is_alive()  # (joined: its thread is past its last step)
+    assert w.stop(timeout=10) is True
+    assert w.state == "stopped"
+
+
+@pytest.mark.timeout(30)
 def test_restart_after_failure_clears_the_failure() -> None:
     calls = []
 

@@ -284,27 +284,32 @@ class Worker:
             ValueError: if ``timeout`` is negative or NaN.
         """
         check_timeout(timeout)
-        if not self._request_stop():
+        run = self._request_stop()
+        if run is None:
             return True
-        if self._thread is _p.current_thread():
+        if run is _p.current_thread():
             return False
-        return self._wait(timeout)
+        # (The run it stopped: a restart() from another thread meanwhile starts a new run,
+        # which this stop did not ask to end and does not wait for.)
+        return self._wait(timeout, run)
 
-    def _request_stop(self, reason: str = "stop() was called") -> bool:
-        """Cancel the worker's scope; return False if it had already finished."""
+    def _request_stop(self, reason: str = "stop() was called") -> _p.StdThread | None:
+        """Cancel the worker's scope; return the thread of the run it stopped, or None if
+        the worker had already finished."""
         with self._lock:
             state = self._state
             if state is _NEW:
                 self._state = _STOPPED
                 self._waiters.unpark_all()
-                return False
+                return None
             if state in _FINISHED:
-                return False
+                return None
             self._state = _STOPPING
-            scope = self._scope
+            scope, run = self._scope, self._thread
         assert scope is not None
+        assert run is not None
         scope.cancel(reason)
-        return True
+        return run
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the worker finishes; re-raise the exception it failed with.
@@ -328,33 +333,41 @@ class Worker:
         if failure is not None:
             raise failure
 
-    def _wait(self, timeout: float | None) -> bool:
-        """Wait until the state is stopped or failed (or ``timeout``); then join the thread,
-        which is past its last step."""
+    def _wait(self, timeout: float | None, run: _p.StdThread | None = None) -> bool:
+        """Wait until the run of thread ``run`` (default: the current run) has finished (or
+        ``timeout``); then join its thread, which is past its last step. A run has finished
+        once the state is stopped or failed, or another run has started (a ``restart()``
+        from another thread meanwhile), which this wait does not wait for."""
         deadline = wait_deadline(timeout)
         waiters = self._waiters
         with waiters.lock:
-            done = self._state in _FINISHED
-            thread = self._thread  # this run's (a restart() meanwhile makes another)
+            if run is None:
+                run = self._thread
+            done = self._state in _FINISHED or self._thread is not run
             if not done:
                 waiter = waiters.enqueue()
-        if not done:
+        while not done:
             try:
-                done = waiters.park(waiter, deadline)
+                woken = waiters.park(waiter, deadline)
             except BaseException:
                 waiters.abandon(waiter)
                 raise
-        if done and thread is not None and thread is not _p.current_thread():
-            thread.join()
+            if not woken:
+                break
+            with waiters.lock:  # (woken at the end of a run: so done, unless unparked early)
+                done = self._state in _FINISHED or self._thread is not run
+                if not done:
+                    waiter = waiters.enqueue()
+        if done and run is not None and run is not _p.current_thread():
+            run.join()
         return done
 
     def _exit_stop(self, timeout: float | None) -> None:
         """The exit supervisor's stop: on the thread's own (real-time) join, whatever clock
         is installed."""
-        if self._request_stop("the interpreter is exiting"):
-            thread = self._thread
-            if thread is not None and thread is not _p.current_thread():
-                thread.join(timeout)
+        thread = self._request_stop("the interpreter is exiting")
+        if thread is not None and thread is not _p.current_thread():
+            thread.join(timeout)
 
     def _exit_threads(self) -> list[_p.StdThread]:
         thread = self._thread
