@@ -517,6 +517,40 @@ def test_restart_and_start_twice(clock: threadkit.MockClock) -> None:
     assert seen == [10.0, 19.0, 23.0]
 
 
+@pytest.mark.timeout(60)
+def test_restart_from_two_threads_at_once(clock: threadkit.MockClock) -> None:
+    # restart() was stop() then start(), each under the lock on its own: with two threads
+    # restarting, one's start() could follow the other's and raise "already started".
+    seen: list[float] = []
+    errors: list[BaseException] = []
+    with threadkit.Scheduler() as s:
+        timer = threadkit.PeriodicTimer(
+            10, lambda: seen.append(clock.now()), scheduler=s, executor=Inline()
+        )
+        timer.start()
+        go = threading.Barrier(2)
+
+        def restarts() -> None:
+            go.wait()
+            try:
+                for _ in range(20_000):
+                    timer.restart()
+            except BaseException as exc:  # (reported below, with the count)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=restarts) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(50)
+        assert errors == []
+        assert timer.running
+        assert s.statistics().pending == 1  # one series, one pending tick
+        clock.advance(10)
+        timer.stop()
+    assert seen == [clock.now()]
+
+
 def test_scheduler_call_every(clock: threadkit.MockClock, pool: tf.ThreadPoolExecutor) -> None:
     ran = threadkit.Semaphore(0)
     with threadkit.Scheduler(executor=pool) as s:

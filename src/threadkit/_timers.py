@@ -515,36 +515,48 @@ class PeriodicTimer:
         with self._lock:
             if self._active:
                 raise RuntimeError(f"{self.name} is already started")
-            self._active = True
-            self._round += 1
-            round_ = self._round
-            first = get_clock().now() + self.interval
-            self._tick_at(round_, first)
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        self._active = True
+        self._round += 1
+        self._tick_at(self._round, get_clock().now() + self.interval)
 
     def stop(self) -> None:
         """Stop the series; idempotent. Runs going now finish (``join()`` waits for them)."""
         with self._lock:
-            self._active = False
-            self._round += 1
-            self._backlog = 0
-            handle, self._handle = self._handle, None
-            if self._running == 0:
-                self._joiners.unpark_all()
+            handle = self._stop_locked()
         if handle is not None:
             handle.cancel()
 
+    def _stop_locked(self) -> TimerHandle | None:
+        """Stop the series (lock held); return the pending tick's handle, to be cancelled
+        once the lock is let go."""
+        self._active = False
+        self._round += 1
+        self._backlog = 0
+        handle, self._handle = self._handle, None
+        if self._running == 0:
+            self._joiners.unpark_all()
+        return handle
+
     def restart(self, interval: float | None = None) -> None:
         """Stop, then start again (the first run ``interval`` from now; default unchanged).
+
+        Atomic: two threads restarting at once each stop and start the series in turn.
 
         Raises:
             ValueError: ``interval`` is not > 0.
         """
         if interval is not None:
             _check_interval(interval)
-        self.stop()
-        if interval is not None:
-            self.interval = interval
-        self.start()
+        with self._lock:
+            handle = self._stop_locked()
+            if interval is not None:
+                self.interval = interval
+            self._start_locked()
+        if handle is not None:
+            handle.cancel()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the timer is stopped and no run is going; False if ``timeout`` passed."""
