@@ -204,6 +204,34 @@ class TestBackpressure:
         assert newest.result(10) == 4
         pool.shutdown()
 
+    def test_discard_oldest_counts_only_what_it_discarded(self) -> None:
+        # The queue looked full under the pool's lock, but a worker (which takes tasks
+        # without that lock) emptied it before the oldest could be discarded: nothing was
+        # discarded, so nothing is counted as rejected (it was counted).
+        class FullOnce(int):
+            full_once = True
+
+            def __gt__(self, length: object) -> bool:  # `len(work) < max_queue`
+                if self.full_once:  # as just before a worker took the last task
+                    self.full_once = False
+                    return False
+                return int(self) > length  # type: ignore[operator]
+
+        gate = threadkit.Event()
+        pool = tf.ThreadPoolExecutor(1, max_queue=1, on_full="discard_oldest")
+        running = pool.submit(gate.wait, 10)
+        wait_until(running.running)
+        pool._max_queue = FullOnce(1)
+        queued = pool.submit(sum, [2, 2])  # finds the queue "full", and nothing to discard
+        assert pool.stats().rejected == 0
+        assert not queued.cancelled()
+        newest = pool.submit(sum, [3, 3])  # (really full now: this one discards `queued`)
+        assert queued.cancelled()
+        assert pool.stats().rejected == 1
+        gate.set()
+        assert newest.result(10) == 6
+        pool.shutdown()
+
     def test_shutdown_wakes_a_blocked_submit(self) -> None:
         pool, gate, _ = self._pool("block")
 

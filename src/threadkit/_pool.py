@@ -692,16 +692,18 @@ class ThreadPoolExecutor(_base.Executor):
                     core.serve()
                     break
                 policy = self._on_full
-                if policy != "block":
-                    core.rejected += 1
                 if policy == "discard_oldest":
                     try:
                         discarded = work.popleft()
                     except IndexError:  # a worker took it meanwhile: there is room now
                         discarded = None
+                    else:
+                        core.rejected += 1  # (the discarded task: counted once it is)
                     work.append(item)
                     core.serve()
                     break
+                if policy != "block":
+                    core.rejected += 1
                 if policy == "raise":
                     raise Full(f"the pool's queue is full (max_queue={self._max_queue})")
                 if policy == "caller_runs":
