@@ -857,6 +857,32 @@ class TestBarrier:
         assert b.broken is False
         assert sorted(run_in_threads(lambda: b.wait(10), 2)) == [0, 1]  # type: ignore[type-var]
 
+    def test_a_cancelled_party_breaks_the_barrier(self) -> None:
+        # Without it the other parties would wait for a party that left (forever, with no
+        # timeout), as the stdlib's do for a party interrupted by KeyboardInterrupt.
+        b = Barrier(3)
+        scope = threadkit.CancelScope()
+
+        def cancelled_party() -> str:
+            with scope:
+                b.wait()
+            return "cancelled" if scope.cancelled_caught else "passed"
+
+        def other_party() -> str:
+            try:
+                b.wait()  # no timeout
+            except threading.BrokenBarrierError:
+                return "broken"
+            return "passed"
+
+        with Workers(cancelled_party, other_party) as w:
+            wait_for_waiters(b, 2)
+            scope.cancel()
+        assert w.results == ["cancelled", "broken"]
+        assert b.broken
+        with pytest.raises(threading.BrokenBarrierError):
+            b.wait(10)
+
     def test_failing_action_breaks_the_barrier(self) -> None:
         def action() -> None:
             raise KeyError("action")

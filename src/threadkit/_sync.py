@@ -34,7 +34,7 @@ from ._core import (
     wait_deadline,
 )
 from ._core import _primitives as _p
-from ._core._cancel import CancelScope, checkpoint, current_deadline, current_state
+from ._core._cancel import Cancelled, CancelScope, checkpoint, current_deadline, current_state
 
 __all__ = [
     "acquire",
@@ -762,6 +762,9 @@ class Barrier:
         Raises:
             BrokenBarrierError: if the barrier is broken or reset while waiting, or the
                 wait times out (which breaks it).
+            Cancelled: the thread's cancel scope was cancelled while it waited; that
+                breaks the barrier too (the other parties get ``BrokenBarrierError``
+                instead of waiting for a party that left).
         """
         if timeout is None:
             timeout = self._timeout
@@ -797,7 +800,16 @@ class Barrier:
             raise
 
     def _wait(self, timeout: float | None) -> None:
-        if not self._cond.wait_for(lambda: self._state != 0, timeout):
+        try:
+            passed = self._cond.wait_for(lambda: self._state != 0, timeout)
+        except Cancelled:
+            # A party that leaves by cancellation will not come back: the others would wait
+            # for it forever (or until their timeout). It breaks the barrier, as a timeout
+            # does and as an interrupted party does in Java's CyclicBarrier.
+            if self._state == 0:
+                self._break()
+            raise
+        if not passed:
             self._break()
             raise BrokenBarrierError
         if self._state < 0:
