@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import CancelledError
+from typing import Any
 
 import pytest
 
 import threadkit
+import threadkit.futures
 from conftest import Workers, wait_for_waiters, wait_until
 from threadkit import Event, TaskGroup
 
@@ -256,3 +258,50 @@ class TestTaskGroupRegressions:
         t = threadkit.Thread(target=self_join)
         t.start()
         assert t.result(10) == "cannot join current thread"
+
+
+@pytest.mark.timeout(30)
+def test_a_backend_task_started_after_the_group_was_cancelled_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The group is cancelled (a sibling failed) while its block waits for a task whose
+    # future does not end at once when cancelled (a remote one, say); another thread then
+    # starts a task: it was missed by the cancellation (the group's futures had been
+    # cancelled already) and ran to its end, holding the block.
+    pool = threadkit.futures.ThreadPoolExecutor(2)
+    remote: threadkit.futures.Future[bool] = threadkit.futures.Future()
+    assert remote.set_running_or_notify_cancel()  # (running elsewhere: cancel() refuses)
+
+    class Backend:
+        def submit(self, fn: Any, /, *args: Any) -> Any:
+            return remote if fn is None else pool.submit(fn, *args)
+
+    calls: list[str] = []
+    cancel_all = TaskGroup._cancel_all
+
+    def counted(self: TaskGroup, reason: str) -> None:
+        cancel_all(self, reason)
+        calls.append(reason)
+
+    monkeypatch.setattr(TaskGroup, "_cancel_all", counted)
+    started = threading.Event()
+    never = Event()
+    late: list[threadkit.Task[bool]] = []
+
+    def other_thread() -> None:
+        assert started.wait(10)
+        wait_for_waiters(stubborn._done, 1)  # the block waits for it
+        tg._cancel_all("a sibling failed")  # (what a failing task's future does)
+        wait_until(lambda: len(calls) == 2)  # the block's wait was cancelled, and so
+        late.append(tg.start(never.wait, 10))  # the group's futures: then this starts
+        late[0]._done.wait(10)
+        remote.set_result(True)  # the remote task ends
+
+    with Workers(other_thread):
+        with TaskGroup(backend=Backend()) as tg:
+            stubborn: threadkit.Task[bool] = tg.start(None)  # type: ignore[arg-type]  # (remote)
+            started.set()
+    with pytest.raises(CancelledError):
+        late[0].result()
+    assert not never.is_set()
+    pool.shutdown()

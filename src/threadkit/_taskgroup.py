@@ -210,7 +210,12 @@ class TaskGroup:
             raise
         with self._lock:
             self._futures.append(future)
+            # (_cancel_all cancels the scope, then copies _futures under the lock: either
+            # that copy has this future, or this look sees the cancellation.)
+            cancelled = self.cancel_scope.cancel_called
         future.add_done_callback(lambda done: self._settled(task, done))
+        if cancelled:  # the group was cancelled while this task was being submitted
+            future.cancel(interrupt=True)
         return task
 
     def _settled(self, task: Task[Any], future: Any) -> None:
