@@ -317,6 +317,54 @@ def test_lock_released_by_another_thread_leaves_no_stale_order(
     assert diagnostics.inversions() == []
 
 
+@pytest.mark.timeout(30)
+def test_a_hold_listed_as_disable_runs_is_dropped_by_the_next_enable(
+    detector: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A thread's "acquired" event looked at the switch, then disable() ran to its end, then
+    # the event listed the lock as held; its release came while the detector was off (no
+    # event), so once on again the stale hold made a false order: a -> c, then c -> a.
+    from threadkit.diagnostics import _detector
+
+    detector("collect")
+    c, a = threading.Lock(), threading.Lock()
+    in_listener, disabled, released, enabled = (threading.Event() for _ in range(4))
+    held = _detector._held
+    stall = [False]
+
+    def stalling_held() -> list[object]:
+        if stall[0] and threading.current_thread().name == "T":
+            stall[0] = False
+            in_listener.set()
+            assert disabled.wait(10)  # disable() runs while the event is under way
+        return held()
+
+    monkeypatch.setattr(_detector, "_held", stalling_held)
+
+    def thread() -> None:
+        with c, a:  # the only order this program uses: c, then a
+            pass
+        stall[0] = True
+        a.acquire()  # its event is listed after disable()
+        a.release()  # (off: no event)
+        released.set()
+        assert enabled.wait(10)
+        with c, a:
+            pass
+
+    t = threading.Thread(target=thread, name="T")
+    t.start()
+    assert in_listener.wait(10)
+    diagnostics.disable()
+    diagnostics.clear()
+    disabled.set()
+    assert released.wait(10)
+    diagnostics.enable("collect")
+    enabled.set()
+    t.join(10)
+    assert diagnostics.inversions() == []
+
+
 def test_collected_locks_leave_the_graph(detector: Callable[..., None]) -> None:
     detector("raise")
     for _ in range(20):  # new locks may reuse the ids of collected ones

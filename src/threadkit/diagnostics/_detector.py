@@ -249,13 +249,20 @@ _dead: deque[int] = deque()  # ids of collected locks, purged from the graph laz
 _found: list[LockOrderInversion] = []
 _seen_cycles: dict[frozenset[int], LockOrderInversion] = {}  # each reported once
 _held_by: dict[int, list[object]] = {}  # thread ident -> the locks it holds, in order
+# Bumped by enable() as it starts the detector: a thread's list of held locks from an earlier
+# time on is dropped at its next event (a lock taken then and released while the detector
+# was off would stay listed as held, and make false orders). Each list is changed by single
+# list operations only (append, remove), so that another thread's remove (a Lock released
+# by a thread that does not hold it) cannot break its owner's change, on any build.
+_epoch = 0
 _tls = _p.local()
 
 
 def _held() -> list[object]:
     held: list[object] | None = getattr(_tls, "held", None)
-    if held is None:
+    if held is None or getattr(_tls, "epoch", -1) != _epoch:
         held = _tls.held = []
+        _tls.epoch = _epoch
         _held_by[_p.get_ident()] = held
     return held
 
@@ -451,18 +458,13 @@ def _order_listener(event: str, obj: object, detail: object) -> None:
         held.append(obj)
     elif event == "release":
         owners = _held_by.get(detail) if isinstance(detail, int) else None  # the holder's
-        if owners is not None and detail != _p.get_ident():
-            # Released by another thread (a Lock used as a signal): the holder may change
-            # its list meanwhile, so one list operation, atomic on every build (threadkit's
-            # locks compare by identity).
-            with suppress(ValueError):
-                owners.remove(obj)
-            return
-        held = _held() if owners is None else owners
-        for i in range(len(held) - 1, -1, -1):
-            if held[i] is obj:
-                del held[i]
-                break
+        if owners is None or detail == _p.get_ident():
+            owners = _held()
+        # One list operation, atomic on every build: the holder may change its list while
+        # another thread releases its lock (a Lock used as a signal). threadkit's locks
+        # compare by identity; of a re-entered RLock, which entry goes does not matter.
+        with suppress(ValueError):
+            owners.remove(obj)
     elif event == "acquire":  # about to wait: the order counts even if the wait never ends
         held = _held()
         if held:
@@ -549,6 +551,8 @@ def _wait_listener(event: str, obj: object, detail: object) -> None:
     cycle = None
     with _guarded(_wait_lock):
         if event == "park":
+            if not _deadlocks:  # disable() ran since the look above: it cleared _waits
+                return  # type: ignore[unreachable]  # (mypy: no other thread changes it)
             stack = _waits.setdefault(me, [])
             stack.append((obj, detail is not None))
             cycle = None if detail is not None else _find_cycle(me)
@@ -637,12 +641,14 @@ def enable(mode: Mode = "warn", *, deadlocks: bool = True) -> None:
         >>> type(threading.Lock()).__name__
         'lock'
     """
-    global _mode, _on, _deadlocks
+    global _mode, _on, _deadlocks, _epoch
     if mode not in _MODES:
         raise ValueError(f"unknown lock-order mode {mode!r}: expected 'warn', 'raise' or 'collect'")
     with _guarded(_lock):
         _mode = mode
         start = not _on
+        if start:
+            _epoch += 1  # (the held locks listed before: see _held)
         _on = True
         add_waits = deadlocks and not _deadlocks
         drop_waits = _deadlocks and not deadlocks
@@ -689,11 +695,7 @@ def disable() -> None:
     _instrument.uninstall()
     with _guarded(_wait_lock):
         _waits.clear()
-    with _guarded(_lock):
-        # A lock taken while on and released after this would stay listed as held, and
-        # make false orders once the detector is on again.
-        for held in list(_held_by.values()):
-            held.clear()
+    # (The held locks listed now are dropped by the next enable(): see _held.)
 
 
 def enabled() -> bool:
