@@ -372,6 +372,84 @@ class TestScopes:
         assert sem.value == 0
 
 
+class TestAWakeUpBeforeTheCheck:
+    """Cancelled between queuing and parking, while a wake-up came: the operation completed.
+
+    A rendezvous (a capacity-0 channel) hands its item over as it wakes the waiter: a
+    cancellation that then raised lost a sent item (or reported a taken one as not sent).
+    The window is made wide by holding the thread in its scope's deadline check.
+    """
+
+    @staticmethod
+    def _held_before_the_check(
+        monkeypatch: pytest.MonkeyPatch, name: str
+    ) -> tuple[threading.Event, threading.Event]:
+        from threadkit._core import _cancel
+
+        at_check, go_on = threading.Event(), threading.Event()
+        notice = _cancel._ThreadState.notice
+
+        def held(self: Any) -> None:
+            if threading.current_thread().name == name and not go_on.is_set():
+                at_check.set()
+                assert go_on.wait(10)
+            notice(self)
+
+        monkeypatch.setattr(_cancel._ThreadState, "notice", held)
+        return at_check, go_on
+
+    @pytest.mark.parametrize("how", ["recv", "recv_op"])
+    def test_a_cancelled_receiver_still_gets_the_item_handed_to_it(
+        self, monkeypatch: pytest.MonkeyPatch, how: str
+    ) -> None:
+        at_check, go_on = self._held_before_the_check(monkeypatch, "receiver")
+        tx, rx = threadkit.open_channel(0)
+        scope = CancelScope()
+        got: list[object] = []
+
+        def receiver() -> None:
+            with scope:
+                if how == "recv":
+                    got.append(rx.recv())
+                else:
+                    got.append(threadkit.select(rx.recv_op())[1])
+
+        t = threading.Thread(target=receiver, name="receiver")
+        t.start()
+        assert at_check.wait(10)  # queued (or its arm registered), not yet parked
+        scope.cancel()
+        tx.send("item")  # returns: the receiver took it
+        go_on.set()
+        t.join(10)
+        tx.close()
+        rx.close()
+        assert got == ["item"]
+
+    def test_a_cancelled_sender_whose_item_was_taken_returns(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        at_check, go_on = self._held_before_the_check(monkeypatch, "sender")
+        tx, rx = threadkit.open_channel(0)
+        scope = CancelScope()
+        sent: list[bool] = []
+
+        def sender() -> None:
+            with scope:
+                tx.send("item")
+                sent.append(True)
+
+        t = threading.Thread(target=sender, name="sender")
+        t.start()
+        assert at_check.wait(10)
+        scope.cancel()
+        assert rx.recv(timeout=10) == "item"
+        go_on.set()
+        t.join(10)
+        tx.close()
+        rx.close()
+        assert sent == [True]
+
+
 class TestCLocks:
     def test_acquire_honours_the_scope_deadline(self) -> None:
         lock = threadkit.Lock()

@@ -193,7 +193,8 @@ class SelectContext:
             if exc is None:
                 state.parked = (self, None)
         if exc is not None:
-            self.abort()
+            if not self.abort():  # an arm fired before this look: the select completed
+                return self.fired
             raise exc
         scope_deadline = state.deadline()
         if scope_deadline != _INF and (deadline is None or scope_deadline < deadline):
@@ -382,7 +383,22 @@ class WaitQueue(deque["Waiter | Arm"]):
             if exc is None:
                 state.parked = (self, waiter)
         if exc is not None:
-            raise exc
+            # Cancelled before it parked; but it was queued before this look, and a wake-up
+            # may have come meanwhile: as in a wait it wins, the operation completed (a
+            # rendezvous's item was handed over) and the next cancellation point raises.
+            with self.lock:
+                if waiter.state is QUEUED:
+                    self.remove(waiter)
+                    waiter.state = ABANDONED  # (the caller's abandon() finds nothing to do)
+                    woken = False
+                else:
+                    woken = waiter.state is WOKEN
+            if not woken:
+                waiter.busy = False
+                raise exc
+            waiter.lock.acquire()  # the release that the wake-up made
+            waiter.busy = False
+            return True
         scope_deadline = state.deadline()
         by_scope = deadline is None or scope_deadline <= deadline
         try:
