@@ -381,73 +381,63 @@ class TestAWakeUpBeforeTheCheck:
     """
 
     @staticmethod
-    def _held_before_the_check(
-        monkeypatch: pytest.MonkeyPatch, name: str
-    ) -> tuple[threading.Event, threading.Event]:
+    def _race(
+        monkeypatch: pytest.MonkeyPatch,
+        waiting: Callable[[Any, Any], object],
+        other_side: Callable[[Any, Any], object],
+    ) -> list[object]:
+        """Run ``waiting(tx, rx)`` in a cancel scope on a thread held just before its
+        cancellation check; cancel the scope, run ``other_side(tx, rx)`` here, let the
+        thread go on; return what ``waiting`` returned (nothing if it raised)."""
         from threadkit._core import _cancel
 
         at_check, go_on = threading.Event(), threading.Event()
         notice = _cancel._ThreadState.notice
 
         def held(self: Any) -> None:
-            if threading.current_thread().name == name and not go_on.is_set():
+            if threading.current_thread().name == "waiting" and not go_on.is_set():
                 at_check.set()
                 assert go_on.wait(10)
             notice(self)
 
         monkeypatch.setattr(_cancel._ThreadState, "notice", held)
-        return at_check, go_on
+        tx, rx = threadkit.open_channel(0)
+        scope = CancelScope()
+        out: list[object] = []
+
+        def run() -> None:
+            with scope:
+                out.append(waiting(tx, rx))
+
+        t = threading.Thread(target=run, name="waiting")
+        t.start()
+        assert at_check.wait(10)  # queued (or its arm registered), not yet parked
+        scope.cancel()
+        other_side(tx, rx)
+        go_on.set()
+        t.join(10)
+        tx.close()
+        rx.close()
+        return out
 
     @pytest.mark.parametrize("how", ["recv", "recv_op"])
     def test_a_cancelled_receiver_still_gets_the_item_handed_to_it(
         self, monkeypatch: pytest.MonkeyPatch, how: str
     ) -> None:
-        at_check, go_on = self._held_before_the_check(monkeypatch, "receiver")
-        tx, rx = threadkit.open_channel(0)
-        scope = CancelScope()
-        got: list[object] = []
+        def receive(tx: Any, rx: Any) -> object:
+            return rx.recv() if how == "recv" else threadkit.select(rx.recv_op())[1]
 
-        def receiver() -> None:
-            with scope:
-                if how == "recv":
-                    got.append(rx.recv())
-                else:
-                    got.append(threadkit.select(rx.recv_op())[1])
-
-        t = threading.Thread(target=receiver, name="receiver")
-        t.start()
-        assert at_check.wait(10)  # queued (or its arm registered), not yet parked
-        scope.cancel()
-        tx.send("item")  # returns: the receiver took it
-        go_on.set()
-        t.join(10)
-        tx.close()
-        rx.close()
-        assert got == ["item"]
+        # tx.send() returns: the receiver took the item
+        assert self._race(monkeypatch, receive, lambda tx, rx: tx.send("item")) == ["item"]
 
     def test_a_cancelled_sender_whose_item_was_taken_returns(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        at_check, go_on = self._held_before_the_check(monkeypatch, "sender")
-        tx, rx = threadkit.open_channel(0)
-        scope = CancelScope()
-        sent: list[bool] = []
-
-        def sender() -> None:
-            with scope:
-                tx.send("item")
-                sent.append(True)
-
-        t = threading.Thread(target=sender, name="sender")
-        t.start()
-        assert at_check.wait(10)
-        scope.cancel()
-        assert rx.recv(timeout=10) == "item"
-        go_on.set()
-        t.join(10)
-        tx.close()
-        rx.close()
-        assert sent == [True]
+        taken: list[object] = []
+        sent = self._race(
+            monkeypatch, lambda tx, rx: tx.send("item"), lambda tx, rx: taken.append(rx.recv(10))
+        )
+        assert (taken, sent) == (["item"], [None])
 
 
 class TestCLocks:
