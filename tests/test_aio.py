@@ -70,6 +70,39 @@ class TestChannels:
                 assert run(lambda: aio.recv(rx)) == "item"
             assert rx.statistics().threads_waiting_receive == 0
 
+    @pytest.mark.parametrize("side", ["recv", "send"])
+    def test_a_rendezvous_done_before_its_end_is_closed_stands(self, side: str) -> None:
+        # A thread hands the item over to the waiting coroutine (or takes its item), then
+        # closes the coroutine's own end before the loop runs it again: the hand-over
+        # happened (the thread's call returned), so the coroutine gets the item (or its send
+        # returns) instead of ChannelClosed (the item was lost, or reported unsent).
+        tx, rx = channel(0)
+        other: list[object] = []
+
+        async def main() -> object:
+            end: Any = rx.clone() if side == "recv" else tx.clone()
+            waiting = end.recv_async() if side == "recv" else end.send_async("item")
+            task = asyncio.ensure_future(waiting)
+
+            def other_side() -> None:
+                if side == "recv":
+                    wait_for_waiters(rx, 1, field=RECV)
+                    tx.send("item", timeout=10)
+                else:
+                    wait_for_waiters(tx, 1, field=SEND)
+                    other.append(rx.recv(timeout=10))
+                end.close()
+
+            await asyncio.sleep(0)  # (the task starts and waits)
+            thread = threading.Thread(target=other_side)
+            thread.start()
+            thread.join(10)  # (the loop is held meanwhile: the task resumes only after)
+            return await task
+
+        with tx, rx:
+            got = run(main)
+        assert (got, other) == (("item", []) if side == "recv" else (None, ["item"]))
+
     @pytest.mark.parametrize("cap", [0, 1], ids=["rendezvous", "bounded"])
     def test_send_waits_for_a_thread_to_receive(self, cap: int) -> None:
         tx, rx = channel(cap)

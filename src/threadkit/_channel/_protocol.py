@@ -194,6 +194,12 @@ class Flavor(Generic[_T]):
         """Make the receive operation of ``end`` (a Receiver)."""
         return RecvOp(self, end)
 
+    def handed_over(self, value: object) -> bool:
+        """Whether a fired arm's wake-up ``value`` is a finished hand-over (a rendezvous's
+        item given or taken: the operation happened, whatever befell its end since) rather
+        than a call to retry (buffered flavors: False; ZeroFlavor overrides)."""
+        return False
+
     def complete_send(self, item: _T, value: object) -> tuple[bool, None]:
         """After a send arm fired: retry (buffered flavors); ZeroFlavor overrides."""
         return self.try_send(item), None
@@ -225,6 +231,8 @@ class SendOp(SelectOp[None]):
         return self._flavor.register_send(arm)
 
     def complete(self, arm: Arm, value: object) -> tuple[bool, None]:
+        if self._flavor.handed_over(value):
+            return True, None  # a receiver took the item (this end closed since: too late)
         self._check(self._item)
         return self._flavor.complete_send(self._item, value)
 
@@ -259,9 +267,12 @@ class RecvOp(SelectOp[_T]):
         return self._flavor.register_recv(arm)
 
     def complete(self, arm: Arm, value: object) -> tuple[bool, _T]:
+        flavor = self._flavor
+        if flavor.handed_over(value):
+            return True, value  # type: ignore[return-value]  # (the sender's send returned)
         if self._end._closed:
             self._end._check(None)
-        return self._flavor.complete_recv(value)  # type: ignore[return-value]
+        return flavor.complete_recv(value)  # type: ignore[return-value]
 
     def pass_on(self, arm: Arm, value: object) -> None:
         self._flavor.pass_on(self._flavor.receivers)

@@ -99,6 +99,9 @@ class ZeroFlavor(Flavor[_T]):
     def _recv_ready_locked(self, arm: Arm) -> bool:
         return _others(self.senders, arm)
 
+    def handed_over(self, value: object) -> bool:
+        return value is not CLOSED  # the other side has the item, or gave it: it returned
+
     def complete_send(self, item: _T, value: object) -> tuple[bool, None]:
         if value is CLOSED:
             return self.try_send(item), None  # raises ChannelClosed
