@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pytest
 
 import threadkit
+import threadkit.futures
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
 from threadkit import aio
 
@@ -855,6 +856,25 @@ async def fail() -> None:
 
 
 class TestPortal:
+    @pytest.mark.parametrize("how", ["result", "exception"])
+    def test_settling_a_future_cancelled_meanwhile_is_a_no_op(self, how: str) -> None:
+        # Portal.run's thread cancels the future (its scope fired) between the loop's look
+        # at done() and its set_result(): that raised InvalidStateError in the loop's
+        # callback, before it set the event the caller waits on (the caller hung, 3.13t).
+        from threadkit import _aio
+
+        class CancelledMeanwhile(threadkit.futures.Future[int]):
+            def done(self) -> bool:
+                self.cancel()  # (as the caller's thread does, just after the look)
+                return False
+
+        future = CancelledMeanwhile()
+        if how == "result":
+            _aio._settle_result(future, 1)
+        else:
+            _aio._settle_exception(future, KeyError("k"))
+        assert future.cancelled()
+
     def test_run_and_run_sync(self) -> None:
         with aio.start_portal() as portal:
             assert portal.run(double, 21) == 42

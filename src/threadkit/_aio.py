@@ -43,6 +43,7 @@ import inspect
 import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import CancelledError as FutureCancelledError
+from concurrent.futures import InvalidStateError
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, final
 
@@ -763,14 +764,16 @@ class Portal:
             task.add_done_callback(settle)
 
         def settle(task: asyncio.Future[_T]) -> None:
-            if task.cancelled():
-                future.cancel()
-            elif (exc := task.exception()) is not None:
-                _settle_exception(future, exc)
-            else:
-                _settle_result(future, task.result())
-            if ended is not None:
-                ended.set()
+            try:
+                if task.cancelled():
+                    future.cancel()
+                elif (exc := task.exception()) is not None:
+                    _settle_exception(future, exc)
+                else:
+                    _settle_result(future, task.result())
+            finally:  # (whatever happens: the caller waits for it, shielded)
+                if ended is not None:
+                    ended.set()
 
         def cancel_task() -> None:
             if tasks:
@@ -835,13 +838,18 @@ class Portal:
 
 
 def _settle_result(future: Future[_T], value: _T) -> None:
+    """Settle ``future`` unless it is done (cancelled by its owner, even between the look
+    and the set: the set then raises InvalidStateError, which means the same)."""
     if not future.done():
-        future.set_result(value)
+        with contextlib.suppress(InvalidStateError):
+            future.set_result(value)
 
 
 def _settle_exception(future: Future[Any], exc: BaseException) -> None:
+    """As ``_settle_result``, with an exception."""
     if not future.done():
-        future.set_exception(exc)
+        with contextlib.suppress(InvalidStateError):
+            future.set_exception(exc)
 
 
 @contextlib.contextmanager
