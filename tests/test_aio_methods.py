@@ -124,6 +124,29 @@ def test_async_with_capacity_limiter() -> None:
     asyncio.run(main())
 
 
+def test_two_tasks_of_one_loop_cannot_both_wait_for_a_limiter_token() -> None:
+    # The borrower is the loop's thread: a second task of the loop asking while the first
+    # waits is refused, as while the first holds (both used to get "the" token: three
+    # holders of a limiter of two).
+    limiter = threadkit.CapacityLimiter(1)
+    limiter.acquire_on_behalf_of("a thread")
+
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(limiter.__aenter__())
+        while not limiter.statistics().threads_waiting:
+            await asyncio.sleep(0)  # (until the first task's wait is registered)
+        with pytest.raises(RuntimeError, match="already waiting"):
+            await limiter.__aenter__()
+        limiter.release_on_behalf_of("a thread")
+        await first
+        held = list(limiter.statistics().borrowers)
+        await limiter.__aexit__(None, None, None)
+        return held
+
+    assert asyncio.run(main()) == [threadkit.current_thread()]
+    assert limiter.borrowed_tokens == 0
+
+
 def test_await_a_threadkit_future() -> None:
     with tf.ThreadPoolExecutor(1) as pool:
         future = pool.submit(pow, 2, 10)

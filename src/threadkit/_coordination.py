@@ -1092,12 +1092,18 @@ class _AcquireOp(SelectOp[bool]):
 
     def register(self, arm: Arm) -> bool:
         limiter = self._limiter
+        borrower = self._borrower
         with limiter._lock:
             borrowers = limiter._borrowers
-            if self._borrower in borrowers or len(borrowers) < limiter._total:
+            if borrower in borrowers or len(borrowers) < limiter._total:
                 return True  # try_select takes the token (or raises)
-            arm.payload = self._borrower
-            limiter._queue.register(arm)
+            queue = limiter._queue
+            # As acquire_on_behalf_of: one borrower, one wait (two tasks of one event loop
+            # are one borrower, its thread: else both would get "the" token).
+            if any(entry.payload == borrower for entry in queue):
+                raise RuntimeError("this borrower is already waiting for a token")
+            arm.payload = borrower
+            queue.register(arm)
             return False
 
     def complete(self, arm: Arm, value: object) -> tuple[bool, bool]:
