@@ -14,10 +14,12 @@ import random
 import re
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 import threadkit
+import threadkit._core
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
 from threadkit import CancelScope, DeadlockError
 from threadkit._rwlock import _MIXED, RWLock, RWLockStatistics
@@ -1055,6 +1057,49 @@ class TestFastReads:
         assert w.results == [True]
         rw._writer = None  # (the worker thread ended holding it; the test clears it)
         thread.join(10)
+
+    def test_the_upgradable_read_is_never_held_with_fast_reads_on(self) -> None:
+        # As above, for a thread waiting for the upgradable read: while it was out of its
+        # queue to look at a draining slot, a reader turned fast reads on again, and it was
+        # handed the upgradable read with them on: its own read was then granted (fast)
+        # instead of refused. The window is held open by the queue's park.
+        window, go = threading.Event(), threading.Event()
+
+        class HeldAfterALook(threadkit._core.WaitQueue):
+            def park(self, waiter: Any, deadline: float | None) -> bool:
+                woken = super().park(waiter, deadline)
+                if not woken and not window.is_set():
+                    window.set()  # out of the queue, about to queue again
+                    assert go.wait(10)
+                return woken
+
+        rw = RWLock()
+        rw._uq = HeldAfterALook(rw, rw._lock)
+        rw._queues = (rw._rq, rw._wq, rw._uq, rw._upq)
+        reader, _, reader_done = _fast_reader(rw)
+        rw.acquire_upgradable()  # revokes: the reader's slot drains
+        seen: dict[str, object] = {}
+        checked = threading.Event()
+
+        def upgradable() -> None:
+            rw.acquire_upgradable()  # waits, looking at the draining slot now and then
+            seen["bias"] = rw._bias
+            with pytest.raises(DeadlockError):
+                rw.acquire_read()
+            rw.release_upgradable()
+            checked.set()
+
+        with Workers(upgradable):
+            assert window.wait(10)
+            reader_done.set()
+            reader.join(10)
+            rw.release_upgradable()  # nobody waits (the other is out of the queue) ...
+            with rw.read():  # ... so this read turns fast reads on again
+                assert rw._local.slot is not None
+                assert rw._local.slot.held
+                go.set()
+                assert checked.wait(10)  # (granted beside this read: they coexist)
+        assert seen == {"bias": False}
 
     def test_re_entry_from_a_fast_read_is_refused_as_from_any_read(self) -> None:
         rw = RWLock()

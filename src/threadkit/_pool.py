@@ -711,7 +711,7 @@ class ThreadPoolExecutor(_base.Executor):
                     break
                 waiter = core.room.enqueue()
             try:
-                core.room.park(waiter, None)  # a cancellation point: nothing was queued
+                core.room.park(waiter, None)  # a cancellation point (raising: nothing queued)
             except BaseException:
                 core.room.abandon(waiter)
                 raise

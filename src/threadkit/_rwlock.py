@@ -536,6 +536,8 @@ class RWLock:
                     "read lock of this RWLock: nothing to downgrade"
                 )
             self._readers[me] = self._readers.get(me, 0) + 1
+            if self._bias is True:  # (cannot be: a writer or upgradable holder revoked it)
+                self._bias = _MIXED
             self._dispatch()
 
     def downgrade_to_upgradable(self) -> None:
@@ -985,12 +987,11 @@ class RWLock:
         transit = self._transit
         if self._writer is not None or transit[_WRITE] or transit[_UPGRADE]:
             return
-        if self._bias and (self._wq or self._upq):
-            # A writer that waited for draining slots left the queue for a moment to look
-            # at them (_acquire), and a reader found nobody waiting and turned fast reads
-            # on again: they are readers the writer must wait for. (An upgrade cannot meet
-            # them, as fast reads stay off while the upgradable read is held: checked all
-            # the same, as cheap as it is.)
+        if self._bias and (self._wq or self._upq or self._uq):
+            # A waiter that waited for draining slots left its queue for a moment to look at
+            # them (_acquire), and a reader found nobody waiting and turned fast reads on
+            # again: a writer must wait for those readers, and the upgradable read is never
+            # held with fast reads on (its holder's own reads are refused in the slow path).
             self._revoke()
         readers = self._readers  # (the same dict: the grants below add to it)
         draining = self._draining  # a draining slot is a reader still

@@ -277,7 +277,8 @@ class Worker:
         a cancellation point.
 
         Returns:
-            True if the worker has finished (``stopped`` or ``failed``); False if it is
+            True once the run it stopped has finished (the worker is then ``stopped`` or
+            ``failed``, unless another thread has restarted it since); False if it is
             still stopping when ``timeout`` passes.
 
         Raises:

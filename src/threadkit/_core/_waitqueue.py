@@ -182,7 +182,8 @@ class SelectContext:
         Called with no lock held, after every arm was registered. On return the context is
         claimed and the thread's parker is acquired again; the caller unregisters the arms.
         In a cancel scope, a cancellation wakes it too (it returns None, and the caller's
-        next park raises ``Cancelled``), and ``Cancelled`` is raised before parking.
+        next park raises ``Cancelled``), and ``Cancelled`` is raised before parking, unless
+        an arm fired already (that arm is returned: its operation took effect).
         """
         state = _cancel.current_state()
         if state is None:
@@ -384,8 +385,9 @@ class WaitQueue(deque["Waiter | Arm"]):
                 state.parked = (self, waiter)
         if exc is not None:
             # Cancelled before it parked; but it was queued before this look, and a wake-up
-            # may have come meanwhile: as in a wait it wins, the operation completed (a
-            # rendezvous's item was handed over) and the next cancellation point raises.
+            # may have come meanwhile: as in a wait, the wake-up is used (a hand-over, a
+            # rendezvous's item, has completed; a call to retry is tried once more) and the
+            # next cancellation point raises.
             with self.lock:
                 if waiter.state is QUEUED:
                     self.remove(waiter)
