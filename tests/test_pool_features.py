@@ -792,6 +792,26 @@ class TestFutureStates:
             gate.set()
             assert threadkit.select(slow.done_op(), timeout=10) == (0, slow)
 
+    @pytest.mark.parametrize("make", ["then", "gather", "any_of"])
+    def test_a_cancelled_derived_future_is_done_for_wait_and_as_completed(self, make: str) -> None:
+        # No executor runs these futures: their cancel() must tell wait()'s waiters itself
+        # (wait() counted it as not done, and without a timeout waited forever).
+        source: tf.Future[int] = tf.Future()
+        makers: dict[str, Callable[[], tf.Future[Any]]] = {
+            "then": lambda: source.then(str),
+            "gather": lambda: tf.gather(source),
+            "any_of": lambda: tf.any_of(source),
+        }
+        derived = makers[make]()
+        assert derived.cancel()
+        for wait in (tf.wait, cf.wait):
+            done, not_done = wait([derived], timeout=10)
+            assert (done, not_done) == ({derived}, set())
+        assert list(cf.as_completed([derived], timeout=10)) == [derived]
+        if not source.done():  # (gather cancels its inputs with it)
+            source.set_result(1)  # and it stays done once its source ends
+        assert cf.wait([derived], timeout=10).not_done == set()
+
     def test_then_on_a_pool_future(self) -> None:
         with tf.ThreadPoolExecutor(1) as pool:
             chained = pool.submit(pow, 2, 10).then(str)

@@ -355,7 +355,7 @@ class Future(_cf.Future[_T]):
             >>> g.result()
             42
         """
-        chained: Future[_U] = Future()
+        chained: Future[_U] = _unrun()
 
         def follow(done: _cf.Future[_T]) -> None:
             if done.cancelled():
@@ -400,6 +400,20 @@ def _owner(future: Future[Any]) -> str:
     """What a future's wait queue names as its owner: a description, not the future itself
     (which holds the queue: a cycle would keep a waited-for result alive until gc runs)."""
     return f"<Future at {id(future):#x}>"
+
+
+def _unrun() -> Future[Any]:
+    """A future that no executor will run (``then``, ``gather``, ``any_of`` make one): its
+    ``cancel()`` also tells ``wait()``/``as_completed()`` at once, as an executor's
+    ``set_running_or_notify_cancel()`` would (they counted it as not done, forever)."""
+    future: Future[Any] = Future()
+    future.add_done_callback(_notify_if_cancelled)
+    return future
+
+
+def _notify_if_cancelled(future: _cf.Future[Any]) -> None:
+    if future._state == CANCELLED:  # (cancelled, not yet told: cancel() runs this)
+        cancel_and_notify(future)  # type: ignore[arg-type]
 
 
 def cancel_and_notify(future: Future[Any]) -> None:
@@ -484,7 +498,7 @@ def gather(*futures: _cf.Future[Any]) -> Future[list[Any]]:
         >>> both.result()
         [1, 2]
     """
-    out: Future[list[Any]] = Future()
+    out: Future[list[Any]] = _unrun()
     if not futures:
         out.set_result([])
         return out
@@ -537,7 +551,7 @@ def any_of(*futures: _cf.Future[Any]) -> Future[Any]:
     """
     if not futures:
         raise ValueError("any_of() needs at least one future")
-    out: Future[Any] = Future()
+    out: Future[Any] = _unrun()
 
     def one_done(done: _cf.Future[Any]) -> None:
         if done.cancelled():

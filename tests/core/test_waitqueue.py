@@ -217,3 +217,58 @@ def test_wait_for_checks_under_the_lock_and_after_each_wake_up() -> None:
     t.start()
     assert q.wait_for(lambda: state["n"] >= 2, None)
     t.join(10)
+
+
+def test_a_wait_cancelled_as_it_times_out_holds_its_parker_again() -> None:
+    # The timed wait ran out; before it took the queue's lock to say so, its scope was
+    # cancelled, which released the parker: park() raised Cancelled with the parker still
+    # released (a caller that did not abandon() would find its next wait ended at once).
+    import threadkit
+    from threadkit._core import _primitives as _p
+
+    in_window, go_on = threading.Event(), threading.Event()
+
+    class HeldAtTheDeadline:
+        """The system clock; the waiting thread is held once its deadline has passed."""
+
+        virtual = False
+
+        def __init__(self) -> None:
+            self.deadline = float("inf")
+
+        def now(self) -> float:
+            t = _p.monotonic()
+            if threading.current_thread().name == "waiting" and t >= self.deadline:
+                if not in_window.is_set():
+                    in_window.set()
+                    assert go_on.wait(10)
+            return t
+
+        def call_at(self, deadline: float, callback: object) -> None:
+            raise RuntimeError("not virtual")
+
+    clock = HeldAtTheDeadline()
+    q = WaitQueue("owner")
+    scope = threadkit.CancelScope()
+    seen: dict[str, object] = {}
+
+    def waiting() -> None:
+        with q.lock:
+            waiter = q.enqueue()
+        clock.deadline = _p.monotonic() + 0.05
+        with scope:
+            try:
+                q.park(waiter, clock.deadline)
+            except BaseException as exc:
+                seen["raised"] = type(exc).__name__
+                seen["parker held"] = waiter.lock.locked()  # (before any abandon())
+                raise
+
+    with use_clock(clock):
+        t = threading.Thread(target=waiting, name="waiting")
+        t.start()
+        assert in_window.wait(10)  # timed out, not yet back under the queue's lock
+        scope.cancel()  # releases the parker
+        go_on.set()
+        t.join(10)
+    assert seen == {"raised": "Cancelled", "parker held": True}

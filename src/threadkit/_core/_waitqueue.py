@@ -452,8 +452,10 @@ class WaitQueue(deque["Waiter | Arm"]):
                             if waiter.state is QUEUED:
                                 self.remove(waiter)
                                 waiter.state = TIMED_OUT
-                        if waiter.state is WOKEN:
-                            waiter.lock.acquire()  # take the release that won the race
+                        if waiter.state is not TIMED_OUT:
+                            # WOKEN or CANCELLED meanwhile: take the release that came with
+                            # it, so the parker is held again on the way out either way.
+                            waiter.lock.acquire()
         except BaseException:
             self.abandon(waiter)
             if _hooks.enabled:
