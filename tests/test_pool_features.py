@@ -6,6 +6,7 @@ test_pool.py covers the drop-in behaviour, the bounded queue and its on_full pol
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import functools
 import gc
@@ -14,6 +15,7 @@ import math
 import queue
 import threading
 import time
+import types
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -243,6 +245,42 @@ class TestInterrupt:
 
 
 class TestShutdownReport:
+    def test_cancel_running_reaches_a_task_a_worker_has_just_taken(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A worker had taken the task off the queue and not yet recorded it (a moment):
+        # the shutdown's drain did not see it, and its interrupt skipped that worker, so
+        # the task ran on. The worker is held right after its pop.
+        popped, go_on = threading.Event(), threading.Event()
+
+        class HeldAfterAPop(collections.deque):  # type: ignore[type-arg]
+            def popleft(self) -> Any:
+                item = super().popleft()
+                if threading.current_thread().name.startswith("held") and not go_on.is_set():
+                    popped.set()
+                    assert go_on.wait(10)
+                return item
+
+        pool = tf.ThreadPoolExecutor(1, thread_name_prefix="held")
+        pool._core.work = HeldAfterAPop()  # (before the first worker starts)
+        never = threadkit.Event()
+        future = pool.submit(never.wait, 10)
+        assert popped.wait(10)
+        from threadkit import _pool
+        from threadkit._core import _primitives
+
+        def yield_then_let_go(seconds: float) -> None:  # the shutdown waits for the worker
+            go_on.set()
+            _primitives.sleep(seconds)
+
+        proxy = types.SimpleNamespace(**{**vars(_primitives), "sleep": yield_then_let_go})
+        monkeypatch.setattr(_pool, "_p", proxy)
+        report = pool.shutdown(wait=True, cancel_futures=True, cancel_running=True, timeout=10)
+        go_on.set()  # (had the shutdown not waited for it)
+        assert (report.interrupted, report.running) == (1, ())
+        assert future.cancelled()
+        assert not never.is_set()
+
     def test_a_stuck_task_is_reported_when_the_timeout_passes(self) -> None:
         stuck: queue.SimpleQueue[None] = queue.SimpleQueue()
         pool = tf.ThreadPoolExecutor(1, thread_name_prefix="stuck")

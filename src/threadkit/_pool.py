@@ -189,6 +189,18 @@ def _fail(future: Future[Any], item: _WorkItem, scope: CancelScope, exc: BaseExc
 _TAKING = _WorkItem(Future(), int, (), {}, deadline=_INF, name="(taking a task)")
 
 
+def _taken(me: _Worker) -> _WorkItem | None:
+    """The task ``me`` runs or is about to run (None: none). A worker between taking a task
+    off the queue and recording it is ``_TAKING`` for a few bytecodes: wait for which it is,
+    else a shutdown that drained the queue and cancels running tasks would miss that one
+    (called without ``core.lock``, which the worker may need to get past that point)."""
+    item = me.item
+    while item is _TAKING:
+        _p.sleep(0)
+        item = me.item
+    return item
+
+
 class _Worker:
     """One worker's record: its thread, the item it runs (written by the worker only)."""
 
@@ -868,8 +880,8 @@ class ThreadPoolExecutor(_base.Executor):
         interrupted = 0
         if cancel_running:
             for me in workers:
-                task = me.item
-                if task is not None and task is not _TAKING and task.future.cancel(interrupt=True):
+                task = _taken(me)
+                if task is not None and task.future.cancel(interrupt=True):
                     interrupted += 1
         if wait:
             workers = self._join_workers(end)
@@ -1167,11 +1179,12 @@ def _stop_at_exit(core: _Core, timeout: float | None) -> None:
         return
     with core.lock:
         cancelled = _drain(core.work)
-        running = [me.item for me in core.workers]
+        workers = list(core.workers)
     for item in cancelled:
         cancel_and_notify(item.future)
-    for task in running:
-        if task is not None and task is not _TAKING:
+    for worker in workers:
+        task = _taken(worker)
+        if task is not None:
             task.future.cancel(interrupt=True)
     # A moment for the interrupted tasks to unwind (one blocked in a threadkit call does at
     # once), so that only those that cannot are reported as stragglers.
