@@ -976,8 +976,7 @@ class CapacityLimiter:
         with self._lock:
             if self._try_take_locked(borrower):
                 return True
-            if any(entry.payload == borrower for entry in queue):
-                raise RuntimeError("this borrower is already waiting for a token")
+            self._check_not_waiting_locked(borrower)
             waiter = queue.enqueue()
             waiter.payload = borrower  # handed out with the token (_hand_out_locked)
         try:
@@ -995,6 +994,11 @@ class CapacityLimiter:
         with self._lock:
             if not self._try_take_locked(borrower):
                 raise WouldBlock("no token of this CapacityLimiter is free")
+
+    def _check_not_waiting_locked(self, borrower: object) -> None:
+        """One borrower, one wait (a blocking acquire or a select arm)."""
+        if any(entry.payload == borrower for entry in self._queue):
+            raise RuntimeError("this borrower is already waiting for a token")
 
     def _try_take_locked(self, borrower: object) -> bool:
         borrowers = self._borrowers
@@ -1097,13 +1101,11 @@ class _AcquireOp(SelectOp[bool]):
             borrowers = limiter._borrowers
             if borrower in borrowers or len(borrowers) < limiter._total:
                 return True  # try_select takes the token (or raises)
-            queue = limiter._queue
-            # As acquire_on_behalf_of: one borrower, one wait (two tasks of one event loop
-            # are one borrower, its thread: else both would get "the" token).
-            if any(entry.payload == borrower for entry in queue):
-                raise RuntimeError("this borrower is already waiting for a token")
+            # (Two tasks of one event loop are one borrower, its thread: else both would
+            # get "the" token.)
+            limiter._check_not_waiting_locked(borrower)
             arm.payload = borrower
-            queue.register(arm)
+            limiter._queue.register(arm)
             return False
 
     def complete(self, arm: Arm, value: object) -> tuple[bool, bool]:

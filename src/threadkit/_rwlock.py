@@ -535,9 +535,7 @@ class RWLock:
                     f"{describe_thread(me)} holds neither the write lock nor the upgradable "
                     "read lock of this RWLock: nothing to downgrade"
                 )
-            self._readers[me] = self._readers.get(me, 0) + 1
-            if self._bias is True:  # (cannot be: a writer or upgradable holder revoked it)
-                self._bias = _MIXED
+            self._grant(_READ, me)
             self._dispatch()
 
     def downgrade_to_upgradable(self) -> None:
@@ -783,7 +781,7 @@ class RWLock:
         """Record ``thread`` as holding ``kind`` (lock held; it was woken for it)."""
         if kind == _READ:
             self._readers[thread] = self._readers.get(thread, 0) + 1
-            if self._bias is True:  # (a re-entrant read nested in a fast one)
+            if self._bias is True:  # (a re-entrant read nested in a fast one, say)
                 self._bias = _MIXED
         elif kind == _WRITE:
             self._writer = thread
