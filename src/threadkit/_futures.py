@@ -75,20 +75,38 @@ class Future(_cf.Future[_T]):
     _exception: BaseException | None = None
     # Threads waiting in result()/exception() and done_op() arms: made on first use.
     _tk_done: WaitQueue | None = None
+    # The stdlib's two lists, made on first use (most futures have neither: two GC-tracked
+    # allocations less per task). _tk_waiters backs _waiters, the list of wait() and
+    # as_completed() waiters; _done_callbacks gets a list from add_done_callback(). Both
+    # only change under _tk_lock, and the empty tuples are never changed.
+    _tk_waiters: list[Any] | tuple[()] = ()
+    _done_callbacks: list[Callable[[_cf.Future[_T]], object]] = ()  # type: ignore[assignment]
 
     def __init__(self) -> None:  # the stdlib's fields, but a C lock for the Condition
         self._tk_lock = _p.allocate_lock()
         self._state = PENDING
-        self._waiters: list[Any] = []
-        self._done_callbacks: list[Callable[[_cf.Future[_T]], object]] = []
 
-    if TYPE_CHECKING:  # to type checkers, the stdlib's field (as_completed's protocol needs it)
+    if TYPE_CHECKING:  # to type checkers, the stdlib's fields (as_completed's protocol needs it)
         _condition: _p.StdCondition
+        _waiters: list[Any]
     else:
 
         @property
         def _condition(self) -> _ConditionView:
             return _ConditionView(self)
+
+        @property
+        def _waiters(self) -> list[Any]:
+            # The stdlib's wait() appends here holding _condition (our lock); setdefault
+            # makes the list once even if someone reads it without the lock.
+            waiters = self._tk_waiters
+            if waiters == ():
+                waiters = self.__dict__.setdefault("_tk_waiters", [])
+            return waiters
+
+        @_waiters.setter
+        def _waiters(self, waiters: list[Any]) -> None:
+            self._tk_waiters = waiters
 
     def __repr__(self) -> str:  # the stdlib's, without taking the lock
         state, exc, result = self._state, self._exception, self._result
@@ -222,7 +240,7 @@ class Future(_cf.Future[_T]):
                 raise _cf.InvalidStateError(f"{self._state}: {self!r}")
             self._result = result
             self._state = FINISHED
-            for waiter in self._waiters:
+            for waiter in self._tk_waiters:
                 waiter.add_result(self)
             self._wake()
         if self._done_callbacks:
@@ -235,7 +253,7 @@ class Future(_cf.Future[_T]):
                 raise _cf.InvalidStateError(f"{self._state}: {self!r}")
             self._exception = exception
             self._state = FINISHED
-            for waiter in self._waiters:
+            for waiter in self._tk_waiters:
                 waiter.add_exception(self)
             self._wake()
         if self._done_callbacks:
@@ -266,7 +284,7 @@ class Future(_cf.Future[_T]):
                 # A running task cannot be "cancelled but not notified": the executor will not
                 # call set_running_or_notify_cancel again, so notify the stdlib's waiters now.
                 self._state = CANCELLED_AND_NOTIFIED
-                for waiter in self._waiters:
+                for waiter in self._tk_waiters:
                     waiter.add_cancelled(self)
             else:
                 self._state = CANCELLED
@@ -289,7 +307,7 @@ class Future(_cf.Future[_T]):
                 return True
             if state == CANCELLED:
                 self._state = CANCELLED_AND_NOTIFIED
-                for waiter in self._waiters:
+                for waiter in self._tk_waiters:
                     waiter.add_cancelled(self)
                 return False
         _base.LOGGER.critical("Future %s in unexpected state: %s", id(self), state)
@@ -299,7 +317,10 @@ class Future(_cf.Future[_T]):
         """Call ``fn(future)`` when the future is done (at once, here, if it already is)."""
         with self._tk_lock:
             if self._state not in _DONE:
-                self._done_callbacks.append(fn)
+                if self._done_callbacks:
+                    self._done_callbacks.append(fn)
+                else:
+                    self._done_callbacks = [fn]
                 return
         try:
             fn(self)
@@ -312,7 +333,7 @@ class Future(_cf.Future[_T]):
             if self._state != RUNNING:
                 return
             self._state = CANCELLED_AND_NOTIFIED
-            for waiter in self._waiters:
+            for waiter in self._tk_waiters:
                 waiter.add_cancelled(self)
             self._wake()
         if self._done_callbacks:
@@ -327,10 +348,10 @@ class Future(_cf.Future[_T]):
             self._exception = exception
             self._state = FINISHED
             if exception is None:
-                for waiter in self._waiters:
+                for waiter in self._tk_waiters:
                     waiter.add_result(self)
             else:
-                for waiter in self._waiters:
+                for waiter in self._tk_waiters:
                     waiter.add_exception(self)
             queue = self._tk_done
             if queue:
@@ -428,7 +449,7 @@ def cancel_and_notify(future: Future[Any]) -> None:
         if state not in (PENDING, CANCELLED):
             return
         future._state = CANCELLED_AND_NOTIFIED
-        for waiter in future._waiters:
+        for waiter in future._tk_waiters:
             waiter.add_cancelled(future)
         future._wake()
     if state == PENDING and future._done_callbacks:  # (a CANCELLED one already ran them)

@@ -140,7 +140,7 @@ class _WorkItem:
         inherited = self.scopes
         depth = _cancel.enter_scopes(state, inherited) if inherited else len(state.scopes)
         state.scopes.append(scope)
-        scope._threads.append(state)
+        scope._threads = [state]  # (a fresh scope: no thread has entered it)
         try:
             if inherited:
                 _cancel.checkpoint()  # an inherited scope may be cancelled already

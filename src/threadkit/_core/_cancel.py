@@ -192,6 +192,9 @@ class CancelScope:
     _reason: object = None
     _entered: bool = False
     _watchers: Any = None  # the WaitQueue of cancelled_op() arms, made on first use
+    # The threads that have this scope on their stack: a list made by the first to enter
+    # (the empty tuple is never changed; a task's scope is one GC-tracked allocation less).
+    _threads: list[_ThreadState] | tuple[()] = ()
     cancelled_caught: bool = False
 
     def __init__(
@@ -204,7 +207,6 @@ class CancelScope:
         self._timeout = timeout
         self._shield = shield
         self._lock = _primitives.allocate_lock()  # guards _threads and the cancel fields
-        self._threads: list[_ThreadState] = []  # the threads that have this scope on their stack
         self._cancel_called = False
         self._source = EXPLICIT
         self._reason = None
@@ -218,7 +220,6 @@ class CancelScope:
         self = cls.__new__(cls)
         self._deadline = deadline
         self._lock = _primitives.allocate_lock()
-        self._threads = []
         self._entered = True  # entered by the executor, not by a with statement
         return self
 
@@ -284,11 +285,15 @@ class CancelScope:
 
     def _attach(self, state: _ThreadState) -> None:
         with self._lock:
-            self._threads.append(state)
+            threads = self._threads
+            if threads:
+                threads.append(state)
+            else:
+                self._threads = [state]
 
     def _detach(self, state: _ThreadState) -> None:
         with self._lock:
-            self._threads.remove(state)
+            self._threads.remove(state)  # type: ignore[union-attr]  # (attached: a list)
 
     def __enter__(self) -> CancelScope:
         if self._entered:
