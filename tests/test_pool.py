@@ -31,6 +31,26 @@ class TestExecutor:
         assert all(isinstance(f, cf.Future) for f in futures)
         assert names <= {"tk_0", "tk_1"}
 
+    def test_the_stdlib_lists_are_made_on_first_use_and_still_work(self) -> None:
+        f: tf.Future[int] = tf.Future()
+        assert "_tk_waiters" not in vars(f)
+        assert "_done_callbacks" not in vars(f)
+        seen: list[Any] = []
+        f.add_done_callback(seen.append)
+        f.add_done_callback(seen.append)
+        out: list[Any] = []
+        waiter = threading.Thread(target=lambda: out.append(cf.wait([f], timeout=10)))
+        waiter.start()
+        wait_until(lambda: len(f._waiters) == 1)  # the stdlib's wait() registered on it
+        assert f._waiters is f._waiters
+        f.set_result(3)
+        waiter.join(10)
+        assert out
+        assert out[0].done == {f}
+        assert not out[0].not_done
+        assert f._waiters == []
+        assert seen == [f, f]
+
     def test_works_with_the_stdlib_wait_and_as_completed(self) -> None:
         with tf.ThreadPoolExecutor(2) as pool:
             futures = [pool.submit(sum, [n, n]) for n in range(5)]
