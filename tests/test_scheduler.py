@@ -355,7 +355,8 @@ def test_shutdown_ends_the_timers_it_cancels() -> None:
     assert not t.is_alive()
     assert t.finished.is_set()
     t.join(1)
-    assert s._waited == 0  # the exit would not wait for it
+    with s._lock:
+        assert not s._holds_exit()  # the exit would not wait for it
 
 
 def test_shutdown_from_one_of_its_own_calls_returns() -> None:

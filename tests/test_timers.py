@@ -350,6 +350,38 @@ def test_exit_waits_for_a_non_daemon_timer_and_drops_a_daemon_one() -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.timeout(120)
+def test_exit_waits_for_a_running_call_a_restarted_round_and_any_scheduler() -> None:
+    done = _run(
+        """
+        import threading, threadkit
+        started = threading.Event()
+        rounds = []
+        def call():
+            rounds.append(1)
+            started.set()
+            threading.Event().wait(0.3)  # still running when the main thread ends
+            print("call", len(rounds), "finished")
+            if len(rounds) == 1:
+                t.restart(0.1)  # a new round, scheduled while this call runs
+        t = threadkit.Timer(0.01, call)
+        t.start()
+        mine = threadkit.Scheduler()
+        threadkit.Timer(0.2, print, ["on my scheduler"], scheduler=mine).start()
+        gone = threadkit.Timer(3600, print, ["cancelled"])
+        gone.start()
+        gone.cancel()  # the exit does not wait for it
+        started.wait(10)
+        print("main done")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "main done"
+    assert sorted(lines[1:]) == ["call 1 finished", "call 2 finished", "on my scheduler"]
+    assert done.stderr == ""
+
+
 # -- PeriodicTimer ----------------------------------------------------------------------------
 
 

@@ -33,6 +33,8 @@ from ._core import _primitives as _p
 __all__ = ["Scheduler", "SchedulerStatistics", "TimerHandle", "default_scheduler"]
 
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
+# Every scheduler, for interpreter exit to wait for their non-daemon timers (_timers).
+_schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _heappush = heapq.heappush
 
 HandleState = Literal["scheduled", "running", "done", "cancelled", "misfired"]
@@ -53,6 +55,9 @@ class _Entry:
     _when: float
     _seq: int
     _state: str
+    # Whether interpreter exit may drop it: only a non-daemon Timer (a slot there) is
+    # waited for, as the stdlib waits for a non-daemon threading.Timer's thread.
+    _daemon: bool = True
 
     def _call(self, seq: int) -> None:
         """Make the call (on the scheduler thread, or the executor); ``seq``: the heap place
@@ -290,11 +295,13 @@ class Scheduler:
         self._virtual_next = math.inf
         self._rounds = 0
         self._settled = WaitQueue(self, self._lock)
-        # Non-daemon Timers pending or running here (interpreter exit waits for them), and
-        # whether this scheduler is on the exit's list.
-        self._waited = 0
-        self._exit_tracked = False
+        # Interpreter exit waits for the non-daemon Timers here (_holds_exit): those
+        # scheduled are found in the heap when it asks (so that Timer.start() counts
+        # nothing); those whose call runs are counted here, by the timekeeping thread.
+        # _quiet: the exit's wait, woken when one of them ends.
+        self._waited_calls = 0
         self._quiet = WaitQueue(self, self._lock)
+        _schedulers.add(self)
         # At interpreter exit, the supervisor stops it (before workers and pools: a
         # scheduler starts work); it holds the scheduler weakly.
         _exit.register(
@@ -415,6 +422,19 @@ class Scheduler:
         self._tied -= 1
         if not queue:
             del self._ties[when]
+
+    def _call_ended(self, entry: _Entry) -> None:  # lock held
+        """A call that ``_step`` took has ended (ran, misfired, or its executor refused it),
+        whatever round the entry is in now."""
+        if not entry._daemon:
+            self._waited_calls -= 1
+            if self._quiet:
+                self._quiet.unpark_all()
+
+    def _holds_exit(self) -> bool:  # lock held
+        """Whether interpreter exit must still wait here: a non-daemon Timer is scheduled,
+        or the call of one runs."""
+        return self._waited_calls > 0 or any(not entry._daemon for entry in self._live())
 
     def _live(self) -> list[_Entry]:
         """Every scheduled entry (lock held)."""
@@ -603,6 +623,8 @@ class Scheduler:
                 heapq.heappop(heap)
                 self._take(when, entry)
                 entry._state = "running"
+                if not entry._daemon:
+                    self._waited_calls += 1  # until the call ends (_call_ended)
                 self._taken_seq = entry._seq
                 self._taken_at = now
                 return entry
@@ -653,6 +675,7 @@ class Scheduler:
                     entry._state = "misfired"
                     entry._settle()
                 self._misfires += 1
+                self._call_ended(entry)
             try:
                 self._report_misfire(entry, late)
             except BaseException as exc:  # (a warning turned into an error): not our end
@@ -682,6 +705,7 @@ class Scheduler:
                     entry._state = "done"
                     entry._settle()
                 self._errors += 1
+                self._call_ended(entry)
             self._report_error(entry, exc)
 
     def _run(self, entry: _Entry, seq: int) -> None:
@@ -698,6 +722,7 @@ class Scheduler:
                 entry._settle()
             self._fired += 1
             self._errors += failed
+            self._call_ended(entry)
 
     def _report_error(self, entry: _Entry, exc: BaseException) -> None:
         if self._on_error is not None and isinstance(entry, TimerHandle):

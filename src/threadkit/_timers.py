@@ -16,7 +16,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -52,9 +51,6 @@ def _timer_pool() -> ThreadPoolExecutor:
     return pool
 
 
-# Schedulers with non-daemon timers: interpreter exit waits for those timers, as it waits
-# for a non-daemon threading.Timer (the count is each scheduler's _waited).
-_waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _counter = itertools.count(1)
 
 
@@ -210,22 +206,19 @@ class Timer(_Entry):
         # (Timers are often started by the thousand: this is Scheduler._push inline for the
         # common case, and acquire/release, which cost half as much as a with statement.)
         scheduler = self._scheduler
-        interval = self.interval
-        now = _clock._current.now()  # get_clock().now(), one call less
         lock = scheduler._lock
         lock.acquire()
         try:
-            if not (
-                interval > 0
-                and self._state == "initial"
-                and not self._cancelled
-                and type(self).run is _RUN  # (else its run() does its own waiting: call it now)
+            if (
+                self._state != "initial"
+                or self._cancelled
+                or not self.interval > 0
+                or type(self).run is not _RUN  # (its run() does its own waiting: call it now)
+                or scheduler._closed
             ):
                 self._start_slowly()
                 return
-            if scheduler._closed:
-                raise RuntimeError("cannot schedule new calls after shutdown")
-            self._when = when = now + interval
+            self._when = when = _clock._current.now() + self.interval  # get_clock().now()
             self._state = "scheduled"
             heap = scheduler._heap
             if scheduler._entries.setdefault(when, self) is not self:
@@ -235,12 +228,6 @@ class Timer(_Entry):
                 _heappush(heap, when)
                 if heap[0] is when:
                     scheduler._wake(when)
-            if not self._daemon:
-                waited = scheduler._waited
-                scheduler._waited = waited + 1
-                if not waited and not scheduler._exit_tracked:
-                    scheduler._exit_tracked = True
-                    _waited_on.add(scheduler)
         finally:
             lock.release()
 
@@ -250,11 +237,10 @@ class Timer(_Entry):
         if self._cancelled:  # cancelled before start: it never runs (as the stdlib's)
             self._state = "cancelled"
             return
-        self._push_now(True)
+        self._push_now()
 
-    def _push_now(self, count: bool) -> None:
-        """Put the timer in the heap, due ``interval`` from now (lock held); ``count``: it
-        was not live, so a non-daemon one is one more for the exit to wait for."""
+    def _push_now(self) -> None:
+        """Put the timer in the heap, due ``interval`` from now (lock held)."""
         interval = self.interval
         if not interval > 0:
             if math.isnan(interval):
@@ -262,13 +248,7 @@ class Timer(_Entry):
             interval = 0  # negative: at once, as the stdlib's
         if type(self).run is not _RUN:
             interval = 0  # a subclass's run() does its own waiting: call it now
-        scheduler = self._scheduler
-        scheduler._push(self, get_clock().now() + interval)
-        if count and not self._daemon:
-            scheduler._waited += 1
-            if not scheduler._exit_tracked:
-                scheduler._exit_tracked = True
-                _waited_on.add(scheduler)
+        self._scheduler._push(self, get_clock().now() + interval)
 
     def _call(self, seq: int) -> None:  # on the scheduler thread (or its executor)
         outer = _calling.timer
@@ -287,11 +267,8 @@ class Timer(_Entry):
             self._finished.set()
         if self._joiners:
             self._joiners.unpark_all()
-        if not self._daemon:
-            scheduler = self._scheduler
-            scheduler._waited -= 1
-            if scheduler._waited == 0:
-                scheduler._quiet.unpark_all()
+        if not self._daemon and self._scheduler._quiet:
+            self._scheduler._quiet.unpark_all()  # the exit's wait looks again
 
     def cancel(self) -> bool:
         """Stop the timer, if its call has not started; True iff that prevented the call.
@@ -349,14 +326,13 @@ class Timer(_Entry):
             self.interval = interval
         scheduler = self._scheduler
         with scheduler._lock:
-            live = self._state in _LIVE
             if self._state == "scheduled":
                 scheduler._drop(self)  # its old time in the heap is dead now
             self._seq += 1  # a new round: the end of a call of the old one leaves it be
             self._cancelled = False
             if self._finished is not None:
                 self._finished.clear()
-            self._push_now(not live)
+            self._push_now()
 
     def remaining(self) -> float | None:
         """Seconds until the call is due (0.0 if overdue); None if it is not pending."""
@@ -699,9 +675,11 @@ def _wait_for_timers() -> None:
     deadline to return; then the supervisor stops the schedulers and reports a call still
     running as a straggler (``_scheduler._stop_at_exit``)."""
     grace = _exit.get_default_deadline()
-    for scheduler in list(_waited_on):
+    for scheduler in list(_scheduler._schedulers):
         lock = scheduler._lock
         with lock:
+            if not scheduler._holds_exit():
+                continue
             last = max(
                 (
                     entry._when
@@ -712,7 +690,7 @@ def _wait_for_timers() -> None:
             )
         deadline = None if grace is None else last + grace
         # False: a call still running past its grace; the supervisor reports it.
-        scheduler._quiet.wait_for(lambda: scheduler._waited == 0, deadline)  # noqa: B023
+        scheduler._quiet.wait_for(lambda: not scheduler._holds_exit(), deadline)  # noqa: B023
 
 
 # Registered after the exit supervisor's hook (threading runs them last in, first out), so it
