@@ -231,6 +231,62 @@ def test_timers_due_at_the_same_time_keep_their_order_through_restart_and_cancel
         assert [t.is_alive() for t in timers] == [False] * 4
 
 
+def test_timers_left_out_of_the_heap_by_start_run_in_time_order(
+    clock: threadkit.MockClock,
+) -> None:
+    """start() leaves a timer that is not the new earliest out of the heap, for the
+    scheduler thread to put in when it wakes: the calls still run in time order, equal
+    times in start order (with a call_later among them), also behind a cancelled (dead)
+    first time and across a restart and a cancel of one of them."""
+    ran: list[str] = []
+    with threadkit.Scheduler() as s:
+
+        def timer(interval: float, name: str) -> threadkit.Timer:
+            t = threadkit.Timer(interval, ran.append, [name], scheduler=s)
+            t.start()
+            return t
+
+        first = timer(10, "first")  # the earliest: in the heap, the thread wakes for it
+        late = timer(30, "late")
+        for name in ("tie-a", "tie-b"):
+            timer(10, name)  # due with the first: behind it, in start order
+        timer(20, "mid")
+        s.call_later(20, ran.append, "handle")  # pushed after "mid": runs after it
+        gone = timer(25, "gone")
+        assert s.statistics().pending == 7
+        assert gone.cancel()
+        assert first.cancel()  # the earliest time in the heap is now a dead one
+        late.restart(1)  # now the earliest
+        assert s.statistics().pending == 5
+        clock.advance(1)
+        assert ran == ["late"]
+        clock.advance(9)
+        assert ran == ["late", "tie-a", "tie-b"]
+        clock.advance(10)
+        assert ran == ["late", "tie-a", "tie-b", "mid", "handle"]
+        # Left out while the thread sleeps until the first of them: taken in when it wakes.
+        ran.clear()
+        for interval, name in ((5, "p"), (6, "q"), (5, "r"), (7, "s")):
+            timer(interval, name)
+        clock.advance(7)
+        assert ran == ["p", "r", "q", "s"]
+        assert s.statistics().pending == 0
+
+
+def test_shutdown_cancels_the_timers_left_out_of_the_heap(clock: threadkit.MockClock) -> None:
+    ran: list[int] = []
+    s = threadkit.Scheduler()
+    timers = [threadkit.Timer(5 + i, ran.append, [i], scheduler=s) for i in range(3)]
+    for t in timers:
+        t.start()
+    s.shutdown()
+    clock.advance(10)
+    assert ran == []
+    assert all(t.finished.is_set() and not t.is_alive() for t in timers)
+    assert [t.cancel() for t in timers] == [False] * 3
+    assert s.statistics().pending == 0
+
+
 def test_a_cancel_among_equal_timers_takes_out_that_timer(clock: threadkit.MockClock) -> None:
     class Job(threadkit.Timer):  # a user's subclass with value equality
         def __eq__(self, other: object) -> bool:

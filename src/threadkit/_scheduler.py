@@ -260,7 +260,14 @@ class Scheduler:
         self._heap: list[float] = []
         self._entries: dict[float, _Entry] = {}
         self._ties: dict[float, collections.OrderedDict[int, _Entry]] = {}
-        self._tied = 0  # entries in _ties: _pending is len(_entries) + _tied
+        self._tied = 0  # entries in _ties
+        # Timers that Timer.start() scheduled and left here, in push order, instead of in
+        # the heap: each is due no earlier than the heap's first time was when it came, and
+        # that time only comes down until the thread next takes something off the heap
+        # (which it does after _flush()), so the thread, asleep until that time, needs them
+        # only then. Whatever else looks at or changes the heap flushes them in first.
+        # (The caller of start() pays an append instead of a dict insert and a heap push.)
+        self._pending: list[_Entry] = []
         # The thread that keeps time now (None: none; the next call starts one), and its
         # number: a thread whose number is no longer _token was replaced (hand-off) and ends.
         self._thread: _p.StdThread | None = None
@@ -381,10 +388,13 @@ class Scheduler:
     def _push(self, entry: _Entry, when: float) -> None:
         """Put ``entry`` in the heap, due at ``when`` (lock held).
 
-        ``Timer.start()`` has a copy of this inline (its common case): change both.
+        ``Timer.start()`` has its own version of this for its common case, which leaves a
+        timer that is not the new earliest in ``_pending``: change both.
         """
         if self._closed:
             raise RuntimeError("cannot schedule new calls after shutdown")
+        if self._pending:
+            self._flush()  # they were pushed first: an equal time queues behind them
         entry._when = when
         entry._state = "scheduled"
         heap = self._heap
@@ -395,6 +405,22 @@ class Scheduler:
         _heappush(heap, when)
         if heap[0] is when:  # the new earliest: the thread must know
             self._wake(when)
+
+    def _flush(self) -> None:  # lock held
+        """Put the timers that ``Timer.start()`` left in ``_pending`` into the heap."""
+        pending = self._pending
+        self._pending = []
+        entries, heap = self._entries, self._heap
+        for entry in pending:
+            when = entry._when
+            if entries.setdefault(when, entry) is not entry:
+                self._tie(entry, when)
+        if len(pending) > len(heap) >> 3:  # many: one heapify costs less than a push each
+            heap.extend([entry._when for entry in pending])
+            heapq.heapify(heap)
+        else:
+            for entry in pending:
+                _heappush(heap, entry._when)
 
     def _tie(self, entry: _Entry, when: float) -> None:
         """``entry`` is due at the same time as one pushed before it: it queues behind."""
@@ -438,6 +464,8 @@ class Scheduler:
 
     def _live(self) -> list[_Entry]:
         """Every scheduled entry (lock held)."""
+        if self._pending:
+            self._flush()
         entries = list(self._entries.values())
         for queue in self._ties.values():
             entries.extend(queue.values())
@@ -475,6 +503,8 @@ class Scheduler:
     def _drop(self, entry: _Entry) -> None:
         """Take a scheduled entry's place out of play (cancelled, or about to be pushed
         again); compact the heap when dead times are over half of it (lock held)."""
+        if self._pending:
+            self._flush()  # (entry may be among them)
         when = entry._when
         if self._entries[when] is entry:
             self._take(when, entry)
@@ -544,7 +574,7 @@ class Scheduler:
         with self._lock:
             thread = self._thread
             return SchedulerStatistics(
-                pending=len(self._entries) + self._tied,
+                pending=len(self._entries) + self._tied + len(self._pending),
                 fired=self._fired,
                 cancelled=self._cancelled,
                 misfires=self._misfires,
@@ -615,12 +645,14 @@ class Scheduler:
             while heap:
                 when = heap[0]
                 entry = entries.get(when)
-                if entry is None:  # a dead time
-                    heapq.heappop(heap)
-                    continue
-                if when > now:
+                if entry is not None and when > now:
                     break
+                if self._pending:  # nothing leaves the heap before they are in (_pending)
+                    self._flush()
+                    continue
                 heapq.heappop(heap)
+                if entry is None:  # a dead time
+                    continue
                 self._take(when, entry)
                 entry._state = "running"
                 if not entry._daemon:
@@ -628,7 +660,7 @@ class Scheduler:
                 self._taken_seq = entry._seq
                 self._taken_at = now
                 return entry
-            if self._closed and (not self._drain or not entries):
+            if self._closed and (not self._drain or not (entries or self._pending)):
                 self._ended()
                 return _STOP
             deadline = heap[0] if heap else None
@@ -653,7 +685,7 @@ class Scheduler:
         with self._lock:
             if token != self._token:
                 return True
-            if self._entries or self._closed:
+            if self._entries or self._pending or self._closed:
                 return False
             self._ended()
             return True

@@ -203,8 +203,8 @@ class Timer(_Entry):
             RuntimeError: if called twice ("threads can only be started once").
             ValueError: a NaN ``interval`` (a negative one runs at once, as the stdlib's).
         """
-        # (Timers are often started by the thousand: this is Scheduler._push inline for the
-        # common case, and acquire/release, which cost half as much as a with statement.)
+        # (Timers are often started by the thousand: this is Scheduler._push for the common
+        # case, cheaper, with acquire/release, which cost half as much as a with statement.)
         scheduler = self._scheduler
         lock = scheduler._lock
         lock.acquire()
@@ -221,13 +221,14 @@ class Timer(_Entry):
             self._when = when = _clock._current.now() + self.interval  # get_clock().now()
             self._state = "scheduled"
             heap = scheduler._heap
-            if scheduler._entries.setdefault(when, self) is not self:
-                scheduler._tie(self, when)
+            if heap and when >= heap[0]:
+                # Not the earliest: the thread sleeps until an earlier time, and puts this
+                # one in the heap when it wakes (Scheduler._pending).
+                scheduler._pending.append(self)
+            else:  # the new earliest (no entry is due this early): the thread must know
+                scheduler._entries[when] = self
                 _heappush(heap, when)
-            else:
-                _heappush(heap, when)
-                if heap[0] is when:
-                    scheduler._wake(when)
+                scheduler._wake(when)
         finally:
             lock.release()
 
