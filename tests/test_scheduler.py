@@ -419,3 +419,78 @@ def test_a_misfire_warning_turned_into_an_error_does_not_end_the_scheduler() -> 
                 s.call_later(0, ran.set)
                 assert ran.wait(10)
     assert [type(e) for e in hooked] == [RuntimeWarning]
+
+
+@pytest.mark.parametrize("how", ["Timer.start", "call_later"])
+def test_a_call_scheduled_after_the_idle_thread_ended_starts_a_new_one(
+    monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A call scheduled and cancelled while the idle thread is between its wait and its
+    last look leaves a dead time in the heap: the thread ends anyway, and the next call,
+    due later than that dead time, must still get a thread (it used to wait forever)."""
+    from threadkit import _scheduler
+
+    monkeypatch.setattr(_scheduler, "_IDLE_EXIT", 0.05)
+    idle_exit = _scheduler.Scheduler._idle_exit
+    in_window: list[bool] = []
+
+    def window(self: threadkit.Scheduler, token: int) -> bool:
+        if not in_window:  # the thread's park has timed out; it has not taken the lock yet
+            in_window.append(True)
+            assert self.call_later(0.01, print, "never").cancel()
+        return idle_exit(self, token)
+
+    monkeypatch.setattr(_scheduler.Scheduler, "_idle_exit", window)
+    s = threadkit.Scheduler()
+    try:
+        first = threadkit.Event()
+        s.call_later(0.001, first.set)
+        assert first.wait(10)
+        wait_until(lambda: in_window and s._thread is None)  # the idle thread ended
+        fired = threadkit.Event()
+        if how == "Timer.start":
+            threadkit.Timer(0.05, fired.set, scheduler=s).start()
+        else:
+            s.call_later(0.05, fired.set)
+        assert fired.wait(10)
+    finally:
+        s.shutdown()
+
+
+def test_calls_an_executor_drops_before_they_run_end_cancelled() -> None:
+    """A call handed to an executor that then cancels it unrun (shutdown with
+    cancel_futures) never runs: its entry ends cancelled, instead of staying "running" with
+    join() waiting forever and interpreter exit waiting for it."""
+    pool = tf.ThreadPoolExecutor(1)
+    release = threading.Event()
+    busy = threading.Event()
+
+    def block() -> None:
+        busy.set()
+        release.wait(10)
+
+    pool.submit(block)
+    assert busy.wait(10)
+    s = threadkit.Scheduler(executor=pool)
+    try:
+        ran: list[str] = []
+        handle = s.call_later(0.001, ran.append, "handle")
+        timer = threadkit.Timer(0.001, ran.append, ["timer"], scheduler=s)
+        timer.start()
+        wait_until(lambda: pool.stats().queued == 2)  # both taken and handed to the pool
+        assert handle.state() == "running"
+        assert timer.is_alive()
+        pool.shutdown(wait=False, cancel_futures=True)
+        assert handle.state() == "cancelled"
+        timer.join(10)
+        assert not timer.is_alive()
+        assert timer.finished.is_set()
+        with s._lock:
+            assert not s._holds_exit()  # the exit does not wait for the dropped call
+        assert s.statistics().cancelled == 2
+        release.set()
+        pool.shutdown(wait=True)
+        assert ran == []
+    finally:
+        release.set()
+        s.shutdown()

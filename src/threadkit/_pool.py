@@ -124,7 +124,7 @@ class _WorkItem:
         """Run the call in its own cancel scope on ``state`` (the running thread's)."""
         future = self.future
         deadline = self.deadline
-        scope = CancelScope._for_task(deadline)
+        scope = CancelScope._for_task(deadline, state)
         future._tk_scope = scope  # before it turns RUNNING: cancel(interrupt) finds it
         with future._tk_lock:  # set_running_or_notify_cancel(), inlined for the common case
             start = future._state == PENDING
@@ -140,7 +140,6 @@ class _WorkItem:
         inherited = self.scopes
         depth = _cancel.enter_scopes(state, inherited) if inherited else len(state.scopes)
         state.scopes.append(scope)
-        scope._threads = [state]  # (a fresh scope: no thread has entered it)
         try:
             if inherited:
                 _cancel.checkpoint()  # an inherited scope may be cancelled already
@@ -150,8 +149,8 @@ class _WorkItem:
         else:
             failed = None
         # Off the stack (to its depth at start, whatever the task left open), the scope applies
-        # no more: a late cancel() finds it on no thread's stack and does nothing. (The task
-        # scope's own _threads entry stays: unlinking it would cost a lock per task.)
+        # no more: a late cancel() finds it on no thread's stack and does nothing. (The
+        # scope's _task_state stays: unlinking it would cost a lock per task.)
         if inherited:
             _cancel.leave_scopes(state, inherited, depth)
         else:

@@ -253,9 +253,10 @@ class Scheduler:
         # others due at the very same time, in the order they were pushed (rare with a real
         # clock, common with a virtual one), keyed by id(): an entry leaves it by identity
         # (a subclass's __eq__ is not asked) and in O(1), from anywhere in the line. The
-        # heap holds each live entry's time once; a time with fewer live entries than
-        # copies in the heap has dead copies (cancelled, or left behind by a re-push):
-        # there are len(_heap) - _pending of them, dropped lazily (an equal live time taken
+        # heap holds the time of each live entry not in _pending (below) once; a time with
+        # fewer live entries than copies in the heap has dead copies (cancelled, or left
+        # behind by a re-push): there are len(_heap) - len(_entries) - _tied of them,
+        # dropped lazily (an equal live time taken
         # first leaves the dead copy for later: the same).
         self._heap: list[float] = []
         self._entries: dict[float, _Entry] = {}
@@ -687,6 +688,10 @@ class Scheduler:
                 return True
             if self._entries or self._pending or self._closed:
                 return False
+            # Only dead times are left (a call scheduled and cancelled while this thread was
+            # between its wait and this look): drop them, or the next call, not earlier
+            # than one of them, would not be the new earliest and start no thread.
+            self._heap.clear()
             self._ended()
             return True
 
@@ -729,8 +734,9 @@ class Scheduler:
                     if self._busy_since is since:
                         self._busy_since = None
             return
+        claim: list[bool] = [False]  # set by whichever comes first: the run or a drop
         try:
-            executor.submit(self._run, entry, seq)
+            future = executor.submit(self._run, entry, seq, claim)
         except BaseException as exc:  # the executor was shut down: the call cannot run
             with self._lock:
                 if entry._seq == seq:
@@ -739,8 +745,32 @@ class Scheduler:
                 self._errors += 1
                 self._call_ended(entry)
             self._report_error(entry, exc)
+            return
+        future.add_done_callback(lambda done: self._dropped(entry, seq, claim, done))
 
-    def _run(self, entry: _Entry, seq: int) -> None:
+    def _dropped(self, entry: _Entry, seq: int, claim: list[bool], future: Any) -> None:
+        """An executor's future of a call ended: if it was cancelled before the call began
+        (the executor shut down with ``cancel_futures``, or discarded it from a full
+        queue), the call never runs: the entry ends cancelled instead of staying
+        "running" (its ``join()`` waited forever, and interpreter exit for its deadline)."""
+        if not future.cancelled():
+            return
+        with self._lock:
+            if claim[0]:
+                return  # the call began: its end settles it
+            claim[0] = True
+            if entry._seq == seq:
+                entry._state = "cancelled"
+                self._cancelled += 1
+                entry._settle()
+            self._call_ended(entry)
+
+    def _run(self, entry: _Entry, seq: int, claim: list[bool] | None = None) -> None:
+        if claim is not None:  # on an executor: a drop may have settled it already
+            with self._lock:
+                if claim[0]:
+                    return
+                claim[0] = True
         failed = False
         try:
             entry._call(seq)

@@ -206,19 +206,20 @@ class Timer(_Entry):
         # (Timers are often started by the thousand: this is Scheduler._push for the common
         # case, cheaper, with acquire/release, which cost half as much as a with statement.)
         scheduler = self._scheduler
+        interval = self.interval
         lock = scheduler._lock
         lock.acquire()
         try:
             if (
                 self._state != "initial"
                 or self._cancelled
-                or not self.interval > 0
+                or not interval > 0
                 or type(self).run is not _RUN  # (its run() does its own waiting: call it now)
                 or scheduler._closed
             ):
                 self._start_slowly()
                 return
-            self._when = when = _clock._current.now() + self.interval  # get_clock().now()
+            self._when = when = _clock._current.now() + interval  # get_clock().now()
             self._state = "scheduled"
             heap = scheduler._heap
             if heap and when >= heap[0]:

@@ -195,6 +195,9 @@ class CancelScope:
     # The threads that have this scope on their stack: a list made by the first to enter
     # (the empty tuple is never changed; a task's scope is one GC-tracked allocation less).
     _threads: list[_ThreadState] | tuple[()] = ()
+    # A task's scope (_for_task): the thread that runs the task, set before anyone can see
+    # the scope (so no lock and no list for it), and never taken off.
+    _task_state: _ThreadState | None = None
     cancelled_caught: bool = False
 
     def __init__(
@@ -215,10 +218,12 @@ class CancelScope:
         self.cancelled_caught = False
 
     @classmethod
-    def _for_task(cls, deadline: float) -> CancelScope:
-        """A scope for one task of an executor (checks skipped: ``deadline`` is a number)."""
+    def _for_task(cls, deadline: float, state: _ThreadState) -> CancelScope:
+        """A scope for one task of an executor, run on ``state``'s thread, which puts it on
+        its stack (checks skipped: ``deadline`` is a number)."""
         self = cls.__new__(cls)
         self._deadline = deadline
+        self._task_state = state
         self._lock = _primitives.allocate_lock()
         self._entered = True  # entered by the executor, not by a with statement
         return self
@@ -255,6 +260,8 @@ class CancelScope:
             self._source = source
             self._reason = reason
             threads = list(self._threads)
+            if self._task_state is not None:
+                threads.append(self._task_state)
             watchers = self._watchers
         if watchers is not None:
             with watchers.lock:
