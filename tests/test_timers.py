@@ -273,6 +273,25 @@ def test_timers_left_out_of_the_heap_by_start_run_in_time_order(
         assert s.statistics().pending == 0
 
 
+def test_restart_after_shutdown_raises_and_leaves_the_timer_as_it_was(
+    clock: threadkit.MockClock,
+) -> None:
+    ran: list[int] = []
+    s = threadkit.Scheduler()
+    done = threadkit.Timer(1, ran.append, [1], scheduler=s)
+    done.start()
+    clock.advance(1)
+    pending = threadkit.Timer(5, ran.append, [2], scheduler=s)
+    pending.start()
+    s.shutdown()
+    for t in (done, pending):
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            t.restart()
+        assert t.finished.is_set()  # (restart used to clear it first: wait() hung)
+        assert not t.is_alive()
+    assert ran == [1]
+
+
 def test_shutdown_cancels_the_timers_left_out_of_the_heap(clock: threadkit.MockClock) -> None:
     ran: list[int] = []
     s = threadkit.Scheduler()

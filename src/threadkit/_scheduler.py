@@ -33,8 +33,6 @@ from ._core import _primitives as _p
 __all__ = ["Scheduler", "SchedulerStatistics", "TimerHandle", "default_scheduler"]
 
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
-# Every scheduler, for interpreter exit to wait for their non-daemon timers (_timers).
-_schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _heappush = heapq.heappush
 
 HandleState = Literal["scheduled", "running", "done", "cancelled", "misfired"]
@@ -55,9 +53,6 @@ class _Entry:
     _when: float
     _seq: int
     _state: str
-    # Whether interpreter exit may drop it: only a non-daemon Timer (a slot there) is
-    # waited for, as the stdlib waits for a non-daemon threading.Timer's thread.
-    _daemon: bool = True
 
     def _call(self, seq: int) -> None:
         """Make the call (on the scheduler thread, or the executor); ``seq``: the heap place
@@ -303,13 +298,11 @@ class Scheduler:
         self._virtual_next = math.inf
         self._rounds = 0
         self._settled = WaitQueue(self, self._lock)
-        # Interpreter exit waits for the non-daemon Timers here (_holds_exit): those
-        # scheduled are found in the heap when it asks (so that Timer.start() counts
-        # nothing); those whose call runs are counted here, by the timekeeping thread.
-        # _quiet: the exit's wait, woken when one of them ends.
-        self._waited_calls = 0
+        # Non-daemon Timers pending or running here (interpreter exit waits for them), and
+        # whether this scheduler is on the exit's list.
+        self._waited = 0
+        self._exit_tracked = False
         self._quiet = WaitQueue(self, self._lock)
-        _schedulers.add(self)
         # At interpreter exit, the supervisor stops it (before workers and pools: a
         # scheduler starts work); it holds the scheduler weakly.
         _exit.register(
@@ -449,19 +442,6 @@ class Scheduler:
         self._tied -= 1
         if not queue:
             del self._ties[when]
-
-    def _call_ended(self, entry: _Entry) -> None:  # lock held
-        """A call that ``_step`` took has ended (ran, misfired, or its executor refused it),
-        whatever round the entry is in now."""
-        if not entry._daemon:
-            self._waited_calls -= 1
-            if self._quiet:
-                self._quiet.unpark_all()
-
-    def _holds_exit(self) -> bool:  # lock held
-        """Whether interpreter exit must still wait here: a non-daemon Timer is scheduled,
-        or the call of one runs."""
-        return self._waited_calls > 0 or any(not entry._daemon for entry in self._live())
 
     def _live(self) -> list[_Entry]:
         """Every scheduled entry (lock held)."""
@@ -656,8 +636,6 @@ class Scheduler:
                     continue
                 self._take(when, entry)
                 entry._state = "running"
-                if not entry._daemon:
-                    self._waited_calls += 1  # until the call ends (_call_ended)
                 self._taken_seq = entry._seq
                 self._taken_at = now
                 return entry
@@ -712,7 +690,6 @@ class Scheduler:
                     entry._state = "misfired"
                     entry._settle()
                 self._misfires += 1
-                self._call_ended(entry)
             try:
                 self._report_misfire(entry, late)
             except BaseException as exc:  # (a warning turned into an error): not our end
@@ -743,7 +720,6 @@ class Scheduler:
                     entry._state = "done"
                     entry._settle()
                 self._errors += 1
-                self._call_ended(entry)
             self._report_error(entry, exc)
             return
         future.add_done_callback(lambda done: self._dropped(entry, seq, claim, done))
@@ -763,7 +739,6 @@ class Scheduler:
                 entry._state = "cancelled"
                 self._cancelled += 1
                 entry._settle()
-            self._call_ended(entry)
 
     def _run(self, entry: _Entry, seq: int, claim: list[bool] | None = None) -> None:
         if claim is not None:  # on an executor: a drop may have settled it already
@@ -784,7 +759,6 @@ class Scheduler:
                 entry._settle()
             self._fired += 1
             self._errors += failed
-            self._call_ended(entry)
 
     def _report_error(self, entry: _Entry, exc: BaseException) -> None:
         if self._on_error is not None and isinstance(entry, TimerHandle):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class _Calling(_p.local):
 _calling = _Calling()
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
 _LIVE = ("scheduled", "running")
+# Schedulers with non-daemon timers: interpreter exit waits for those timers, as it waits
+# for a non-daemon threading.Timer (the count is each scheduler's _waited).
+_waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _heappush = heapq.heappush
 _get_ident = _p.get_ident
 
@@ -230,6 +234,12 @@ class Timer(_Entry):
                 scheduler._entries[when] = self
                 _heappush(heap, when)
                 scheduler._wake(when)
+            if not self._daemon:
+                waited = scheduler._waited
+                scheduler._waited = waited + 1
+                if not waited and not scheduler._exit_tracked:
+                    scheduler._exit_tracked = True
+                    _waited_on.add(scheduler)
         finally:
             lock.release()
 
@@ -239,10 +249,11 @@ class Timer(_Entry):
         if self._cancelled:  # cancelled before start: it never runs (as the stdlib's)
             self._state = "cancelled"
             return
-        self._push_now()
+        self._push_now(True)
 
-    def _push_now(self) -> None:
-        """Put the timer in the heap, due ``interval`` from now (lock held)."""
+    def _push_now(self, count: bool) -> None:
+        """Put the timer in the heap, due ``interval`` from now (lock held); ``count``: it
+        was not live, so a non-daemon one is one more for the exit to wait for."""
         interval = self.interval
         if not interval > 0:
             if math.isnan(interval):
@@ -250,7 +261,13 @@ class Timer(_Entry):
             interval = 0  # negative: at once, as the stdlib's
         if type(self).run is not _RUN:
             interval = 0  # a subclass's run() does its own waiting: call it now
-        self._scheduler._push(self, get_clock().now() + interval)
+        scheduler = self._scheduler
+        scheduler._push(self, get_clock().now() + interval)
+        if count and not self._daemon:
+            scheduler._waited += 1
+            if not scheduler._exit_tracked:
+                scheduler._exit_tracked = True
+                _waited_on.add(scheduler)
 
     def _call(self, seq: int) -> None:  # on the scheduler thread (or its executor)
         outer = _calling.timer
@@ -269,8 +286,11 @@ class Timer(_Entry):
             self._finished.set()
         if self._joiners:
             self._joiners.unpark_all()
-        if not self._daemon and self._scheduler._quiet:
-            self._scheduler._quiet.unpark_all()  # the exit's wait looks again
+        if not self._daemon:
+            scheduler = self._scheduler
+            scheduler._waited -= 1
+            if scheduler._waited == 0:
+                scheduler._quiet.unpark_all()
 
     def cancel(self) -> bool:
         """Stop the timer, if its call has not started; True iff that prevented the call.
@@ -321,6 +341,7 @@ class Timer(_Entry):
 
         Raises:
             ValueError: a NaN ``interval``.
+            RuntimeError: its scheduler was shut down (the timer is left as it was).
         """
         if interval is not None:
             if math.isnan(interval):
@@ -328,13 +349,16 @@ class Timer(_Entry):
             self.interval = interval
         scheduler = self._scheduler
         with scheduler._lock:
+            if scheduler._closed:  # before anything changes: the timer stays as it is
+                raise RuntimeError("cannot schedule new calls after shutdown")
+            live = self._state in _LIVE
             if self._state == "scheduled":
                 scheduler._drop(self)  # its old time in the heap is dead now
             self._seq += 1  # a new round: the end of a call of the old one leaves it be
             self._cancelled = False
             if self._finished is not None:
                 self._finished.clear()
-            self._push_now()
+            self._push_now(not live)
 
     def remaining(self) -> float | None:
         """Seconds until the call is due (0.0 if overdue); None if it is not pending."""
@@ -675,24 +699,43 @@ def _wait_for_timers() -> None:
     stdlib waits for a non-daemon ``threading.Timer``'s thread. Unlike the stdlib, not
     forever: once the last of them is due, their calls get the exit supervisor's default
     deadline to return; then the supervisor stops the schedulers and reports a call still
-    running as a straggler (``_scheduler._stop_at_exit``)."""
+    running as a straggler (``_scheduler._stop_at_exit``). A timer that one of those calls
+    starts on another scheduler is waited for too (one more pass over the schedulers)."""
     grace = _exit.get_default_deadline()
-    for scheduler in list(_scheduler._schedulers):
-        lock = scheduler._lock
-        with lock:
-            if not scheduler._holds_exit():
+    given_up: set[int] = set()  # schedulers whose calls outran their grace
+    while True:
+        waited = False
+        for scheduler in _snapshot(_waited_on):
+            if id(scheduler) in given_up:
                 continue
-            last = max(
-                (
-                    entry._when
-                    for entry in scheduler._live()
-                    if isinstance(entry, Timer) and not entry._daemon
-                ),
-                default=get_clock().now(),
-            )
-        deadline = None if grace is None else last + grace
-        # False: a call still running past its grace; the supervisor reports it.
-        scheduler._quiet.wait_for(lambda: not scheduler._holds_exit(), deadline)  # noqa: B023
+            with scheduler._lock:
+                if scheduler._waited == 0:
+                    continue
+                last = max(
+                    (
+                        entry._when
+                        for entry in scheduler._live()
+                        if isinstance(entry, Timer) and not entry._daemon
+                    ),
+                    default=get_clock().now(),
+                )
+            waited = True
+            deadline = None if grace is None else last + grace
+            # False: a call still running past its grace; the supervisor reports it.
+            if not scheduler._quiet.wait_for(lambda: scheduler._waited == 0, deadline):  # noqa: B023
+                given_up.add(id(scheduler))
+        if not waited:
+            return
+
+
+def _snapshot(schedulers: weakref.WeakSet[Scheduler]) -> list[Scheduler]:
+    """The schedulers in the set now, although other threads may add to it meanwhile
+    (iterating a ``WeakSet`` that changes size raises ``RuntimeError``: try again)."""
+    while True:
+        try:
+            return list(schedulers)
+        except RuntimeError:
+            continue
 
 
 # Registered after the exit supervisor's hook (threading runs them last in, first out), so it

@@ -342,10 +342,10 @@ def holders(obj: object) -> list[int]:
         scope = obj._tk_scope
         if scope is None or obj._state != "RUNNING":
             return []
-        # The worker running it entered the task's scope first; threads that inherited the
-        # scope (tasks it submitted) come after it and do not run this future.
-        states = scope._threads[:1]
-        return [states[0].ident] if states else []
+        # The thread running it, named when the task's scope was made (threads that
+        # inherited the scope, tasks it submitted, do not run this future).
+        state = scope._task_state
+        return [state.ident] if state is not None else []
     else:
         return []
     return [t.ident for t in threads if t is not None and t.ident is not None]
