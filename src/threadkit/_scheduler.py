@@ -711,7 +711,7 @@ class Scheduler:
                     if self._busy_since is since:
                         self._busy_since = None
             return
-        claim: list[bool] = [False]  # set by whichever comes first: the run or a drop
+        claim = [True]  # taken (list.pop(), atomic) by whichever comes first: run or drop
         try:
             future = executor.submit(self._run, entry, seq, claim)
         except BaseException as exc:  # the executor was shut down: the call cannot run
@@ -731,10 +731,11 @@ class Scheduler:
         "running" (its ``join()`` waited forever, and interpreter exit for its deadline)."""
         if not future.cancelled():
             return
+        try:
+            claim.pop()
+        except IndexError:
+            return  # the call began: its end settles it
         with self._lock:
-            if claim[0]:
-                return  # the call began: its end settles it
-            claim[0] = True
             if entry._seq == seq:
                 entry._state = "cancelled"
                 self._cancelled += 1
@@ -742,10 +743,10 @@ class Scheduler:
 
     def _run(self, entry: _Entry, seq: int, claim: list[bool] | None = None) -> None:
         if claim is not None:  # on an executor: a drop may have settled it already
-            with self._lock:
-                if claim[0]:
-                    return
-                claim[0] = True
+            try:
+                claim.pop()
+            except IndexError:
+                return
         failed = False
         try:
             entry._call(seq)

@@ -52,6 +52,9 @@ def _timer_pool() -> ThreadPoolExecutor:
     return pool
 
 
+# Schedulers with non-daemon timers: interpreter exit waits for those timers, as it waits
+# for a non-daemon threading.Timer (the count is each scheduler's _waited).
+_waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _counter = itertools.count(1)
 
 
@@ -62,9 +65,6 @@ class _Calling(_p.local):
 _calling = _Calling()
 _NO_KWARGS: dict[str, Any] = {}  # (never changed)
 _LIVE = ("scheduled", "running")
-# Schedulers with non-daemon timers: interpreter exit waits for those timers, as it waits
-# for a non-daemon threading.Timer (the count is each scheduler's _waited).
-_waited_on: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 _heappush = heapq.heappush
 _get_ident = _p.get_ident
 
