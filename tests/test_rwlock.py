@@ -22,7 +22,7 @@ import threadkit
 import threadkit._core
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
 from threadkit import CancelScope, DeadlockError
-from threadkit._rwlock import _MIXED, RWLock, RWLockStatistics
+from threadkit._rwlock import _MIXED, _RETRY, _WRITE, RWLock, RWLockStatistics, _ReadGuard
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -1184,6 +1184,42 @@ class TestFastReads:
         finally:
             del me.is_alive
 
+    def test_fast_reads_come_back_while_a_writer_woken_to_retry_is_on_its_way(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A writer woken to retry (not handed the lock) may take a while to run. Meanwhile
+        # the lock is free and nobody else waits but readers held back behind that writer:
+        # new readers take fast reads, and the writer, once back, waits for them to leave.
+        monkeypatch.setattr(RWLock, "_handoff_after", math.inf)  # wake waiters to retry
+        rw = RWLock(policy="fair")
+        woken, go_on = threading.Event(), threading.Event()
+        park = threadkit._core.WaitQueue.park
+
+        def held_after_waking(queue: Any, waiter: Any, deadline: float | None) -> bool:
+            result = park(queue, waiter, deadline)
+            if queue is rw._wq and waiter.value == _RETRY and not woken.is_set():
+                woken.set()
+                go_on.wait(10)
+            return result
+
+        monkeypatch.setattr(threadkit._core.WaitQueue, "park", held_after_waking)
+        log = Log()
+        thread, _, done = _fast_reader(rw)
+        with Workers(log.writer(rw, "w"), log.reader(rw, "r")):
+            wait_for_waiters(rw, 1, field=W)
+            wait_for_waiters(rw, 1, field=R)  # a reader held back behind the writer
+            done.set()  # the fast reader leaves: the writer is woken to retry
+            assert woken.wait(10)
+            assert rw._transit[_WRITE] == 1
+            with rw.read():
+                assert rw._local.slot is not None
+                assert rw._local.slot.held  # a fast read
+                go_on.set()
+                wait_for_waiters(rw, 1, field=W)  # the writer is back, and waits for it
+                assert rw.statistics().writer is None
+        assert log.events == ["w", "r"]  # the reader held back still comes after the writer
+        thread.join(10)
+
     def test_the_diagnostics_see_a_fast_reader_as_a_holder(self) -> None:
         from threadkit.diagnostics import _instrument
 
@@ -1192,6 +1228,60 @@ class TestFastReads:
         assert _instrument.holders(rw) == [thread.ident]
         done.set()
         thread.join(10)
+
+    def test_each_thread_gets_its_own_read_guard(self) -> None:
+        rw = RWLock()
+        mine = rw.read()
+        assert rw.read() is mine
+        with Workers(rw.read) as w:
+            pass
+        assert w.results[0] is not mine
+        assert rw.read(timeout=1) is not rw.read(timeout=1)  # (one per call with a timeout)
+
+    def test_a_read_guard_used_by_another_thread_reads_for_that_thread(self) -> None:
+        rw = RWLock()
+        guard = rw.read()
+        with guard:
+            pass  # this thread's slot is made, and fast reads are on
+
+        def read_with_it() -> tuple[tuple[threading.Thread, ...], bool, bool]:
+            with guard:
+                held = rw.statistics().reader_threads
+                refused = False
+                try:
+                    rw.acquire_write()
+                except DeadlockError:
+                    refused = True  # as for any reader: the read is this thread's
+                return held, refused, rw._local.slot is not None and rw._local.slot.held
+
+        with Workers(read_with_it) as w:
+            pass
+        assert w.results == [((w.threads[0],), True, True)]
+        assert rw._local.slot is not None
+        assert not rw._local.slot.held  # the guard's own thread holds nothing
+        assert rw.statistics().readers == 0
+
+    def test_a_read_guard_outliving_its_thread_reads_for_the_caller(self) -> None:
+        rw = RWLock()
+        with Workers(rw.read) as w:  # a guard made by a thread that then ends
+            pass
+        guard = w.results[0]
+        assert isinstance(guard, _ReadGuard)
+        # Its slot went with its thread (the guard holds it weakly), and the guard's
+        # thread id may now be another thread's.
+        wait_until(lambda: all(ref() is None for ref in rw._slots), what="the slot to go")
+
+        def read_with_it() -> tuple[threading.Thread, ...]:
+            with guard:
+                return rw.statistics().reader_threads
+
+        for _ in range(3):
+            with Workers(read_with_it) as w:
+                pass
+            assert w.results == [(w.threads[0],)]
+        with guard:
+            assert rw.statistics().reader_threads == (threading.current_thread(),)
+        assert rw.statistics().readers == 0
 
     def test_the_explorer_turns_fast_reads_off(self) -> None:
         from threadkit import _rwlock

@@ -142,6 +142,9 @@ _REFUSALS: Final = {
     "waiting for it again would deadlock (it is not re-entrant)",
 }
 _current_thread = _p.current_thread
+# The OS thread's id, for a read guard to know its own thread (the real one even while the
+# explorer swaps _p.get_ident for its logical threads' ids).
+_get_ident = _p.get_ident
 
 # How long a writer waiting for draining fast reads waits before it looks at their slots
 # itself (then twice as long each time, up to _POLL_MAX): see _acquire.
@@ -175,6 +178,7 @@ class _Slot:
 
 class _SlotLocal(_p.local):
     slot: _Slot | None = None  # the calling thread's slot in this RWLock, once made
+    guard: _ReadGuard | None = None  # the calling thread's own read(), once made
 
 
 class _Local(_p.local):
@@ -342,6 +346,12 @@ class RWLock:
     def read(self, timeout: float | None = None) -> _ReadGuard:
         """Return a context manager that holds a read lock for the ``with`` block.
 
+        Without a timeout it is the calling thread's own guard, made on its first call and
+        reused (``with`` it any number of times; keeping it saves the look-up). On the
+        free-threaded build a read then touches only objects of its own thread while
+        fast reads are on: objects that threads share cost a contended reference count
+        for every use there.
+
         Raises:
             TimeoutError: (on entering) ``timeout`` seconds passed first.
             DeadlockError: (on entering) the thread holds the write lock, or (without
@@ -349,7 +359,10 @@ class RWLock:
             ValueError: ``timeout`` is negative or NaN.
         """
         if timeout is None:
-            return self._read_guard
+            guard = self._local.guard
+            if guard is None:
+                guard = self._thread_guard()
+            return guard
         return _ReadGuard(self, timeout)
 
     def write(self, timeout: float | None = None) -> _Guard:
@@ -881,8 +894,8 @@ class RWLock:
             and not self._wq
             and not self._draining
             and self._upgradable is None
-            and not (self._rq or self._uq or self._upq)
-            and not (transit[0] or transit[1] or transit[2] or transit[3])
+            and not (self._uq or self._upq)
+            and not (transit[0] or transit[2] or transit[3])
         )
 
     def _fast_grant(self, me: _p.StdThread) -> bool:
@@ -897,10 +910,7 @@ class RWLock:
             return False  # (in _readers: a re-entry, which the slow path decides)
         slot = self._local.slot
         if slot is None:
-            # A new thread: its slot, held by the thread-local (it goes with the thread).
-            slot = self._local.slot = _Slot(me)
-            self._slots = [ref for ref in self._slots if ref() is not None]
-            self._slots.append(weakref.ref(slot))
+            slot = self._new_slot(me)
         elif slot.held:
             return False  # a re-entry: the slow path decides
         # Free unless an exception came between the slot lock and `held` in a fast path:
@@ -910,6 +920,25 @@ class RWLock:
         self._bias = True if not self._readers else _MIXED
         slot.held = True
         return True
+
+    def _new_slot(self, me: _p.StdThread) -> _Slot:
+        """Make the calling thread's slot (lock held); its thread-local holds it, so it goes
+        with the thread (``_slots`` refers to it weakly)."""
+        slot = self._local.slot = _Slot(me)
+        self._slots = [ref for ref in self._slots if ref() is not None]
+        self._slots.append(weakref.ref(slot))
+        return slot
+
+    def _thread_guard(self) -> _ReadGuard:
+        """Make the calling thread's own read guard (see ``read``), with its slot."""
+        if not _FAST_READS:  # the explorer: its logical threads share OS threads
+            return self._read_guard
+        with self._lock:
+            slot = self._local.slot
+            if slot is None:
+                slot = self._new_slot(_tls.thread or _thread_local())
+        guard = self._local.guard = _ReadGuard(self, None, slot)
+        return guard
 
     def _revoke(self) -> None:
         """Stop fast reads; fast reads still held count as readers until they end."""
@@ -1105,24 +1134,35 @@ def _requeue(queue: WaitQueue, waiter: Waiter, ticket: int) -> None:
 
 
 class _ReadGuard:
-    """``with rw.read():`` (one per lock, reused, when there is no timeout).
+    """``with rw.read():``: each thread's own (reused), or one per call with a timeout.
 
     ``with`` is the common way in, so the fast paths of ``acquire_read`` and
     ``release_read`` are repeated here rather than called (a call costs as much as they do):
     a fast read (the thread's slot), else ``_try_read`` (a read recorded under the lock
     when nothing is in the way), else ``_acquire``; on the way out, the slot's read, else
     ``_release_slow``.
+
+    A thread's own guard (``_ref`` set) knows its slot, so in that thread it finds it
+    without the thread-local: the shared objects it touches are the lock and its
+    ``_bias``. Used from another thread (it was passed on), or once its thread has ended
+    (the slot is gone with it, and ``_ident`` may be another thread's now), it finds the
+    calling thread's slot as the other guards do.
     """
 
-    __slots__ = ("_local", "_rw", "_timeout")
+    __slots__ = ("_ident", "_local", "_ref", "_rw", "_timeout")
 
-    def __init__(self, rw: RWLock, timeout: float | None = None) -> None:
+    def __init__(self, rw: RWLock, timeout: float | None = None, slot: _Slot | None = None) -> None:
         self._rw = rw
         self._timeout = timeout
         self._local = rw._local  # (never replaced)
+        # The thread whose own guard this is, and its slot (weakly: it goes with the thread).
+        self._ident = _get_ident() if slot is not None else None
+        self._ref = None if slot is None else weakref.ref(slot)
 
     def __enter__(self) -> None:
-        slot = self._local.slot
+        ref = self._ref  # set: a thread's own guard, which finds its slot without a look-up
+        if ref is None or self._ident != _get_ident() or (slot := ref()) is None:
+            slot = self._local.slot
         rw = self._rw
         if (
             slot is not None
@@ -1162,7 +1202,9 @@ class _ReadGuard:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        slot = self._local.slot
+        ref = self._ref  # (as in __enter__)
+        if ref is None or self._ident != _get_ident() or (slot := ref()) is None:
+            slot = self._local.slot
         rw = self._rw
         if slot is not None:
             if slot.held:
