@@ -12,6 +12,7 @@ import functools
 import math
 import random
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 import threadkit
 import threadkit._core
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
-from threadkit import CancelScope, DeadlockError
+from threadkit import CancelScope, DeadlockError, _rwlock
 from threadkit._rwlock import _MIXED, _RETRY, _WRITE, RWLock, RWLockStatistics, _ReadGuard
 
 pytestmark = pytest.mark.timeout(30)
@@ -1229,6 +1230,20 @@ class TestFastReads:
         done.set()
         thread.join(10)
 
+    @pytest.fixture
+    def own_guards(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Give each thread its own read guard, as on the free-threaded build."""
+        monkeypatch.setattr(_rwlock, "_OWN_GUARDS", True)
+
+    def test_own_read_guards_where_the_gil_is_off(self) -> None:
+        gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+        assert _rwlock._OWN_GUARDS is not gil
+        rw = RWLock()
+        with Workers(rw.read) as w:
+            pass
+        assert (w.results[0] is rw.read()) is gil
+
+    @pytest.mark.usefixtures("own_guards")
     def test_each_thread_gets_its_own_read_guard(self) -> None:
         rw = RWLock()
         mine = rw.read()
@@ -1238,6 +1253,7 @@ class TestFastReads:
         assert w.results[0] is not mine
         assert rw.read(timeout=1) is not rw.read(timeout=1)  # (one per call with a timeout)
 
+    @pytest.mark.usefixtures("own_guards")
     def test_a_read_guard_used_by_another_thread_reads_for_that_thread(self) -> None:
         rw = RWLock()
         guard = rw.read()
@@ -1261,6 +1277,7 @@ class TestFastReads:
         assert not rw._local.slot.held  # the guard's own thread holds nothing
         assert rw.statistics().readers == 0
 
+    @pytest.mark.usefixtures("own_guards")
     def test_a_read_guard_outliving_its_thread_reads_for_the_caller(self) -> None:
         rw = RWLock()
         with Workers(rw.read) as w:  # a guard made by a thread that then ends
@@ -1291,8 +1308,12 @@ class TestFastReads:
             assert _rwlock._FAST_READS is False
         assert _rwlock._FAST_READS is True
 
+    @pytest.mark.parametrize("own_guards", [False, True])
     @pytest.mark.parametrize("policy", POLICIES)
-    def test_stress_fast_readers_and_writers_exclude_each_other(self, policy: str) -> None:
+    def test_stress_fast_readers_and_writers_exclude_each_other(
+        self, policy: str, own_guards: bool, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_rwlock, "_OWN_GUARDS", own_guards)
         rw = RWLock(policy=policy)  # type: ignore[arg-type]
         count_lock = threading.Lock()
         inside = {"r": 0, "w": 0}

@@ -65,6 +65,7 @@ The explorer turns fast reads off (``_FAST_READS``): its logical threads share O
 
 from __future__ import annotations
 
+import sys
 import weakref
 from dataclasses import dataclass
 from types import TracebackType
@@ -154,6 +155,11 @@ _POLL_MAX: Final = 0.1
 # The value of RWLock._bias while fast reads are on and readers of the shared state still
 # hold (True: none does, and the fast paths need not look for one).
 _MIXED: Final = 2
+
+# Whether read() gives each thread its own guard: on the free-threaded build (there, every use
+# of an object that threads share is a contended reference count), not under a GIL (there a
+# shared guard is cheaper: it needs no check of which thread uses it).
+_OWN_GUARDS = not getattr(sys, "_is_gil_enabled", lambda: True)()
 
 # Whether new slots may take fast reads (the explorer sets it False while it runs).
 _FAST_READS = True
@@ -346,11 +352,10 @@ class RWLock:
     def read(self, timeout: float | None = None) -> _ReadGuard:
         """Return a context manager that holds a read lock for the ``with`` block.
 
-        Without a timeout it is the calling thread's own guard, made on its first call and
-        reused (``with`` it any number of times; keeping it saves the look-up). On the
-        free-threaded build a read then touches only objects of its own thread while
-        fast reads are on: objects that threads share cost a contended reference count
-        for every use there.
+        Without a timeout it can be kept and used any number of times. On the
+        free-threaded build it is the calling thread's own guard (made on its first call),
+        so that a read touches no object that other threads use while fast reads are on:
+        each use of a shared object costs a contended reference count there.
 
         Raises:
             TimeoutError: (on entering) ``timeout`` seconds passed first.
@@ -359,6 +364,8 @@ class RWLock:
             ValueError: ``timeout`` is negative or NaN.
         """
         if timeout is None:
+            if not _OWN_GUARDS:
+                return self._read_guard
             guard = self._local.guard
             if guard is None:
                 guard = self._thread_guard()
@@ -1134,7 +1141,8 @@ def _requeue(queue: WaitQueue, waiter: Waiter, ticket: int) -> None:
 
 
 class _ReadGuard:
-    """``with rw.read():``: each thread's own (reused), or one per call with a timeout.
+    """``with rw.read():``: one per lock, or each thread's own (``_OWN_GUARDS``), reused; or
+    one per call with a timeout.
 
     ``with`` is the common way in, so the fast paths of ``acquire_read`` and
     ``release_read`` are repeated here rather than called (a call costs as much as they do):
@@ -1205,18 +1213,17 @@ class _ReadGuard:
         ref = self._ref  # (as in __enter__)
         if ref is None or self._ident != _get_ident() or (slot := ref()) is None:
             slot = self._local.slot
-        rw = self._rw
         if slot is not None:
-            if slot.held:
+            if slot.held:  # (the lock itself is not touched: a shared object costs there)
                 slot.held = False
                 slot.lock.release()
                 if slot.revoked:
-                    rw._fast_left(slot)
+                    self._rw._fast_left(slot)
                 return
             me = slot.thread
         else:
             me = _tls.thread or _thread_local()
-        rw._release_slow(me)
+        self._rw._release_slow(me)
 
 
 class _Guard:
