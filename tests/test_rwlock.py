@@ -1284,9 +1284,11 @@ class TestFastReads:
             pass
         guard = w.results[0]
         assert isinstance(guard, _ReadGuard)
-        # Its slot went with its thread (the guard holds it weakly), and the guard's
-        # thread id may now be another thread's.
+        # Its slot went with its thread (the guard let go of it when the thread ended), and
+        # the guard no longer takes the thread's id, which may now be another thread's, as
+        # its own.
         wait_until(lambda: all(ref() is None for ref in rw._slots), what="the slot to go")
+        assert guard._ident is None
 
         def read_with_it() -> tuple[threading.Thread, ...]:
             with guard:

@@ -65,6 +65,7 @@ The explorer turns fast reads off (``_FAST_READS``): its logical threads share O
 
 from __future__ import annotations
 
+import functools
 import sys
 import weakref
 from dataclasses import dataclass
@@ -185,6 +186,7 @@ class _Slot:
 class _SlotLocal(_p.local):
     slot: _Slot | None = None  # the calling thread's slot in this RWLock, once made
     guard: _ReadGuard | None = None  # the calling thread's own read(), once made
+    token: _Token | None = None  # (see _ReadGuard)
 
 
 class _Local(_p.local):
@@ -1150,26 +1152,31 @@ class _ReadGuard:
     when nothing is in the way), else ``_acquire``; on the way out, the slot's read, else
     ``_release_slow``.
 
-    A thread's own guard (``_ref`` set) knows its slot, so in that thread it finds it
-    without the thread-local: the shared objects it touches are the lock and its
-    ``_bias``. Used from another thread (it was passed on), or once its thread has ended
-    (the slot is gone with it, and ``_ident`` may be another thread's now), it finds the
-    calling thread's slot as the other guards do.
+    A thread's own guard (``_own``, its slot) finds the slot without the thread-local when
+    its thread uses it (``_ident``): then the shared objects it touches are the lock and its
+    ``_bias``. Used from another thread (it was passed on), it finds the calling thread's
+    slot as the other guards do, and so it does once its thread has ended: ``_ident`` is
+    then cleared (a thread's id is reused), by a callback of a weak reference to a token
+    that the thread's thread-local holds.
     """
 
-    __slots__ = ("_ident", "_local", "_ref", "_rw", "_timeout")
+    __slots__ = ("__weakref__", "_alive", "_ident", "_local", "_own", "_rw", "_timeout")
 
     def __init__(self, rw: RWLock, timeout: float | None = None, slot: _Slot | None = None) -> None:
         self._rw = rw
         self._timeout = timeout
         self._local = rw._local  # (never replaced)
-        # The thread whose own guard this is, and its slot (weakly: it goes with the thread).
-        self._ident = _get_ident() if slot is not None else None
-        self._ref = None if slot is None else weakref.ref(slot)
+        self._own = slot  # the slot of the thread whose own guard this is, or None
+        self._ident: int | None = None
+        self._alive: weakref.ref[_Token] | None = None
+        if slot is not None:
+            token = rw._local.token = _Token()  # goes with the thread's thread-local
+            self._alive = weakref.ref(token, functools.partial(_orphaned, weakref.ref(self)))
+            self._ident = _get_ident()
 
     def __enter__(self) -> None:
-        ref = self._ref  # set: a thread's own guard, which finds its slot without a look-up
-        if ref is None or self._ident != _get_ident() or (slot := ref()) is None:
+        slot = self._own  # a thread's own guard, in its own thread: its slot at hand
+        if slot is None or self._ident != _get_ident():
             slot = self._local.slot
         rw = self._rw
         if (
@@ -1210,8 +1217,8 @@ class _ReadGuard:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        ref = self._ref  # (as in __enter__)
-        if ref is None or self._ident != _get_ident() or (slot := ref()) is None:
+        slot = self._own  # (as on entry)
+        if slot is None or self._ident != _get_ident():
             slot = self._local.slot
         if slot is not None:
             if slot.held:  # (the lock itself is not touched: a shared object costs there)
@@ -1224,6 +1231,21 @@ class _ReadGuard:
         else:
             me = _tls.thread or _thread_local()
         self._rw._release_slow(me)
+
+
+class _Token:
+    """Held by a thread's thread-local only: it goes when the thread ends."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _orphaned(guard_ref: weakref.ref[_ReadGuard], _: object) -> None:
+    """A thread ended: its own read guard, if still used, no longer takes its id as its own
+    (nor keeps its slot)."""
+    guard = guard_ref()
+    if guard is not None:
+        guard._ident = None
+        guard._own = None
 
 
 class _Guard:
