@@ -90,7 +90,6 @@ from ._core import (
     Arm,
     DeadlockError,
     SelectOp,
-    Waiter,
     WaitQueue,
     _hooks,
     deadline_after,
@@ -157,8 +156,7 @@ _REFUSALS: Final = {
     "waiting for it again would deadlock (it is not re-entrant)",
 }
 _current_thread = _p.current_thread
-# The OS thread's id, for a read guard to know its own thread (the real one even while the
-# explorer swaps _p.get_ident for its logical threads' ids).
+# The OS thread's id (_thread.get_ident), for a read guard to know its own thread.
 _get_ident = _p.get_ident
 
 # How long a writer waiting for draining fast reads waits before it looks at their slots
@@ -379,7 +377,7 @@ class RWLock:
             ValueError: ``timeout`` is negative or NaN.
         """
         if timeout is None:
-            if not _OWN_GUARDS:
+            if not (_OWN_GUARDS and _FAST_READS):  # (the explorer: see _thread_guard)
                 return self._read_guard
             guard = self._local.guard
             if guard is None:
@@ -670,7 +668,8 @@ class RWLock:
         while True:
             # While fast reads drain, each reader reports its leaving (_fast_left), told so
             # by its slot's `revoked`, which it reads without the lock: should a report be
-            # missed, this wait looks at the draining slots itself now and then.
+            # missed, this wait looks at the draining slots itself now and then, staying
+            # queued in its place meanwhile (so that no reader gets past a waiting writer).
             wait_until = deadline
             clock = get_clock()
             # (Not with the diagnostics on: a timed wait is never part of a deadlock there.)
@@ -679,22 +678,20 @@ class RWLock:
                 if deadline is not None and deadline < wait_until:
                     wait_until = deadline
                 poll = min(poll * 2, _POLL_MAX)
+            polling = wait_until is not deadline
             try:
-                woken = queue.park(waiter, wait_until)
+                woken = queue.park(waiter, wait_until, stay=polling)
             except BaseException:
                 queue.abandon(waiter)
                 waiter.payload = None
                 self._abandoned(kind, me, waiter.value if waiter.state is WOKEN else None)
                 raise
+            if not woken and polling:  # a look at the draining slots (still queued)
+                with self._lock:
+                    self._recheck_draining()
+                continue
             waiter.payload = None
             if not woken:
-                if wait_until is not deadline:  # a look at the draining slots, in its place
-                    with self._lock:
-                        waiter = queue.enqueue()
-                        waiter.payload = place
-                        _requeue(queue, waiter, place[1])
-                        self._recheck_draining()
-                    continue
                 self._abandoned(kind, me, None)
                 return False
             if waiter.value is _HANDOFF:
@@ -908,7 +905,11 @@ class RWLock:
         Readers of the shared state (``_readers``) may still hold: a writer that comes
         waits for them and for the fast ones alike, and a thread among them that reads
         again is sent to the slow path (its re-entry is checked there) by the fast paths'
-        look at ``_readers``.
+        look at ``_readers``. A writer woken to retry that has not come back yet does not
+        count, nor do the readers queued behind it: the lock is free meanwhile, the writer
+        may take a while to be scheduled, and once back it revokes fast reads as any
+        writer does (woken to retry, it may find running threads got in first). An
+        upgradable reader woken to retry still counts (kept as it was: it is rare).
         """
         transit = self._transit
         return (
@@ -1144,17 +1145,6 @@ class RWLock:
                 self._dispatch()
 
 
-def _requeue(queue: WaitQueue, waiter: Waiter, ticket: int) -> None:
-    """Move ``waiter`` (just queued last) back to its place by ``ticket`` (lock held)."""
-    queue.remove(waiter)
-    for i, other in enumerate(queue):
-        payload = other.payload
-        if payload is not None and payload[1] > ticket:  # type: ignore[index]
-            queue.insert(i, waiter)
-            return
-    queue.append(waiter)
-
-
 class _ReadGuard:
     """``with rw.read():``: one per lock, or each thread's own (``_OWN_GUARDS``), reused; or
     one per call with a timeout.
@@ -1179,7 +1169,9 @@ class _ReadGuard:
         self._rw = rw
         self._timeout = timeout
         self._local = rw._local  # (never replaced)
-        self._own = slot  # the slot of the thread whose own guard this is, or None
+        # The slot and id of the thread whose own guard this is, or None; cleared (only ever
+        # to None, by whichever thread drops the token: see _orphaned) once it has ended.
+        self._own = slot
         self._ident: int | None = None
         self._alive: weakref.ref[_Token] | None = None
         if slot is not None:

@@ -352,10 +352,14 @@ class WaitQueue(deque["Waiter | Arm"]):
         """Wake every waiter (lock held); return how many were woken."""
         return self.unpark(len(self), value)
 
-    def park(self, waiter: Waiter, deadline: float | None) -> bool:
+    def park(self, waiter: Waiter, deadline: float | None, *, stay: bool = False) -> bool:
         """Block until ``waiter`` is unparked (True) or ``deadline`` passes (False).
 
-        Called without ``lock``. On return the waiter is out of the queue either way. If the
+        Called without ``lock``. On return the waiter is out of the queue either way, except
+        with ``stay``: then a wait that times out leaves it queued, in its place (a *tick*:
+        the caller looks at something and parks it again; a wake-up that comes meanwhile is
+        taken by that next park; a caller that gives up instead ``abandon``s it). ``stay``
+        is for a real clock's deadline only. If the
         wait is interrupted (``KeyboardInterrupt`` from a signal handler), the waiter is
         ABANDONED, or stays WOKEN if a wake-up won the race; the caller may pass that wake-up on.
 
@@ -377,7 +381,7 @@ class WaitQueue(deque["Waiter | Arm"]):
                     raise
                 waiter.busy = False
                 return True
-            return self._park(waiter, deadline)
+            return self._park(waiter, deadline, stay)
         state.notice()  # a passed deadline cancels its scope: done before taking state.lock
         with state.lock:
             exc = state.check()
@@ -405,7 +409,7 @@ class WaitQueue(deque["Waiter | Arm"]):
         by_scope = deadline is None or scope_deadline <= deadline
         try:
             woken = self._park(
-                waiter, scope_deadline if by_scope and scope_deadline != _INF else deadline
+                waiter, scope_deadline if by_scope and scope_deadline != _INF else deadline, stay
             )
         finally:
             with state.lock:
@@ -426,7 +430,8 @@ class WaitQueue(deque["Waiter | Arm"]):
                 waiter.state = CANCELLED
                 waiter.lock.release()
 
-    def _park(self, waiter: Waiter, deadline: float | None) -> bool:
+    def _park(self, waiter: Waiter, deadline: float | None, stay: bool = False) -> bool:
+        ticked = False
         try:
             if _hooks.enabled:
                 _hooks.emit("park", self.owner, deadline)
@@ -447,7 +452,9 @@ class WaitQueue(deque["Waiter | Arm"]):
                         if waiter.lock.acquire(True, min(left, _TIMEOUT_MAX)):
                             woken = True
                             break
-                    if not woken:
+                    if stay and not woken:
+                        ticked = True  # still queued (and busy): see park()
+                    elif not woken:
                         with self.lock:
                             if waiter.state is QUEUED:
                                 self.remove(waiter)
@@ -462,7 +469,10 @@ class WaitQueue(deque["Waiter | Arm"]):
                 _hooks.emit("abandon", self.owner, None)
             raise
         finally:
-            waiter.busy = False
+            if not ticked:
+                waiter.busy = False
+        if ticked:
+            return False
         if waiter.state is WOKEN:
             if _hooks.enabled:
                 _hooks.emit("wake", self.owner, waiter.value)
