@@ -1098,6 +1098,34 @@ class TestFastReads:
         assert log.events == ["w", "r"]
         reader.join(10)
 
+    def test_an_interrupt_in_a_look_at_draining_slots_withdraws_the_writer(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Between two parks the waiter stays queued: an exception anywhere in the look must
+        # withdraw it (else a later release hands the lock to a thread that gave up).
+        rw = RWLock()
+        reader, _, reader_done = _fast_reader(rw)
+        looks: list[None] = []
+        recheck = RWLock._recheck_draining
+
+        def interrupted(self: RWLock, slots: Any = None) -> None:
+            if slots is None and not looks:  # the waiting writer's own look
+                looks.append(None)
+                raise KeyboardInterrupt
+            recheck(self, slots)
+
+        monkeypatch.setattr(RWLock, "_recheck_draining", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            rw.acquire_write()  # waits for the fast read; its first look is interrupted
+        assert looks == [None]
+        s = rw.statistics()
+        assert (s.threads_waiting_write, s.writer) == (0, None)
+        reader_done.set()
+        reader.join(10)
+        assert rw.statistics().writer is None
+        assert rw.acquire_write(timeout=5)
+        rw.release_write()
+
     def test_the_upgradable_read_is_never_held_with_fast_reads_on(self) -> None:
         # A thread waiting for the upgradable read looks at the draining slot now and then.
         # It used to leave its queue for the look, and a reader that came then turned fast

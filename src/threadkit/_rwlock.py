@@ -367,8 +367,8 @@ class RWLock:
 
         Without a timeout it can be kept and used any number of times. On the
         free-threaded build it is the calling thread's own guard (made on its first call),
-        so that a read touches no object that other threads use while fast reads are on:
-        each use of a shared object costs a contended reference count there.
+        so that a fast read touches neither a guard nor a thread-local that other threads
+        use: each use of a shared object costs a contended reference count there.
 
         Raises:
             TimeoutError: (on entering) ``timeout`` seconds passed first.
@@ -670,26 +670,29 @@ class RWLock:
             # by its slot's `revoked`, which it reads without the lock: should a report be
             # missed, this wait looks at the draining slots itself now and then, staying
             # queued in its place meanwhile (so that no reader gets past a waiting writer).
-            wait_until = deadline
-            clock = get_clock()
-            # (Not with the diagnostics on: a timed wait is never part of a deadlock there.)
-            if self._draining and not clock.virtual and not _hooks.enabled:  # (a hint)
-                wait_until = clock.now() + poll
-                if deadline is not None and deadline < wait_until:
-                    wait_until = deadline
-                poll = min(poll * 2, _POLL_MAX)
-            polling = wait_until is not deadline
+            # The waiter is queued throughout: whatever interrupts (KeyboardInterrupt, at
+            # any point of a look too) withdraws it.
             try:
+                wait_until = deadline
+                clock = get_clock()
+                # (Not with the diagnostics on: a timed wait is never part of a deadlock
+                # there.)
+                if self._draining and not clock.virtual and not _hooks.enabled:  # (a hint)
+                    wait_until = clock.now() + poll
+                    if deadline is not None and deadline < wait_until:
+                        wait_until = deadline
+                    poll = min(poll * 2, _POLL_MAX)
+                polling = wait_until is not deadline
                 woken = queue.park(waiter, wait_until, stay=polling)
+                if not woken and polling:  # a look at the draining slots (still queued)
+                    with self._lock:
+                        self._recheck_draining()
+                    continue
             except BaseException:
                 queue.abandon(waiter)
                 waiter.payload = None
                 self._abandoned(kind, me, waiter.value if waiter.state is WOKEN else None)
                 raise
-            if not woken and polling:  # a look at the draining slots (still queued)
-                with self._lock:
-                    self._recheck_draining()
-                continue
             waiter.payload = None
             if not woken:
                 self._abandoned(kind, me, None)
@@ -1038,10 +1041,10 @@ class RWLock:
         if self._writer is not None or transit[_WRITE] or transit[_UPGRADE]:
             return
         if self._bias and (self._wq or self._upq or self._uq):
-            # A waiter that waited for draining slots left its queue for a moment to look at
-            # them (_acquire), and a reader found nobody waiting and turned fast reads on
-            # again: a writer must wait for those readers, and the upgradable read is never
-            # held with fast reads on (its holder's own reads are refused in the slow path).
+            # (Defensive: every path that queues a writer or an upgradable reader revokes
+            # first, and a waiter stays queued while it looks at draining slots. A writer
+            # must wait for fast readers, and the upgradable read is never held with fast
+            # reads on: its holder's own reads are refused in the slow path.)
             self._revoke()
         readers = self._readers  # (the same dict: the grants below add to it)
         draining = self._draining  # a draining slot is a reader still

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import STRESS, Workers, wait_until
 from threadkit._core import (
+    QUEUED,
     TIMED_OUT,
     WOKEN,
     MockClock,
@@ -272,3 +273,54 @@ def test_a_wait_cancelled_as_it_times_out_holds_its_parker_again() -> None:
         go_on.set()
         t.join(10)
     assert seen == {"raised": "Cancelled", "parker held": True}
+
+
+def test_a_tick_leaves_the_waiter_queued_and_the_next_park_takes_a_wake_up() -> None:
+    q = WaitQueue()
+    with q.lock:
+        first = q.enqueue()
+    with q.lock:
+        q.append(Waiter())  # (another waiter behind it, never parked)
+    assert q.park(first, get_clock().now() - 1, stay=True) is False
+    assert q[0] is first  # still queued, in its place
+    assert first.state == QUEUED
+    assert first.busy  # (not free for a signal handler's wait: it is still queued)
+    with q.lock:
+        assert q.unpark(1) == 1  # a wake-up between two parks is not lost
+    assert q.park(first, None) is True
+    assert first.lock.locked()
+    assert not first.busy
+
+
+def test_a_tick_then_a_give_up_withdraws_the_waiter() -> None:
+    q = WaitQueue()
+    with q.lock:
+        waiter = q.enqueue()
+    assert q.park(waiter, get_clock().now() + 0.005, stay=True) is False
+    q.abandon(waiter)
+    assert len(q) == 0
+    assert waiter.lock.locked()
+
+
+def test_a_scope_deadline_ends_a_staying_wait_out_of_the_queue() -> None:
+    import threadkit
+
+    q = WaitQueue()
+    with threadkit.CancelScope(deadline=get_clock().now() + 0.005):
+        with q.lock:
+            waiter = q.enqueue()
+        with pytest.raises(threadkit.Cancelled):
+            q.park(waiter, get_clock().now() + 10, stay=True)  # the scope's comes first
+    assert len(q) == 0  # no tick: the waiter is out, as for any Cancelled
+    assert waiter.lock.locked()
+
+
+def test_staying_needs_a_real_clock() -> None:
+    q = WaitQueue()
+    with use_clock(MockClock(10.0)) as clock:
+        with q.lock:
+            waiter = q.enqueue()
+        with pytest.raises(RuntimeError, match="real clock"):
+            q.park(waiter, clock.now() + 1, stay=True)
+    assert len(q) == 0  # withdrawn on the way out
+    assert waiter.lock.locked()

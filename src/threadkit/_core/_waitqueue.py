@@ -356,10 +356,11 @@ class WaitQueue(deque["Waiter | Arm"]):
         """Block until ``waiter`` is unparked (True) or ``deadline`` passes (False).
 
         Called without ``lock``. On return the waiter is out of the queue either way, except
-        with ``stay``: then a wait that times out leaves it queued, in its place (a *tick*:
-        the caller looks at something and parks it again; a wake-up that comes meanwhile is
-        taken by that next park; a caller that gives up instead ``abandon``s it). ``stay``
-        is for a real clock's deadline only. If the
+        with ``stay``: then a wait that ``deadline`` ends leaves it queued, in its place (a
+        *tick*: the caller looks at something and parks it again; a wake-up that comes
+        meanwhile is taken by that next park; a caller that gives up instead ``abandon``s
+        it). A tick emits no hook event (its one user does not tick with the hooks on).
+        ``stay`` needs a real clock (``RuntimeError`` on a virtual one). If the
         wait is interrupted (``KeyboardInterrupt`` from a signal handler), the waiter is
         ABANDONED, or stays WOKEN if a wake-up won the race; the caller may pass that wake-up on.
 
@@ -408,8 +409,10 @@ class WaitQueue(deque["Waiter | Arm"]):
         scope_deadline = state.deadline()
         by_scope = deadline is None or scope_deadline <= deadline
         try:
-            woken = self._park(
-                waiter, scope_deadline if by_scope and scope_deadline != _INF else deadline, stay
+            woken = self._park(  # (the scope's deadline ends the wait: no tick)
+                waiter,
+                scope_deadline if by_scope and scope_deadline != _INF else deadline,
+                stay and not by_scope,
             )
         finally:
             with state.lock:
@@ -440,6 +443,8 @@ class WaitQueue(deque["Waiter | Arm"]):
             else:
                 clock = _clock._current
                 if clock.virtual:
+                    if stay:  # (a virtual clock's expiry takes the waiter out of the queue)
+                        raise RuntimeError("WaitQueue.park(stay=True) needs a real clock")
                     generation = waiter.generation
                     clock.call_at(deadline, lambda: self._expire(waiter, generation))
                     waiter.lock.acquire()
