@@ -377,7 +377,8 @@ class RWLock:
             ValueError: ``timeout`` is negative or NaN.
         """
         if timeout is None:
-            if not (_OWN_GUARDS and _FAST_READS):  # (the explorer: see _thread_guard)
+            # (Not while the explorer runs: its logical threads share OS threads.)
+            if not (_OWN_GUARDS and _FAST_READS):
                 return self._read_guard
             guard = self._local.guard
             if guard is None:
@@ -957,8 +958,6 @@ class RWLock:
 
     def _thread_guard(self) -> _ReadGuard:
         """Make the calling thread's own read guard (see ``read``), with its slot."""
-        if not _FAST_READS:  # the explorer: its logical threads share OS threads
-            return self._read_guard
         with self._lock:
             slot = self._local.slot
             if slot is None:

@@ -234,10 +234,9 @@ class Timer(_Entry):
                 scheduler._entries[when] = self
                 _heappush(heap, when)
                 scheduler._wake(when)
-            if not self._daemon:
-                waited = scheduler._waited
-                scheduler._waited = waited + 1
-                if not waited and not scheduler._exit_tracked:
+            if not self._daemon:  # (as in _push_now)
+                scheduler._waited += 1
+                if not scheduler._exit_tracked:
                     scheduler._exit_tracked = True
                     _waited_on.add(scheduler)
         finally:
