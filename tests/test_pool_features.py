@@ -25,8 +25,9 @@ import pytest
 import threadkit
 import threadkit.futures as tf
 import threadkit.queue as tq
-from conftest import STRESS, wait_for_waiters, wait_until
-from threadkit._core import _hooks
+from conftest import STRESS, Workers, wait_for_waiters, wait_until
+from threadkit._core import _hooks, _waitqueue
+from threadkit._core import _primitives as _p
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -1079,3 +1080,91 @@ class TestReviewFixes:
             assert scope.cancelled_caught
             gate.set()
             assert pool.shutdown().finished
+
+
+class TestSpinning:
+    """An idle worker spins a moment for the next task, and result() for a result, before
+    parking (_waitqueue.spin_until): the sequential round trip without two wake-ups."""
+
+    @pytest.fixture(autouse=True)
+    def long_spins(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # An hour: only what the test does ends a spin (never the spin's own time); and
+        # room for every thread to spin, whatever the machine's CPUs.
+        monkeypatch.setattr(_waitqueue, "SPIN", 3600.0)
+        slots = tuple(_p.allocate_lock() for _ in range(8))
+        monkeypatch.setattr(_waitqueue, "_spin_slots", slots)
+
+    def test_an_idle_worker_spins_and_is_handed_the_next_task(self) -> None:
+        with tf.ThreadPoolExecutor(4) as pool:
+            core = pool._core
+            first = pool.submit(_thread_name).result(10)
+            wait_until(lambda: core.spinner is not None, what="the worker to spin")
+            assert not core.parked  # spinning, not parked
+            second = pool.submit(_thread_name)  # handed to the spinner: nobody woken
+            assert second.result(10) == first
+            assert pool.stats().workers == 1
+
+    def test_one_worker_spins_and_the_others_park(self) -> None:
+        gate = threadkit.Event()
+        with tf.ThreadPoolExecutor(3) as pool:
+            core = pool._core
+            futures = [pool.submit(gate.wait) for _ in range(3)]
+            wait_for_waiters(gate, 3)
+            gate.set()
+            assert all(f.result(10) for f in futures)
+            wait_until(lambda: len(core.parked) == 2, what="two workers to park")
+            wait_until(lambda: core.spinner is not None, what="the third to spin")
+            # Two tasks: the first is handed to the spinner, the second wakes a parked one.
+            gate.clear()
+            more = [pool.submit(gate.wait) for _ in range(2)]
+            wait_for_waiters(gate, 2)
+            assert len(core.parked) == 1
+            assert core.spinner is None
+            gate.set()
+            assert all(f.result(10) for f in more)
+            assert pool.stats().workers == 3
+
+    def test_a_spin_that_runs_out_parks_the_worker(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(_waitqueue, "SPIN", 0.001)
+        with tf.ThreadPoolExecutor(2) as pool:
+            core = pool._core
+            assert pool.submit(int).result(10) == 0
+            wait_until(lambda: len(core.parked) == 1, what="the worker to park")
+            assert core.spinner is None
+            assert pool.submit(int).result(10) == 0  # woken from its park as before
+
+    def test_shutdown_ends_a_spin_at_once(self) -> None:
+        pool = tf.ThreadPoolExecutor(2)
+        assert pool.submit(int).result(10) == 0
+        wait_until(lambda: pool._core.spinner is not None, what="the worker to spin")
+        pool.shutdown(wait=True)  # an hour's spin would time the test out
+        assert not any(t.is_alive() for t in pool._threads)
+
+    def test_result_spins_and_returns_unparked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        spinning = threading.Event()
+        real = _p.yield_thread
+
+        def yield_thread() -> None:
+            spinning.set()
+            real()
+
+        monkeypatch.setattr(_p, "yield_thread", yield_thread)
+        future: tf.Future[int] = tf.Future()
+
+        def finish() -> None:
+            assert spinning.wait(10)
+            future.set_result(7)
+
+        with Workers(finish):
+            assert future.result() == 7
+        assert future._tk_done is None  # no wait queue was made: it never parked
+
+    def test_a_timeout_bounds_the_spin(self) -> None:
+        with pytest.raises(TimeoutError):
+            tf.Future().result(timeout=0.01)
+
+    def test_a_cancelled_scope_is_not_kept_waiting_by_a_spin(self) -> None:
+        with threadkit.CancelScope() as scope:
+            scope.cancel()
+            tf.Future().result()
+        assert scope.cancelled_caught

@@ -23,7 +23,7 @@ from concurrent import futures as _cf
 from concurrent.futures import _base
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._core import SelectOp, WaitOp, WaitQueue, wait_deadline
+from ._core import SelectOp, WaitOp, WaitQueue, spin_until, wait_deadline
 from ._core import _primitives as _p
 
 if TYPE_CHECKING:
@@ -138,15 +138,19 @@ class Future(_cf.Future[_T]):
     # -- waiting ---------------------------------------------------------------------------
 
     def _wait(self, timeout: float | None) -> None:
-        """Wait until done or ``timeout`` passes (with ``_condition`` not held)."""
-        deadline = None
+        """Wait until done or ``timeout`` passes (with ``_condition`` not held).
+
+        A short spin first (``spin_until``): the result of a task that takes microseconds is
+        often there before a parked thread could be woken for it.
+        """
+        deadline = wait_deadline(timeout)
+        if (timeout is None or timeout > 0) and spin_until(self.done, timeout):
+            return
         lock = self._tk_lock
         while True:
             with lock:
                 if self._state in _DONE:
                     return
-                if deadline is None and timeout is not None:
-                    deadline = wait_deadline(timeout)
                 queue = self._tk_done
                 if queue is None:
                     queue = self._tk_done = WaitQueue(_owner(self), lock)

@@ -51,10 +51,12 @@ from ._core import (
     CancelScope,
     WaitQueue,
     _cancel,
+    _waitqueue,
     check_timeout,
     deadline_after,
     get_clock,
     remaining,
+    spin_until,
 )
 from ._core import _primitives as _p
 from ._futures import CANCELLED, PENDING, RUNNING, Future, cancel_and_notify
@@ -233,6 +235,7 @@ class _Core:
         "rejected",
         "room",
         "shutdown",
+        "spinner",
         "work",
         "workers",
     )
@@ -256,6 +259,9 @@ class _Core:
         self.exits = WaitQueue("ThreadPoolExecutor shutdown", self.lock)
         self.work: deque[_WorkItem] = deque()  # appended under lock, popped anywhere
         self.shutdown = False
+        # The worker spinning for the next task (instead of parking), if one is: a submit
+        # hands it the task (sets this back to None) rather than waking a parked worker.
+        self.spinner: _Worker | None = None  # guarded by lock (read by the spinner without)
         self.bounded = False  # max_queue is set: workers wake submitters waiting for room
         self.broken: str | None = None
         self.workers: dict[_Worker, None] = {}  # live workers, in start order
@@ -274,6 +280,7 @@ class _Core:
         """No more work: wake every parked worker so it drains the deque and exits."""
         with self.lock:
             self.shutdown = True
+            self.spinner = None
             self.parked.unpark_all()
             self.room.unpark_all()
 
@@ -303,12 +310,15 @@ class _Core:
     def serve(self) -> None:
         """A task was queued (lock held): see that a worker will take it.
 
-        A parked worker is woken if there is one; else a worker starts while fewer than
+        A spinning worker takes it if there is one (it looks at the deque next); else a
+        parked worker is woken if there is one; else a worker starts while fewer than
         ``max_workers`` run (else every worker is busy and will come back to the deque).
         Under the lock, with the append, so that a ``shutdown()`` cannot come between the
         two and leave the task with no worker.
         """
-        if self.parked:
+        if self.spinner is not None:
+            self.spinner = None  # handed this task: the next one wakes a parked worker
+        elif self.parked:
             self.parked.unpark(1)
         elif len(self.workers) < self.max_workers and len(self.work) > sum(
             # A worker between two tasks (or starting) comes back to the deque before it
@@ -356,6 +366,7 @@ def _worker(core: _Core, me: _Worker) -> None:
     bounded = core.bounded
     tasks_left = core.max_tasks or -1
     state = _cancel._state()  # this thread's scope stack, where each task's scope goes
+    may_spin = False  # after a task, an idle worker may spin a moment before it parks
     replace = False
     try:
         while True:
@@ -372,9 +383,20 @@ def _worker(core: _Core, me: _Worker) -> None:
                         continue
                     if core.shutdown or _global_shutdown:
                         return
-                    waiter = parked.enqueue(front=True)  # LIFO: wake the warmest worker
-                    # Only a worker above min_workers may time out: the others wait forever.
-                    timed = idle_timeout is not None and len(core.workers) > core.min_workers
+                    spinning = may_spin and core.spinner is None
+                    if spinning:  # one worker at a time spins, after a task of its own
+                        core.spinner = me
+                    else:
+                        waiter = parked.enqueue(front=True)  # LIFO: wake the warmest worker
+                        # Only a worker above min_workers may time out: the others wait forever.
+                        timed = idle_timeout is not None and len(core.workers) > core.min_workers
+                if spinning:
+                    may_spin = False  # it parks if this spin ends with no task
+                    if not spin_until(lambda: core.spinner is not me):
+                        with core.lock:
+                            if core.spinner is me:
+                                core.spinner = None
+                    continue
                 try:
                     woken = parked.park(
                         waiter,
@@ -395,6 +417,7 @@ def _worker(core: _Core, me: _Worker) -> None:
             me.item = None
             del item
             me.done += 1
+            may_spin = _waitqueue.SPIN > 0
             if tasks_left > 0:
                 tasks_left -= 1
                 if tasks_left == 0:
@@ -871,6 +894,7 @@ class ThreadPoolExecutor(_base.Executor):
             core.shutdown = True
             if cancel_futures:
                 cancelled = _drain(core.work)
+            core.spinner = None
             core.parked.unpark_all()
             core.room.unpark_all()
             workers = list(core.workers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -12,10 +13,13 @@ from threadkit._core import (
     QUEUED,
     TIMED_OUT,
     WOKEN,
+    CancelScope,
     MockClock,
     Waiter,
     WaitQueue,
+    _waitqueue,
     get_clock,
+    spin_until,
     use_clock,
 )
 
@@ -324,3 +328,104 @@ def test_staying_needs_a_real_clock() -> None:
             q.park(waiter, clock.now() + 1, stay=True)
     assert len(q) == 0  # withdrawn on the way out
     assert waiter.lock.locked()
+
+
+# -- spinning before parking (spin_until) ----------------------------------------------------
+
+
+@pytest.fixture
+def spin(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Set how long spin_until spins (the default depends on the machine's CPUs)."""
+    return lambda seconds: monkeypatch.setattr(_waitqueue, "SPIN", seconds)
+
+
+class _Looks:
+    """A ``ready`` for spin_until: counts its looks, true once ``go`` is set."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.looked = threading.Event()  # set at the first look
+        self.go = False
+
+    def __call__(self) -> bool:
+        self.count += 1
+        self.looked.set()
+        return self.go
+
+
+def test_spin_until_sees_another_thread_make_it_ready(spin: Callable[[float], None]) -> None:
+    spin(3600.0)  # only the other thread's change ends this spin
+    ready = _Looks()
+
+    def make_ready() -> None:
+        assert ready.looked.wait(10)
+        ready.go = True
+
+    with Workers(make_ready):
+        assert spin_until(ready) is True
+    assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+
+
+def test_spin_until_gives_up_when_its_time_is_up(spin: Callable[[float], None]) -> None:
+    spin(0.05)
+    ready = _Looks()
+    assert spin_until(ready) is False
+    assert ready.count >= 2  # it looked again before giving up
+    assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+
+
+def test_spin_until_looks_once_without_a_spin(spin: Callable[[float], None]) -> None:
+    spin(0.0)  # (one CPU)
+    ready = _Looks()
+    assert spin_until(ready) is False
+    ready.go = True
+    assert spin_until(ready) is True
+    assert ready.count == 2
+
+
+def test_spin_until_stops_at_the_callers_limit(spin: Callable[[float], None]) -> None:
+    spin(3600.0)
+    ready = _Looks()
+    assert spin_until(ready, 0.0) is False
+    assert spin_until(ready, 0.01) is False  # (the spin would last an hour otherwise)
+
+
+def test_spin_until_looks_once_in_a_cancel_scope(spin: Callable[[float], None]) -> None:
+    spin(3600.0)  # a cancellation must wake a thread in a scope, not a poll
+    ready = _Looks()
+    with CancelScope():
+        assert spin_until(ready) is False
+    assert ready.count == 1
+
+
+def test_spin_until_spins_on_no_more_threads_than_cpus(spin: Callable[[float], None]) -> None:
+    spin(3600.0)
+    ready = _Looks()
+    for slot in _waitqueue._spin_slots:  # as many spinners as CPUs already
+        slot.acquire()
+    try:
+        assert spin_until(ready) is False
+    finally:
+        for slot in _waitqueue._spin_slots:
+            slot.release()
+    assert ready.count == 1
+
+
+def test_spin_until_gives_its_slot_back_when_ready_raises(spin: Callable[[float], None]) -> None:
+    spin(3600.0)
+
+    def ready() -> bool:
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        spin_until(ready)
+    assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+
+
+def test_the_explorer_turns_spinning_off() -> None:
+    from threadkit.testing import _models
+
+    before = _waitqueue.SPIN
+    with _models.patch():
+        assert _waitqueue.SPIN == 0.0
+    assert before == _waitqueue.SPIN

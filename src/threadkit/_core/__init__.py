@@ -5,7 +5,7 @@ Feature modules use only what this package exports; nothing in ``_core`` imports
 
 from __future__ import annotations
 
-from . import _cancel, _hooks, _primitives, _random
+from . import _cancel, _hooks, _primitives, _random, _waitqueue
 from ._cancel import Cancelled, CancelScope, checkpoint, current_scopes, inherited
 from ._clock import Clock, MockClock, SystemClock, get_clock, use_clock
 from ._deadlines import check_timeout, deadline_after, lock_deadline, remaining, wait_deadline
@@ -13,7 +13,17 @@ from ._exceptions import BrokenBarrierError, DeadlockError, WouldBlock
 from ._random import get_random, use_random
 from ._select import SelectOp, WaitOp, run_select
 from ._util import describe_thread, fixup_module_metadata, in_threadkit
-from ._waitqueue import ABANDONED, QUEUED, TIMED_OUT, WOKEN, Arm, SelectContext, Waiter, WaitQueue
+from ._waitqueue import (
+    ABANDONED,
+    QUEUED,
+    TIMED_OUT,
+    WOKEN,
+    Arm,
+    SelectContext,
+    Waiter,
+    WaitQueue,
+    spin_until,
+)
 
 __all__ = [
     "ABANDONED",
@@ -38,6 +48,7 @@ __all__ = [
     "_hooks",
     "_primitives",
     "_random",
+    "_waitqueue",
     "check_timeout",
     "checkpoint",
     "current_scopes",
@@ -51,6 +62,7 @@ __all__ = [
     "lock_deadline",
     "remaining",
     "run_select",
+    "spin_until",
     "use_clock",
     "use_random",
     "wait_deadline",

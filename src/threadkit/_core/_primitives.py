@@ -11,6 +11,7 @@ Nothing here adds behaviour: these are the CPython objects themselves, re-export
 from __future__ import annotations
 
 import _thread
+import os as _os
 import sys as _sys
 import threading as _threading
 import time as _time
@@ -32,6 +33,7 @@ __all__ = [
     "allocate_lock",
     "allocate_rlock",
     "current_frames",
+    "cpu_count",
     "current_thread",
     "enumerate_threads",
     "excepthook",
@@ -51,6 +53,7 @@ __all__ = [
     "start_new_thread",
     "threading_module",
     "time_module",
+    "yield_thread",
 ]
 
 # The C lock: `Lock()` is `_thread.allocate_lock()`; `LockType` is its class.
@@ -100,6 +103,19 @@ register_atexit = _threading._register_atexit  # type: ignore[attr-defined]
 
 monotonic = _time.monotonic
 sleep = _time.sleep
+# Give the CPU to another runnable thread (and the GIL, where there is one) and come back:
+# what a brief spin before parking calls between its looks.
+yield_thread = getattr(_os, "sched_yield", None) or (lambda: _time.sleep(0))
+
+
+def cpu_count() -> int:
+    """How many CPUs this process may run on (1 when unknown)."""
+    try:
+        return len(_os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return _os.cpu_count() or 1
+
+
 # The module itself, for what swaps its functions for a run (the explorer's virtual time).
 time_module = _time
 # A bare OS thread: nothing of `threading` runs in it (the explorer's logical threads).

@@ -1001,6 +1001,10 @@ def patch() -> Iterator[None]:
         # No fast reads: a logical thread's RWLock slot would outlive it on a shared OS thread.
         saved.append((_rwlock, "_FAST_READS", _rwlock._FAST_READS))
         _rwlock._FAST_READS = False
+        # No spinning before parking: one logical thread runs at a time, so a spin cannot
+        # see another's progress (it would only waste real time).
+        saved.append((_waitqueue, "SPIN", _waitqueue.SPIN))
+        _waitqueue.SPIN = 0.0
         for name, model in _STD_THREAD_MODELS.items():
             saved.append((_StdThread, name, vars(_StdThread)[name]))
             setattr(_StdThread, name, model)
