@@ -9,7 +9,8 @@ a threadkit ``WaitQueue`` made on first use. ``_condition`` is still there for c
 reads it (``concurrent.futures.wait`` locks it): a view with the Condition's methods over
 that lock and queue. A future nobody waits for
 (the common case: the result is there when asked) costs one lock. Waiting in ``result()``
-is a cancellation point of threadkit's cancel scopes.
+spins a moment before it parks (the result of a short task often comes sooner than a parked
+thread could be woken for it), and is a cancellation point of threadkit's cancel scopes.
 
 What it adds: ``state()``, ``result_now()``/``exception_now()`` (never block),
 ``then(fn)``, ``done_op()`` (a select operation), and ``cancel(interrupt=True)`` for a

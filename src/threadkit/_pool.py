@@ -8,8 +8,12 @@ same locked step, wakes one parked worker, or starts a worker if none is parked 
 than ``max_workers`` run (the stdlib reuses idle threads the same way). A worker takes items
 with a lock-free ``deque.popleft()`` and parks on threadkit's wait queue only when the deque
 is empty (checked again under the lock, so no item waits for a sleeping worker). The parked
-queue is the exact count of idle workers: a worker is in it only while parked, and a submit
-that wakes one takes it out, both under the lock.
+queue is the exact count of parked workers: a worker is in it only while parked, and a submit
+that wakes one takes it out, both under the lock. Before it parks, a worker that has just run
+a task may spin a moment for the next one (``spin_until``; one such worker per pool, the
+``spinner``): a submit then hands it the task instead of waking a parked worker, which saves
+a sequential ``submit(f).result()`` loop a wake-up per call (and ``result()`` spins for the
+result likewise).
 
 Each task runs in its own cancel scope (``_core._cancel``), whose deadline is the task's
 ``timeout``/``deadline``; ``Future.cancel(interrupt=True)`` cancels that scope, so a task
