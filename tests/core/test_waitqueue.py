@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -420,6 +422,22 @@ def test_spin_until_gives_its_slot_back_when_ready_raises(spin: Callable[[float]
     with pytest.raises(KeyError):
         spin_until(ready)
     assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_forked_child_gets_free_spin_slots() -> None:
+    slots = _waitqueue._spin_slots
+    slots[0].acquire()  # as if a thread were spinning when the process forked
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # (fork with threads, 3.12+)
+            pid = os.fork()
+        if pid == 0:  # the child: report through the exit status, nothing else
+            os._exit(0 if not any(s.locked() for s in _waitqueue._spin_slots) else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        slots[0].release()
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_the_explorer_turns_spinning_off() -> None:

@@ -15,6 +15,7 @@ import os as _os
 import sys as _sys
 import threading as _threading
 import time as _time
+from collections.abc import Callable
 
 __all__ = [
     "TIMEOUT_MAX",
@@ -32,6 +33,7 @@ __all__ = [
     "active_count",
     "allocate_lock",
     "allocate_rlock",
+    "at_fork_in_child",
     "current_frames",
     "cpu_count",
     "current_thread",
@@ -106,6 +108,13 @@ sleep = _time.sleep
 # Give the CPU to another runnable thread (and the GIL, where there is one) and come back:
 # what a brief spin before parking calls between its looks.
 yield_thread = getattr(_os, "sched_yield", None) or (lambda: _time.sleep(0))
+
+
+def at_fork_in_child(fn: Callable[[], object]) -> None:
+    """Call ``fn()`` in the child after each ``os.fork()`` (POSIX; nothing elsewhere)."""
+    register = getattr(_os, "register_at_fork", None)
+    if register is not None:
+        register(after_in_child=fn)
 
 
 def cpu_count() -> int:

@@ -85,6 +85,16 @@ SPIN: float = 50e-6 if _primitives.cpu_count() > 1 else 0.0
 _spin_slots = tuple(_primitives.allocate_lock() for _ in range(_primitives.cpu_count()))
 
 
+def _fresh_spin_slots() -> None:
+    """In a forked child: new slots (one held by a thread that did not survive the fork
+    would stay taken for good)."""
+    global _spin_slots
+    _spin_slots = tuple(_primitives.allocate_lock() for _ in range(_primitives.cpu_count()))
+
+
+_primitives.at_fork_in_child(_fresh_spin_slots)
+
+
 class Waiter:
     """A thread's parker, and the record of its current wait.
 
