@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import threadkit
+from conftest import wait_until
 from threadkit.futures import ThreadPoolExecutor
 
 pytestmark = pytest.mark.timeout(120)
@@ -201,9 +202,10 @@ def test_stats(make: Make) -> None:
     ex = make()
     before = ex.stats().completed
     assert [f.result(60) for f in [ex.submit(square, i) for i in range(5)]] == [0, 1, 4, 9, 16]
+    # A task is counted just after its future is settled (PoolStatistics.completed).
+    wait_until(lambda: ex.stats().completed - before == 5, what="five tasks counted")
     stats = ex.stats()
     assert stats.workers >= 1
-    assert stats.completed - before == 5
     assert stats.queued >= 0
     assert stats.active >= 0
 

@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import functools
 import gc
 import itertools
+import logging
 import math
 import queue
 import threading
@@ -26,6 +27,7 @@ import threadkit
 import threadkit.futures as tf
 import threadkit.queue as tq
 from conftest import STRESS, Workers, wait_for_waiters, wait_until
+from threadkit import _pool
 from threadkit._core import _hooks, _waitqueue
 from threadkit._core import _primitives as _p
 
@@ -1091,8 +1093,7 @@ class TestSpinning:
         # An hour: only what the test does ends a spin (never the spin's own time); and
         # room for every thread to spin, whatever the machine's CPUs.
         monkeypatch.setattr(_waitqueue, "SPIN", 3600.0)
-        slots = tuple(_p.allocate_lock() for _ in range(8))
-        monkeypatch.setattr(_waitqueue, "_spin_slots", slots)
+        monkeypatch.setattr(_waitqueue, "_spin_claims", [0.0] * 8)
 
     def test_an_idle_worker_spins_and_is_handed_the_next_task(self) -> None:
         with tf.ThreadPoolExecutor(4) as pool:
@@ -1135,10 +1136,62 @@ class TestSpinning:
 
     def test_shutdown_ends_a_spin_at_once(self) -> None:
         pool = tf.ThreadPoolExecutor(2)
-        assert pool.submit(int).result(10) == 0
-        wait_until(lambda: pool._core.spinner is not None, what="the worker to spin")
-        pool.shutdown(wait=True)  # an hour's spin would time the test out
+        try:
+            assert pool.submit(int).result(10) == 0
+            wait_until(lambda: pool._core.spinner is not None, what="the worker to spin")
+        finally:
+            report = pool.shutdown(wait=True, timeout=10)  # (not after the hour's spin)
+        assert report.finished
         assert not any(t.is_alive() for t in pool._threads)
+
+    def test_a_task_handed_to_a_spin_that_ends_at_that_moment_runs(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with tf.ThreadPoolExecutor(1) as pool:
+            handed: list[tf.Future[int]] = []
+
+            def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
+                if not handed:  # the spin "runs out" just after a submit handed it a task
+                    with Workers(lambda: handed.append(pool.submit(int))):
+                        pass
+                    return False
+                return real(ready, limit)
+
+            real = _waitqueue.spin_until
+            monkeypatch.setattr(_pool, "spin_until", spin_until)
+            assert pool.submit(int).result(10) == 0
+            wait_until(lambda: bool(handed), what="the task handed to the spinner")
+            assert handed[0].result(10) == 0
+            assert pool.stats().workers == 1
+
+    @pytest.mark.parametrize("handed_first", [False, True])
+    def test_a_worker_that_raises_as_it_spins_leaves_no_task_behind(
+        self, monkeypatch: pytest.MonkeyPatch, handed_first: bool
+    ) -> None:
+        raised = threading.Event()
+        handed: list[tf.Future[int]] = []
+        real = _p.yield_thread
+
+        def yield_thread() -> None:  # any exception in the spin: a trace function's, say
+            if threading.current_thread().name.startswith("dies_") and not raised.is_set():
+                if handed_first:  # a submit hands the spinner a task, then it dies
+                    with Workers(lambda: handed.append(pool.submit(int))):
+                        pass
+                raised.set()
+                raise RuntimeError("injected")
+            real()
+
+        monkeypatch.setattr(_p, "yield_thread", yield_thread)
+        monkeypatch.setattr(logging.getLogger("concurrent.futures"), "disabled", True)
+        with tf.ThreadPoolExecutor(2, thread_name_prefix="dies") as pool:
+            assert pool.submit(int).result(10) == 0
+            assert raised.wait(10)
+            if handed_first:
+                assert handed[0].result(10) == 0  # the dead spinner's task got a worker
+            else:
+                wait_until(lambda: pool.stats().workers == 0, what="the worker to die")
+                assert pool._core.spinner is None  # not left as the spinner
+            assert pool.submit(int).result(10) == 0
 
     def test_result_spins_and_returns_unparked(self, monkeypatch: pytest.MonkeyPatch) -> None:
         spinning = threading.Event()
@@ -1160,11 +1213,25 @@ class TestSpinning:
         assert future._tk_done is None  # no wait queue was made: it never parked
 
     def test_a_timeout_bounds_the_spin(self) -> None:
+        start = time.monotonic()
         with pytest.raises(TimeoutError):
             tf.Future().result(timeout=0.01)
+        with pytest.raises(TimeoutError):
+            tf.Future().exception(timeout=0.01)
+        assert time.monotonic() - start < 10  # (not the hour's spin)
 
     def test_a_cancelled_scope_is_not_kept_waiting_by_a_spin(self) -> None:
+        start = time.monotonic()
         with threadkit.CancelScope() as scope:
             scope.cancel()
             tf.Future().result()
         assert scope.cancelled_caught
+        assert time.monotonic() - start < 10  # (not the hour's spin)
+
+    def test_a_cancellation_during_the_spin_is_raised_by_the_park(self) -> None:
+        future: tf.Future[int] = tf.Future()
+        start = time.monotonic()
+        with threadkit.CancelScope(timeout=0.05) as scope:
+            future.result()  # spins to the scope's deadline, then the park raises
+        assert scope.cancelled_caught
+        assert time.monotonic() - start < 10  # (not the hour's spin)

@@ -145,7 +145,7 @@ class Future(_cf.Future[_T]):
         often there before a parked thread could be woken for it.
         """
         deadline = wait_deadline(timeout)
-        if (timeout is None or timeout > 0) and spin_until(self.done, timeout):
+        if (timeout is None or timeout > 0) and spin_until(lambda: self._state in _DONE, timeout):
             return
         lock = self._tk_lock
         while True:

@@ -334,16 +334,27 @@ class _Core:
         ):
             self.add_worker()
 
-    def retire(self, me: _Worker, *, replace: bool) -> None:
-        """Take a worker out of the pool (it is exiting); start its replacement if asked."""
+    def retire(self, me: _Worker, *, replace: bool, failed: bool = False) -> None:
+        """Take a worker out of the pool (it is exiting); start its replacement if asked.
+
+        A worker that ``failed`` (raised) may have been the spinner and handed a task that
+        no other worker was told of: the queued work gets a worker (a parked one, else a
+        new one)."""
         with self.lock:
             if self.workers.pop(me, 0) is None:
                 self.done_retired += me.done
             self.exits.unpark_all()
+            if self.spinner is me:  # it raised while it spun
+                self.spinner = None
             if replace and self.work:
                 self.add_worker(draining=True)
             elif replace and len(self.workers) < self.min_workers:
                 self.add_worker()
+            elif failed and self.work:
+                if self.parked:
+                    self.parked.unpark(1)
+                else:
+                    self.add_worker(draining=True)
 
     def may_retire_idle(self, me: _Worker) -> bool:
         """An idle worker's timeout passed: may it exit? (It is then out of the pool.)"""
@@ -372,6 +383,7 @@ def _worker(core: _Core, me: _Worker) -> None:
     state = _cancel._state()  # this thread's scope stack, where each task's scope goes
     may_spin = False  # after a task, an idle worker may spin a moment before it parks
     replace = False
+    failed = False
     try:
         while True:
             if work:
@@ -429,8 +441,9 @@ def _worker(core: _Core, me: _Worker) -> None:
                     return
     except BaseException:
         _base.LOGGER.critical("Exception in worker", exc_info=True)
+        failed = True
     finally:
-        core.retire(me, replace=replace)
+        core.retire(me, replace=replace, failed=failed)
 
 
 def _initializer_failed(core: _Core) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
-import warnings
+import time
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +18,8 @@ from threadkit._core import (
     MockClock,
     Waiter,
     WaitQueue,
+    _hooks,
+    _primitives,
     _waitqueue,
     get_clock,
     spin_until,
@@ -337,7 +338,9 @@ def test_staying_needs_a_real_clock() -> None:
 
 @pytest.fixture
 def spin(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
-    """Set how long spin_until spins (the default depends on the machine's CPUs)."""
+    """Set how long spin_until spins (the default depends on the machine's CPUs), with
+    free claims of its own (other threads' spins cannot take them)."""
+    monkeypatch.setattr(_waitqueue, "_spin_claims", [0.0, 0.0])
     return lambda seconds: monkeypatch.setattr(_waitqueue, "SPIN", seconds)
 
 
@@ -355,8 +358,8 @@ class _Looks:
         return self.go
 
 
-def test_spin_until_sees_another_thread_make_it_ready(spin: Callable[[float], None]) -> None:
-    spin(3600.0)  # only the other thread's change ends this spin
+def _spin_in_thread_until_made_ready() -> bool:
+    """spin_until in this thread, made ready by another thread once it has looked."""
     ready = _Looks()
 
     def make_ready() -> None:
@@ -364,8 +367,13 @@ def test_spin_until_sees_another_thread_make_it_ready(spin: Callable[[float], No
         ready.go = True
 
     with Workers(make_ready):
-        assert spin_until(ready) is True
-    assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+        return spin_until(ready)
+
+
+def test_spin_until_sees_another_thread_make_it_ready(spin: Callable[[float], None]) -> None:
+    spin(3600.0)  # only the other thread's change ends this spin
+    assert _spin_in_thread_until_made_ready() is True
+    assert _waitqueue._spin_claims == [0.0, 0.0]  # its claim given back
 
 
 def test_spin_until_gives_up_when_its_time_is_up(spin: Callable[[float], None]) -> None:
@@ -373,7 +381,7 @@ def test_spin_until_gives_up_when_its_time_is_up(spin: Callable[[float], None]) 
     ready = _Looks()
     assert spin_until(ready) is False
     assert ready.count >= 2  # it looked again before giving up
-    assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+    assert _waitqueue._spin_claims == [0.0, 0.0]
 
 
 def test_spin_until_looks_once_without_a_spin(spin: Callable[[float], None]) -> None:
@@ -389,31 +397,73 @@ def test_spin_until_stops_at_the_callers_limit(spin: Callable[[float], None]) ->
     spin(3600.0)
     ready = _Looks()
     assert spin_until(ready, 0.0) is False
-    assert spin_until(ready, 0.01) is False  # (the spin would last an hour otherwise)
+    start = time.monotonic()
+    assert spin_until(ready, 0.01) is False
+    assert time.monotonic() - start < 10  # (not the hour)
 
 
-def test_spin_until_looks_once_in_a_cancel_scope(spin: Callable[[float], None]) -> None:
-    spin(3600.0)  # a cancellation must wake a thread in a scope, not a poll
-    ready = _Looks()
+def test_spin_until_spins_in_a_scope(spin: Callable[[float], None]) -> None:
+    spin(3600.0)
     with CancelScope():
+        assert _spin_in_thread_until_made_ready() is True
+
+
+def test_spin_until_looks_once_in_a_cancelled_scope(spin: Callable[[float], None]) -> None:
+    spin(3600.0)  # the park that follows raises Cancelled: no spin first
+    ready = _Looks()
+    with CancelScope() as scope:
+        scope.cancel()
         assert spin_until(ready) is False
+    assert ready.count == 1
+
+
+def test_spin_until_stops_at_its_scopes_deadline(spin: Callable[[float], None]) -> None:
+    spin(3600.0)
+    ready = _Looks()
+    start = time.monotonic()
+    with CancelScope(deadline=get_clock().now() + 0.01):
+        assert spin_until(ready) is False
+    assert time.monotonic() - start < 10  # (not the hour)
+    assert ready.count >= 1
+
+
+def test_spin_until_looks_once_while_hooks_listen(spin: Callable[[float], None]) -> None:
+    spin(3600.0)  # the listeners see a wait as a park: none is hidden in a spin
+    ready = _Looks()
+
+    def listener(*_: object) -> None:
+        pass
+
+    _hooks.add_listener(listener)
+    try:
+        assert spin_until(ready) is False
+    finally:
+        _hooks.remove_listener(listener)
     assert ready.count == 1
 
 
 def test_spin_until_spins_on_no_more_threads_than_cpus(spin: Callable[[float], None]) -> None:
     spin(3600.0)
     ready = _Looks()
-    for slot in _waitqueue._spin_slots:  # as many spinners as CPUs already
-        slot.acquire()
-    try:
-        assert spin_until(ready) is False
-    finally:
-        for slot in _waitqueue._spin_slots:
-            slot.release()
+    now = time.monotonic()
+    _waitqueue._spin_claims[:] = [now, now]  # two spinners on two CPUs already
+    assert spin_until(ready) is False
     assert ready.count == 1
+    assert _waitqueue._spin_claims == [now, now]  # theirs, untouched
 
 
-def test_spin_until_gives_its_slot_back_when_ready_raises(spin: Callable[[float], None]) -> None:
+def test_a_claim_left_behind_lapses(spin: Callable[[float], None]) -> None:
+    # A claim that an exception (from a signal handler) or a fork left behind.
+    spin(3600.0)
+    lapsed = time.monotonic() - 2 * _waitqueue._CLAIM_LAPSES
+    _waitqueue._spin_claims[:] = [lapsed, lapsed]
+    assert _spin_in_thread_until_made_ready() is True
+    assert 0.0 in _waitqueue._spin_claims
+
+
+def test_spin_until_gives_its_claim_back_when_ready_raises(
+    spin: Callable[[float], None],
+) -> None:
     spin(3600.0)
 
     def ready() -> bool:
@@ -421,23 +471,30 @@ def test_spin_until_gives_its_slot_back_when_ready_raises(spin: Callable[[float]
 
     with pytest.raises(KeyError):
         spin_until(ready)
-    assert all(not slot.locked() for slot in _waitqueue._spin_slots)
+    assert _waitqueue._spin_claims == [0.0, 0.0]
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
-def test_a_forked_child_gets_free_spin_slots() -> None:
-    slots = _waitqueue._spin_slots
-    slots[0].acquire()  # as if a thread were spinning when the process forked
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # (fork with threads, 3.12+)
-            pid = os.fork()
-        if pid == 0:  # the child: report through the exit status, nothing else
-            os._exit(0 if not any(s.locked() for s in _waitqueue._spin_slots) else 1)
-        _, status = os.waitpid(pid, 0)
-    finally:
-        slots[0].release()
-    assert os.waitstatus_to_exitcode(status) == 0
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(None, 50e-6), ("0", 0.0), ("120", 120e-6), ("2.5", 2.5e-6)]
+)
+def test_the_spin_is_set_by_threadkit_spin_us(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, seconds: float
+) -> None:
+    monkeypatch.setattr(_primitives, "cpu_count", lambda: 2)
+    if value is None:
+        monkeypatch.delenv("THREADKIT_SPIN_US", raising=False)
+    else:
+        monkeypatch.setenv("THREADKIT_SPIN_US", value)
+    assert _primitives.spin_setting(50e-6) == pytest.approx(seconds)
+    monkeypatch.setattr(_primitives, "cpu_count", lambda: 1)
+    assert _primitives.spin_setting(50e-6) == 0.0  # one CPU: never
+
+
+@pytest.mark.parametrize("value", ["fast", "nan", "-1", "1e6", "inf", ""])
+def test_a_bad_threadkit_spin_us_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("THREADKIT_SPIN_US", value)
+    with pytest.raises(ValueError, match="THREADKIT_SPIN_US must be a number of microseconds"):
+        _primitives.spin_setting(50e-6)
 
 
 def test_the_explorer_turns_spinning_off() -> None:

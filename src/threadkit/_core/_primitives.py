@@ -15,7 +15,6 @@ import os as _os
 import sys as _sys
 import threading as _threading
 import time as _time
-from collections.abc import Callable
 
 __all__ = [
     "TIMEOUT_MAX",
@@ -33,7 +32,6 @@ __all__ = [
     "active_count",
     "allocate_lock",
     "allocate_rlock",
-    "at_fork_in_child",
     "current_frames",
     "cpu_count",
     "current_thread",
@@ -51,6 +49,7 @@ __all__ = [
     "setprofile",
     "settrace",
     "sleep",
+    "spin_setting",
     "stack_size",
     "start_new_thread",
     "threading_module",
@@ -110,11 +109,23 @@ sleep = _time.sleep
 yield_thread = getattr(_os, "sched_yield", None) or (lambda: _time.sleep(0))
 
 
-def at_fork_in_child(fn: Callable[[], object]) -> None:
-    """Call ``fn()`` in the child after each ``os.fork()`` (POSIX; nothing elsewhere)."""
-    register = getattr(_os, "register_at_fork", None)
-    if register is not None:
-        register(after_in_child=fn)
+def spin_setting(default: float) -> float:
+    """How long a thread spins before it parks, in seconds: ``THREADKIT_SPIN_US``
+    (microseconds; 0 turns spinning off) if set, else ``default``; 0 on one CPU."""
+    value = _os.environ.get("THREADKIT_SPIN_US")
+    if value is None:
+        seconds = default
+    else:
+        try:
+            seconds = float(value) * 1e-6
+        except ValueError:
+            seconds = -1.0
+        if not 0.0 <= seconds < 1.0:  # (NaN fails too)
+            raise ValueError(
+                "THREADKIT_SPIN_US must be a number of microseconds from 0 to 1000000, "
+                f"not {value!r}"
+            )
+    return seconds if cpu_count() > 1 else 0.0
 
 
 def cpu_count() -> int:

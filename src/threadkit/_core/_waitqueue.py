@@ -43,9 +43,10 @@ a moment before they sleep, and .NET's spin-then-block waits): a thread about to
 another thread will do within microseconds (a pool worker between a caller's tasks, a caller
 waiting for a short task's result) looks a while first, giving its CPU (and the GIL) away
 between looks. Waking a parked thread costs tens of microseconds where an idle CPU sleeps (a
-virtual machine's above all); a look costs about one. Bounded three ways: ``SPIN`` seconds at
-most, never more spinning threads than CPUs (process-wide), and not at all on one CPU, in a
-cancel scope (where a cancellation must wake the thread, not a poll) or under the explorer.
+virtual machine's above all); a look costs about one. Bounded: ``SPIN`` seconds at most
+(under the GIL, plus the wait to get it back), about one spinning thread per CPU
+(process-wide), no later than the thread's cancel scope's deadline, and not at all on one
+CPU, in a cancelled scope, with hook listeners on, or under the explorer.
 """
 
 from __future__ import annotations
@@ -78,21 +79,17 @@ CANCELLED: Final = 4
 _TIMEOUT_MAX = _primitives.TIMEOUT_MAX
 _INF = float("inf")
 
-# How long a thread spins before it parks, in seconds (0: never). About two of this machine's
-# wake-ups where they are slowest; the explorer sets it to 0 for its runs.
-SPIN: float = 50e-6 if _primitives.cpu_count() > 1 else 0.0
-# One per CPU: a spinning thread holds one, so spinners never outnumber the CPUs.
-_spin_slots = tuple(_primitives.allocate_lock() for _ in range(_primitives.cpu_count()))
-
-
-def _fresh_spin_slots() -> None:
-    """In a forked child: new slots (one held by a thread that did not survive the fork
-    would stay taken for good)."""
-    global _spin_slots
-    _spin_slots = tuple(_primitives.allocate_lock() for _ in range(_primitives.cpu_count()))
-
-
-_primitives.at_fork_in_child(_fresh_spin_slots)
+# How long a thread spins before it parks, in seconds (0: never): about two wake-ups on a
+# virtual machine's idle CPU. ``THREADKIT_SPIN_US`` (microseconds) sets it for a process; the
+# explorer sets it to 0 for its runs.
+SPIN: float = _primitives.spin_setting(50e-6)
+# One claim per CPU: when the thread spinning on it started (0.0: free). A thread spins only
+# where it finds a claim free or lapsed, so spinners do not outnumber the CPUs; a claim lapses
+# on its own after _CLAIM_LAPSES, so one that an exception (from a signal handler) or a
+# fork left behind costs nothing lasting. No lock: two threads that take one claim at the
+# same moment both spin (the cap is "about").
+_spin_claims: list[float] = [0.0] * _primitives.cpu_count()
+_CLAIM_LAPSES = 0.01  # seconds: longer than a spin, the wait for the GIL back included
 
 
 class Waiter:
@@ -276,29 +273,45 @@ def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
 
     For a thread about to park for something expected within microseconds: between looks
     it yields its CPU and the GIL (``sched_yield``). ``limit`` caps the spin (a caller's own
-    timeout). Without spinning (``SPIN`` is 0, as many threads spin as there are CPUs, or the
-    thread is in a cancel scope) it looks once. Called with no lock held.
+    timeout), and so does the deadline of the thread's cancel scopes. It looks once and
+    returns when ``SPIN`` is 0, as many threads spin as there are CPUs, hook listeners are
+    on (they see every wait as a park), or the thread's scope is cancelled (the park that
+    follows raises). A cancellation during the spin is seen when it ends: by the caller's
+    park, at most ``SPIN`` later. Called with no lock held.
     """
     window = SPIN if limit is None else min(SPIN, limit)
-    state = _cancel._tls.state
-    if window <= 0 or (state is not None and state.scopes):
+    if _hooks.enabled:
+        window = 0.0
+    elif window > 0:
+        state = _cancel._tls.state
+        if state is not None and state.scopes:
+            if state.pending() is not None:
+                window = 0.0
+            elif not _clock._current.virtual:
+                window = min(window, state.deadline() - _clock._current.now())
+    if window <= 0:
         return bool(ready())
-    for slot in _spin_slots:
-        if slot.acquire(False):
+    monotonic = _primitives.monotonic
+    start = monotonic()
+    claims = _spin_claims
+    lapsed = start - _CLAIM_LAPSES
+    for index, since in enumerate(claims):
+        if since < lapsed:
+            claims[index] = start
             break
     else:
         return bool(ready())
     try:
-        monotonic = _primitives.monotonic
         yield_thread = _primitives.yield_thread
-        end = monotonic() + window
+        end = start + window
         while not ready():
             if monotonic() >= end:
                 return False
             yield_thread()
         return True
     finally:
-        slot.release()
+        if claims[index] == start:  # (unless it lapsed and another thread took it)
+            claims[index] = 0.0
 
 
 class _Local(_primitives.local):
