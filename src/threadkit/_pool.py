@@ -339,22 +339,19 @@ class _Core:
 
         A worker that ``failed`` (raised) may have been the spinner and handed a task that
         no other worker was told of: the queued work gets a worker (a parked one, else a
-        new one)."""
+        new one), and ``min_workers`` are kept."""
         with self.lock:
             if self.workers.pop(me, 0) is None:
                 self.done_retired += me.done
             self.exits.unpark_all()
             if self.spinner is me:  # it raised while it spun
                 self.spinner = None
-            if replace and self.work:
+            if failed and self.work and self.parked:
+                self.parked.unpark(1)
+            elif (replace or failed) and self.work:
                 self.add_worker(draining=True)
-            elif replace and len(self.workers) < self.min_workers:
+            elif (replace or failed) and len(self.workers) < self.min_workers:
                 self.add_worker()
-            elif failed and self.work:
-                if self.parked:
-                    self.parked.unpark(1)
-                else:
-                    self.add_worker(draining=True)
 
     def may_retire_idle(self, me: _Worker) -> bool:
         """An idle worker's timeout passed: may it exit? (It is then out of the pool.)"""

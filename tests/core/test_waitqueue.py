@@ -338,8 +338,8 @@ def test_staying_needs_a_real_clock() -> None:
 
 @pytest.fixture
 def spin(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
-    """Set how long spin_until spins (the default depends on the machine's CPUs), with
-    free claims of its own (other threads' spins cannot take them)."""
+    """Set how long spin_until spins (the default depends on the machine's CPUs), with two
+    free claims (a list of the test's own: earlier tests' spins cannot have left one)."""
     monkeypatch.setattr(_waitqueue, "_spin_claims", [0.0, 0.0])
     return lambda seconds: monkeypatch.setattr(_waitqueue, "SPIN", seconds)
 
@@ -377,7 +377,7 @@ def test_spin_until_sees_another_thread_make_it_ready(spin: Callable[[float], No
 
 
 def test_spin_until_gives_up_when_its_time_is_up(spin: Callable[[float], None]) -> None:
-    spin(0.05)
+    spin(0.5)
     ready = _Looks()
     assert spin_until(ready) is False
     assert ready.count >= 2  # it looked again before giving up
@@ -417,6 +417,19 @@ def test_spin_until_looks_once_in_a_cancelled_scope(spin: Callable[[float], None
     assert ready.count == 1
 
 
+def test_a_cancellation_ends_the_spin_at_the_next_look(spin: Callable[[float], None]) -> None:
+    spin(3600.0)
+    ready = _Looks()
+
+    def cancel_once_it_looked() -> None:
+        assert ready.looked.wait(10)
+        scope.cancel()
+
+    with CancelScope() as scope, Workers(cancel_once_it_looked):
+        assert spin_until(ready) is False  # (not after the hour)
+    assert ready.count >= 1
+
+
 def test_spin_until_stops_at_its_scopes_deadline(spin: Callable[[float], None]) -> None:
     spin(3600.0)
     ready = _Looks()
@@ -445,17 +458,17 @@ def test_spin_until_looks_once_while_hooks_listen(spin: Callable[[float], None])
 def test_spin_until_spins_on_no_more_threads_than_cpus(spin: Callable[[float], None]) -> None:
     spin(3600.0)
     ready = _Looks()
-    now = time.monotonic()
-    _waitqueue._spin_claims[:] = [now, now]  # two spinners on two CPUs already
+    fresh = time.perf_counter() + 3600  # (never lapsing while the test runs)
+    _waitqueue._spin_claims[:] = [fresh, fresh]  # two spinners on two CPUs already
     assert spin_until(ready) is False
     assert ready.count == 1
-    assert _waitqueue._spin_claims == [now, now]  # theirs, untouched
+    assert _waitqueue._spin_claims == [fresh, fresh]  # theirs, untouched
 
 
 def test_a_claim_left_behind_lapses(spin: Callable[[float], None]) -> None:
     # A claim that an exception (from a signal handler) or a fork left behind.
     spin(3600.0)
-    lapsed = time.monotonic() - 2 * _waitqueue._CLAIM_LAPSES
+    lapsed = time.perf_counter() - 2 * _waitqueue._CLAIM_LAPSES
     _waitqueue._spin_claims[:] = [lapsed, lapsed]
     assert _spin_in_thread_until_made_ready() is True
     assert 0.0 in _waitqueue._spin_claims
@@ -475,7 +488,8 @@ def test_spin_until_gives_its_claim_back_when_ready_raises(
 
 
 @pytest.mark.parametrize(
-    ("value", "seconds"), [(None, 50e-6), ("0", 0.0), ("120", 120e-6), ("2.5", 2.5e-6)]
+    ("value", "seconds"),
+    [(None, 50e-6), ("0", 0.0), ("120", 120e-6), ("2.5", 2.5e-6), ("5000", 5e-3)],
 )
 def test_the_spin_is_set_by_threadkit_spin_us(
     monkeypatch: pytest.MonkeyPatch, value: str | None, seconds: float
@@ -490,7 +504,7 @@ def test_the_spin_is_set_by_threadkit_spin_us(
     assert _primitives.spin_setting(50e-6) == 0.0  # one CPU: never
 
 
-@pytest.mark.parametrize("value", ["fast", "nan", "-1", "1e6", "inf", ""])
+@pytest.mark.parametrize("value", ["fast", "nan", "-1", "5001", "inf", ""])
 def test_a_bad_threadkit_spin_us_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("THREADKIT_SPIN_US", value)
     with pytest.raises(ValueError, match="THREADKIT_SPIN_US must be a number of microseconds"):

@@ -11,7 +11,8 @@ Three parts, kept apart as trio keeps them (STYLE habit 11):
   their stack (the thread that entered it, and the threads that inherited it explicitly at
   start: a TaskGroup's tasks, a Thread's root scope). ``cancel()`` wakes each of them: the
   canceller removes the thread's waiter from its wait queue and unparks it, so a cancelled
-  thread is woken at once, never by polling.
+  thread is woken at once, never by polling (a thread spinning a moment before it parks,
+  ``_waitqueue.spin_until``, reads its scopes' flags at each look instead).
 * **Deadlines**: a thread's effective deadline is the earliest deadline among its scopes (up
   to the innermost shield); ``park`` waits until the earlier of that and the call's own
   deadline, and a scope whose deadline passed is cancelled by the first thread that notices.

@@ -45,6 +45,7 @@ __all__ = [
     "local",
     "main_thread",
     "monotonic",
+    "perf_counter",
     "register_atexit",
     "setprofile",
     "settrace",
@@ -103,6 +104,7 @@ threading_module = _threading
 register_atexit = _threading._register_atexit  # type: ignore[attr-defined]
 
 monotonic = _time.monotonic
+perf_counter = _time.perf_counter
 sleep = _time.sleep
 # Give the CPU to another runnable thread (and the GIL, where there is one) and come back:
 # what a brief spin before parking calls between its looks.
@@ -120,10 +122,9 @@ def spin_setting(default: float) -> float:
             seconds = float(value) * 1e-6
         except ValueError:
             seconds = -1.0
-        if not 0.0 <= seconds < 1.0:  # (NaN fails too)
+        if not 0.0 <= seconds <= 0.005:  # (NaN fails too)
             raise ValueError(
-                "THREADKIT_SPIN_US must be a number of microseconds from 0 to 1000000, "
-                f"not {value!r}"
+                f"THREADKIT_SPIN_US must be a number of microseconds from 0 to 5000, not {value!r}"
             )
     return seconds if cpu_count() > 1 else 0.0
 

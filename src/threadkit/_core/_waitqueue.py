@@ -80,8 +80,8 @@ _TIMEOUT_MAX = _primitives.TIMEOUT_MAX
 _INF = float("inf")
 
 # How long a thread spins before it parks, in seconds (0: never): about two wake-ups on a
-# virtual machine's idle CPU. ``THREADKIT_SPIN_US`` (microseconds) sets it for a process; the
-# explorer sets it to 0 for its runs.
+# virtual machine's idle CPU. ``THREADKIT_SPIN_US`` (microseconds, at most 5,000) sets it
+# for a process; the explorer sets it to 0 for its runs.
 SPIN: float = _primitives.spin_setting(50e-6)
 # One claim per CPU: when the thread spinning on it started (0.0: free). A thread spins only
 # where it finds a claim free or lapsed, so spinners do not outnumber the CPUs; a claim lapses
@@ -89,7 +89,7 @@ SPIN: float = _primitives.spin_setting(50e-6)
 # fork left behind costs nothing lasting. No lock: two threads that take one claim at the
 # same moment both spin (the cap is "about").
 _spin_claims: list[float] = [0.0] * _primitives.cpu_count()
-_CLAIM_LAPSES = 0.01  # seconds: longer than a spin, the wait for the GIL back included
+_CLAIM_LAPSES = 0.01  # seconds (perf_counter): longer than a spin, GIL wait included
 
 
 class Waiter:
@@ -273,13 +273,14 @@ def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
 
     For a thread about to park for something expected within microseconds: between looks
     it yields its CPU and the GIL (``sched_yield``). ``limit`` caps the spin (a caller's own
-    timeout), and so does the deadline of the thread's cancel scopes. It looks once and
+    timeout), and so does the deadline of the thread's cancel scopes; a cancellation of
+    one ends it at the next look (False: the caller's park raises). It looks once and
     returns when ``SPIN`` is 0, as many threads spin as there are CPUs, hook listeners are
-    on (they see every wait as a park), or the thread's scope is cancelled (the park that
-    follows raises). A cancellation during the spin is seen when it ends: by the caller's
-    park, at most ``SPIN`` later. Called with no lock held.
+    on (they see every wait as a park), or the thread's scope is cancelled already.
+    Called with no lock held.
     """
     window = SPIN if limit is None else min(SPIN, limit)
+    scopes: list[_cancel.CancelScope] = []  # those whose cancellation ends the spin
     if _hooks.enabled:
         window = 0.0
     elif window > 0:
@@ -287,12 +288,14 @@ def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
         if state is not None and state.scopes:
             if state.pending() is not None:
                 window = 0.0
-            elif not _clock._current.virtual:
-                window = min(window, state.deadline() - _clock._current.now())
+            else:
+                scopes = state.effective()  # (only this thread changes its stack)
+                if not _clock._current.virtual:
+                    window = min(window, state.deadline() - _clock._current.now())
     if window <= 0:
         return bool(ready())
-    monotonic = _primitives.monotonic
-    start = monotonic()
+    clock = _primitives.perf_counter  # (fine-grained everywhere, unlike monotonic)
+    start = clock()
     claims = _spin_claims
     lapsed = start - _CLAIM_LAPSES
     for index, since in enumerate(claims):
@@ -305,7 +308,7 @@ def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
         yield_thread = _primitives.yield_thread
         end = start + window
         while not ready():
-            if monotonic() >= end:
+            if clock() >= end or any(scope._cancel_called for scope in scopes):
                 return False
             yield_thread()
         return True
