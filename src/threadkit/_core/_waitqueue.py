@@ -308,7 +308,7 @@ def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
         yield_thread = _primitives.yield_thread
         end = start + window
         while not ready():
-            if clock() >= end or any(scope._cancel_called for scope in scopes):
+            if clock() >= end or (scopes and any(scope._cancel_called for scope in scopes)):
                 return False
             yield_thread()
         return True
