@@ -281,7 +281,8 @@ class _Core:
         self.initargs = initargs
 
     def stop(self) -> None:
-        """No more work: wake every parked worker so it drains the deque and exits."""
+        """No more work: wake every parked worker (and end a spin) so that each drains the
+        deque and exits."""
         with self.lock:
             self.shutdown = True
             self.spinner = None

@@ -5,7 +5,8 @@ This is the ONLY module in threadkit that imports ``_thread``, ``threading`` or 
 deadlock detector or the interleaving explorer can swap an implementation in one place without
 touching a feature module. ``tests/test_layers.py`` greps the source to keep it so.
 
-Nothing here adds behaviour: these are the CPython objects themselves, re-exported.
+Nothing here adds behaviour: these are the CPython objects themselves, re-exported (and a
+few readings of the machine: its CPUs, the spin setting from the environment).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ __all__ = [
     "active_count",
     "allocate_lock",
     "allocate_rlock",
-    "current_frames",
     "cpu_count",
+    "current_frames",
     "current_thread",
     "enumerate_threads",
     "excepthook",
