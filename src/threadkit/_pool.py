@@ -284,10 +284,14 @@ class _Core:
         """No more work: wake every parked worker (and end a spin) so that each drains the
         deque and exits."""
         with self.lock:
-            self.shutdown = True
-            self.spinner = None
-            self.parked.unpark_all()
-            self.room.unpark_all()
+            self.stopping()
+
+    def stopping(self) -> None:
+        """``stop()`` with the lock held (``shutdown()`` drains the deque in the same hold)."""
+        self.shutdown = True
+        self.spinner = None
+        self.parked.unpark_all()
+        self.room.unpark_all()
 
     def add_worker(self, *, draining: bool = False) -> bool:
         """Start a worker if there is room (lock held); return whether one started.
@@ -906,12 +910,9 @@ class ThreadPoolExecutor(_base.Executor):
         core = self._core
         cancelled: list[_WorkItem] = []
         with core.lock:
-            core.shutdown = True
             if cancel_futures:
                 cancelled = _drain(core.work)
-            core.spinner = None
-            core.parked.unpark_all()
-            core.room.unpark_all()
+            core.stopping()
             workers = list(core.workers)
         for queued in cancelled:
             cancel_and_notify(queued.future)

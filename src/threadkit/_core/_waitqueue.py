@@ -286,12 +286,13 @@ def spin_until(ready: Callable[[], object], limit: float | None = None) -> bool:
     elif window > 0:
         state = _cancel._tls.state
         if state is not None and state.scopes:
-            if state.pending() is not None:
-                window = 0.0
-            else:
-                scopes = state.effective()  # (only this thread changes its stack)
-                if not _clock._current.virtual:
-                    window = min(window, state.deadline() - _clock._current.now())
+            scopes = state.effective()  # (only this thread changes its stack)
+            scope_clock = _clock._current
+            left = min(scope._deadline for scope in scopes) - scope_clock.now()
+            if left <= 0 or any(scope._cancel_called for scope in scopes):
+                window = 0.0  # cancelled, or its deadline passed: the park that follows raises
+            elif not scope_clock.virtual:
+                window = min(window, left)
     if window <= 0:
         return bool(ready())
     clock = _primitives.perf_counter  # (fine-grained everywhere, unlike monotonic)
